@@ -1,0 +1,75 @@
+namespace UnsupervisedFinetuning.Data;
+
+/// <summary>How decoded images become channels.</summary>
+public enum ImageColorMode
+{
+    /// <summary>Three channels R, G, B (grayscale sources are replicated).</summary>
+    Rgb,
+
+    /// <summary>One channel of ITU-R 601-2 luma, 0.299 R + 0.587 G + 0.114 B.</summary>
+    Grayscale,
+}
+
+/// <summary>How images of other sizes are brought to the dataset's fixed size.</summary>
+public enum ImageResizeMode
+{
+    /// <summary>Scale so the image covers the target, keeping its aspect ratio, then cut the centre (torchvision's Resize + CenterCrop).</summary>
+    CenterCrop,
+
+    /// <summary>Scale each side independently to the target size (aspect ratio not kept).</summary>
+    Stretch,
+}
+
+/// <summary>Options for <see cref="ImageFolder"/>.</summary>
+public sealed class ImageFolderOptions
+{
+    /// <summary>Height every image is brought to, in pixels. Default 32.</summary>
+    public int Height { get; set; } = 32;
+
+    /// <summary>Width every image is brought to, in pixels. Default 32.</summary>
+    public int Width { get; set; } = 32;
+
+    /// <summary>Channels of the dataset. Default <see cref="ImageColorMode.Rgb"/>.</summary>
+    public ImageColorMode Color { get; set; } = ImageColorMode.Rgb;
+
+    /// <summary>How images of another size are resized. Default <see cref="ImageResizeMode.CenterCrop"/>.</summary>
+    public ImageResizeMode Resize { get; set; } = ImageResizeMode.CenterCrop;
+
+    /// <summary>File extensions read (case-insensitive). Default .png, .jpg, .jpeg.</summary>
+    public IReadOnlyList<string> Extensions { get; set; } = [".png", ".jpg", ".jpeg"];
+
+    /// <summary>
+    /// When set, files that cannot be decoded are skipped and logged as warnings; otherwise (default) the
+    /// first such file stops loading with an exception naming it.
+    /// </summary>
+    public bool SkipUnreadable { get; set; }
+
+    /// <summary>Throws when a value is out of range, naming the option.</summary>
+    public void Validate()
+    {
+        if (Height <= 0 || Height > 4096)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Height), Height, "ImageFolderOptions.Height must be in [1, 4096].");
+        }
+
+        if (Width <= 0 || Width > 4096)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Width), Width, "ImageFolderOptions.Width must be in [1, 4096].");
+        }
+
+        if (Extensions is null || Extensions.Count == 0 || Extensions.Any(e => string.IsNullOrWhiteSpace(e) || !e.StartsWith('.')))
+        {
+            throw new ArgumentException("ImageFolderOptions.Extensions must list at least one extension, each starting with '.', e.g. \".png\".", nameof(Extensions));
+        }
+
+        if (!Enum.IsDefined(Color))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Color), Color, "ImageFolderOptions.Color must be Rgb or Grayscale.");
+        }
+
+        if (!Enum.IsDefined(Resize))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Resize), Resize, "ImageFolderOptions.Resize must be CenterCrop or Stretch.");
+        }
+    }
+}

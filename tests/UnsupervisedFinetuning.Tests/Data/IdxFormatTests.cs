@@ -1,0 +1,173 @@
+using System.IO.Compression;
+using UnsupervisedFinetuning.Data;
+
+namespace UnsupervisedFinetuning.Tests.Data;
+
+[TestFixture]
+public sealed class IdxFormatTests
+{
+    private TempDirectory _dir = null!;
+
+    [SetUp]
+    public void SetUp() => _dir = new TempDirectory();
+
+    [TearDown]
+    public void TearDown() => _dir.Dispose();
+
+    private static byte[] Pixels(int count, int height, int width) =>
+        Enumerable.Range(0, count * height * width).Select(i => (byte)((i * 7) + (i / 13))).ToArray();
+
+    // Writes an IDX file by hand from the format description, independently of IdxFormat.Write*.
+    private static byte[] HandWritten(byte type, int[] dims, byte[] data)
+    {
+        var bytes = new List<byte> { 0, 0, type, (byte)dims.Length };
+        foreach (int d in dims)
+        {
+            bytes.AddRange([(byte)(d >> 24), (byte)(d >> 16), (byte)(d >> 8), (byte)d]);
+        }
+
+        bytes.AddRange(data);
+        return [.. bytes];
+    }
+
+    private static byte[] Gzip(byte[] raw)
+    {
+        using var output = new MemoryStream();
+        using (var gz = new GZipStream(output, CompressionLevel.Fastest))
+        {
+            gz.Write(raw);
+        }
+
+        return output.ToArray();
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void LoadLabeled_HandWrittenFiles_RoundTripPixelsAndLabels(bool gzip)
+    {
+        byte[] pixels = Pixels(5, 4, 3);
+        byte[] labels = [3, 0, 9, 9, 1];
+        byte[] images = HandWritten(0x08, [5, 4, 3], pixels);
+        byte[] labelFile = HandWritten(0x08, [5], labels);
+        File.WriteAllBytes(_dir.File("img.idx"), gzip ? Gzip(images) : images);
+        File.WriteAllBytes(_dir.File("lbl.idx"), gzip ? Gzip(labelFile) : labelFile);
+
+        using var dataset = IdxFormat.LoadLabeled(_dir.File("img.idx"), _dir.File("lbl.idx"));
+
+        Assert.That(dataset.Count, Is.EqualTo(5));
+        Assert.That(dataset.Shape, Is.EqualTo(new ImageShape(1, 4, 3)));
+        Assert.That(dataset.ClassCount, Is.EqualTo(10));
+        Assert.That(dataset.GetLabels(), Is.EqualTo(labels.Select(b => (int)b)));
+        Assert.That(dataset.Images.data<byte>().ToArray(), Is.EqualTo(pixels));
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void WriteImagesAndLabels_ThenLoad_RoundTrips(bool gzip)
+    {
+        byte[] pixels = Pixels(6, 5, 5);
+        IdxFormat.WriteImages(_dir.File("i"), pixels, 6, 5, 5, gzip);
+        IdxFormat.WriteLabels(_dir.File("l"), new byte[] { 0, 1, 2, 0, 1, 2 }, gzip);
+
+        using var dataset = IdxFormat.LoadLabeled(_dir.File("i"), _dir.File("l"), classCount: 3, classNames: ["a", "b", "c"]);
+
+        Assert.That(dataset.Images.data<byte>().ToArray(), Is.EqualTo(pixels));
+        Assert.That(dataset.ClassNames, Is.EqualTo(new[] { "a", "b", "c" }));
+        Assert.That(File.ReadAllBytes(_dir.File("i"))[..2], gzip ? Is.EqualTo(new byte[] { 0x1f, 0x8b }) : Is.EqualTo(new byte[] { 0, 0 }));
+    }
+
+    [Test]
+    public void ReadImages_BadMagic_NamesFileAndMagic()
+    {
+        byte[] file = HandWritten(0x08, [1, 2, 2], new byte[4]);
+        file[0] = 0x12;
+        File.WriteAllBytes(_dir.File("bad"), file);
+
+        var e = Assert.Throws<InvalidDataException>(() => IdxFormat.ReadImages(_dir.File("bad")));
+
+        Assert.That(e!.Message, Does.Contain(_dir.File("bad")).And.Contain("magic 0x12000803").And.Contain("offset 0"));
+    }
+
+    [Test]
+    public void ReadImages_LabelsFilePassedAsImages_ReportsDimensionCount()
+    {
+        File.WriteAllBytes(_dir.File("labels"), HandWritten(0x08, [3], [1, 2, 3]));
+
+        var e = Assert.Throws<InvalidDataException>(() => IdxFormat.ReadImages(_dir.File("labels")));
+
+        Assert.That(e!.Message, Does.Contain("1 dimensions").And.Contain("expected 3"));
+    }
+
+    [Test]
+    public void ReadImages_NonByteType_IsRejected()
+    {
+        File.WriteAllBytes(_dir.File("f"), HandWritten(0x0D, [1, 1, 1], new byte[4]));
+
+        var e = Assert.Throws<InvalidDataException>(() => IdxFormat.ReadImages(_dir.File("f")));
+
+        Assert.That(e!.Message, Does.Contain("data type 0x0D at offset 2"));
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void ReadImages_Truncated_ReportsExpectedAndActualLength(bool gzip)
+    {
+        byte[] full = HandWritten(0x08, [4, 3, 3], Pixels(4, 3, 3));
+        byte[] cut = full[..(full.Length - 5)];
+        File.WriteAllBytes(_dir.File("cut"), gzip ? Gzip(cut) : cut);
+
+        var e = Assert.Throws<InvalidDataException>(() => IdxFormat.ReadImages(_dir.File("cut")));
+
+        Assert.That(e!.Message, Does.Contain(_dir.File("cut")).And.Contain("needs 36 bytes").And.Contain("but 31 bytes follow").And.Contain("truncated"));
+    }
+
+    [Test]
+    public void ReadImages_TruncatedGzipStream_NamesFile()
+    {
+        byte[] gz = Gzip(HandWritten(0x08, [50, 8, 8], Pixels(50, 8, 8)));
+        File.WriteAllBytes(_dir.File("cut.gz"), gz[..(gz.Length / 2)]);
+
+        var e = Assert.Throws<InvalidDataException>(() => IdxFormat.ReadImages(_dir.File("cut.gz")));
+
+        Assert.That(e!.Message, Does.Contain(_dir.File("cut.gz")).And.Contain("truncated"));
+    }
+
+    [Test]
+    public void ReadImages_TrailingBytes_AreReported()
+    {
+        byte[] full = HandWritten(0x08, [1, 2, 2], [1, 2, 3, 4, 5]);
+        File.WriteAllBytes(_dir.File("long"), full);
+
+        var e = Assert.Throws<InvalidDataException>(() => IdxFormat.ReadImages(_dir.File("long")));
+
+        Assert.That(e!.Message, Does.Contain("trailing data"));
+    }
+
+    [Test]
+    public void LoadLabeled_LabelCountDiffers_NamesBothFiles()
+    {
+        File.WriteAllBytes(_dir.File("i"), HandWritten(0x08, [3, 1, 1], [1, 2, 3]));
+        File.WriteAllBytes(_dir.File("l"), HandWritten(0x08, [2], [0, 1]));
+
+        var e = Assert.Throws<InvalidDataException>(() => IdxFormat.LoadLabeled(_dir.File("i"), _dir.File("l")));
+
+        Assert.That(e!.Message, Does.Contain("2 labels").And.Contain("3 images").And.Contain(_dir.File("i")));
+    }
+
+    [Test]
+    public void LoadLabeled_LabelOutOfRange_ReportsIndexAndValue()
+    {
+        File.WriteAllBytes(_dir.File("i"), HandWritten(0x08, [3, 1, 1], [1, 2, 3]));
+        File.WriteAllBytes(_dir.File("l"), HandWritten(0x08, [3], [0, 1, 7]));
+
+        var e = Assert.Throws<InvalidDataException>(() => IdxFormat.LoadLabeled(_dir.File("i"), _dir.File("l"), classCount: 5));
+
+        Assert.That(e!.Message, Does.Contain(_dir.File("l")).And.Contain("Label 7 at index 2"));
+    }
+
+    [Test]
+    public void ReadImages_MissingFile_Throws()
+    {
+        Assert.Throws<FileNotFoundException>(() => IdxFormat.ReadImages(_dir.File("absent")));
+    }
+}

@@ -1,0 +1,218 @@
+using Microsoft.Extensions.Logging;
+using SkiaSharp;
+using UnsupervisedFinetuning.Data;
+
+namespace UnsupervisedFinetuning.Tests.Data;
+
+[TestFixture]
+public sealed class ImageFolderTests
+{
+    private TempDirectory _dir = null!;
+
+    [SetUp]
+    public void SetUp() => _dir = new TempDirectory();
+
+    [TearDown]
+    public void TearDown() => _dir.Dispose();
+
+    /// <summary>Pixel (x, y) of the test pattern: distinct, position-dependent RGB values.</summary>
+    private static (byte R, byte G, byte B) Pattern(int x, int y, int seed) => ((byte)((x * 16) + seed), (byte)((y * 16) + (2 * seed)), (byte)(((x + y) * 8) + 100));
+
+    private string WriteImage(string relative, int width, int height, SKEncodedImageFormat format, int seed = 0, Func<int, int, (byte R, byte G, byte B)>? pixel = null)
+    {
+        pixel ??= (x, y) => Pattern(x, y, seed);
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        for (int y = 0; y < height; y++)
+        {
+            for (int x = 0; x < width; x++)
+            {
+                var (r, g, b) = pixel(x, y);
+                bitmap.SetPixel(x, y, new SKColor(r, g, b, 255));
+            }
+        }
+
+        string path = _dir.File(relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        using var data = bitmap.Encode(format, 95);
+        File.WriteAllBytes(path, data.ToArray());
+        return path;
+    }
+
+    [Test]
+    public void LoadLabeled_PngClassFolders_DecodesExactPixelsAndSortsClasses()
+    {
+        WriteImage("root/zebra/a.png", 8, 8, SKEncodedImageFormat.Png, seed: 1);
+        WriteImage("root/apple/b.png", 8, 8, SKEncodedImageFormat.Png, seed: 2);
+        WriteImage("root/apple/a.png", 8, 8, SKEncodedImageFormat.Png, seed: 3);
+        File.WriteAllText(_dir.File("root/apple/notes.txt"), "not an image, not listed");
+
+        using var dataset = ImageFolder.LoadLabeled(_dir.File("root"), new ImageFolderOptions { Height = 8, Width = 8 });
+
+        Assert.That(dataset.ClassNames, Is.EqualTo(new[] { "apple", "zebra" }));
+        Assert.That(dataset.GetLabels(), Is.EqualTo(new[] { 0, 0, 1 }));
+        // apple/a.png (seed 3) comes first: files are read in ordinal path order.
+        using var first = dataset.GetImage(0);
+        for (int y = 0; y < 8; y++)
+        {
+            for (int x = 0; x < 8; x++)
+            {
+                var (r, g, b) = Pattern(x, y, 3);
+                Assert.That(new[] { first[0, y, x].item<byte>(), first[1, y, x].item<byte>(), first[2, y, x].item<byte>() }, Is.EqualTo(new[] { r, g, b }), $"pixel ({x},{y})");
+            }
+        }
+    }
+
+    [Test]
+    public void LoadUnlabeled_Grayscale_UsesItuR601Luma()
+    {
+        WriteImage("flat/one.png", 4, 4, SKEncodedImageFormat.Png, pixel: (x, y) => ((byte)(x * 60), (byte)(y * 60), 200));
+
+        using var dataset = ImageFolder.LoadUnlabeled(_dir.File("flat"), new ImageFolderOptions { Height = 4, Width = 4, Color = ImageColorMode.Grayscale });
+
+        Assert.That(dataset.Shape, Is.EqualTo(new ImageShape(1, 4, 4)));
+        using var image = dataset.GetImage(0);
+        for (int y = 0; y < 4; y++)
+        {
+            for (int x = 0; x < 4; x++)
+            {
+                double luma = (0.299 * x * 60) + (0.587 * y * 60) + (0.114 * 200);
+                Assert.That(image[0, y, x].item<byte>(), Is.EqualTo((byte)Math.Round(luma)), $"pixel ({x},{y})");
+            }
+        }
+    }
+
+    [Test]
+    public void LoadUnlabeled_WideImageCenterCrop_KeepsTheMiddle()
+    {
+        // 16x8 image whose columns 0-3 and 12-15 are black and 4-11 white: scaled by 1 (height already 8),
+        // the central 8x8 crop is all white.
+        WriteImage("wide/w.png", 16, 8, SKEncodedImageFormat.Png, pixel: (x, _) => x is >= 4 and < 12 ? ((byte)255, (byte)255, (byte)255) : ((byte)0, (byte)0, (byte)0));
+
+        using var dataset = ImageFolder.LoadUnlabeled(_dir.File("wide"), new ImageFolderOptions { Height = 8, Width = 8, Color = ImageColorMode.Grayscale });
+
+        using var image = dataset.GetImage(0);
+        Assert.That(image.min().item<byte>(), Is.EqualTo(255));
+    }
+
+    [Test]
+    public void LoadUnlabeled_Stretch_ResizesToTheTargetSize()
+    {
+        WriteImage("big/b.jpg", 40, 20, SKEncodedImageFormat.Jpeg, pixel: (_, _) => (120, 60, 30));
+
+        using var dataset = ImageFolder.LoadUnlabeled(_dir.File("big"), new ImageFolderOptions { Height = 10, Width = 10, Resize = ImageResizeMode.Stretch });
+
+        Assert.That(dataset.Shape, Is.EqualTo(new ImageShape(3, 10, 10)));
+        using var image = dataset.GetImage(0).to(TorchSharp.torch.ScalarType.Float32);
+        // JPEG is lossy: a flat colour survives within a few levels.
+        Assert.That(image[0].mean().item<float>(), Is.EqualTo(120f).Within(4f));
+        Assert.That(image[1].mean().item<float>(), Is.EqualTo(60f).Within(4f));
+        Assert.That(image[2].mean().item<float>(), Is.EqualTo(30f).Within(4f));
+    }
+
+    [Test]
+    public void Decode_TruncatedPng_NamesFileAndSaysTruncated()
+    {
+        string path = WriteImage("t/full.png", 32, 32, SKEncodedImageFormat.Png);
+        byte[] bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+
+        var e = Assert.Throws<InvalidDataException>(() => ImageFolder.Decode(path, new ImageFolderOptions { Height = 32, Width = 32 }));
+
+        Assert.That(e!.Message, Does.Contain(path).And.Contain("truncated"));
+    }
+
+    [Test]
+    public void Decode_GarbageWithPngExtension_NamesFile()
+    {
+        string path = _dir.File("garbage.png");
+        File.WriteAllText(path, "definitely not a PNG");
+
+        var e = Assert.Throws<InvalidDataException>(() => ImageFolder.Decode(path, new ImageFolderOptions()));
+
+        Assert.That(e!.Message, Does.Contain(path).And.Contain("not an image"));
+    }
+
+    [Test]
+    public void LoadLabeled_CorruptFileWithoutSkipping_Throws()
+    {
+        WriteImage("root/a/good.png", 4, 4, SKEncodedImageFormat.Png);
+        File.WriteAllText(_dir.File("root/a/bad.png"), "broken");
+
+        var e = Assert.Throws<InvalidDataException>(() => ImageFolder.LoadLabeled(_dir.File("root"), new ImageFolderOptions { Height = 4, Width = 4 }));
+
+        Assert.That(e!.Message, Does.Contain("bad.png"));
+    }
+
+    [Test]
+    public void LoadLabeled_CorruptFileWithSkipping_SkipsAndLogsIt()
+    {
+        WriteImage("root/a/good.png", 4, 4, SKEncodedImageFormat.Png);
+        File.WriteAllText(_dir.File("root/a/bad.png"), "broken");
+        var logger = new ListLogger();
+
+        using var dataset = ImageFolder.LoadLabeled(_dir.File("root"), new ImageFolderOptions { Height = 4, Width = 4, SkipUnreadable = true }, logger);
+
+        Assert.That(dataset.Count, Is.EqualTo(1));
+        Assert.That(logger.Entries, Has.Count.EqualTo(1));
+        Assert.That(logger.Entries[0].Level, Is.EqualTo(LogLevel.Warning));
+        Assert.That(logger.Entries[0].Message, Does.Contain("bad.png"));
+    }
+
+    [Test]
+    public void LoadLabeled_EmptyClassFolder_NamesIt()
+    {
+        WriteImage("root/a/x.png", 4, 4, SKEncodedImageFormat.Png);
+        Directory.CreateDirectory(_dir.File("root/empty"));
+
+        var e = Assert.Throws<InvalidDataException>(() => ImageFolder.LoadLabeled(_dir.File("root"), new ImageFolderOptions { Height = 4, Width = 4 }));
+
+        Assert.That(e!.Message, Does.Contain("empty").And.Contain("no readable"));
+    }
+
+    [Test]
+    public void LoadUnlabeled_EmptyFolder_Throws()
+    {
+        Directory.CreateDirectory(_dir.File("nothing"));
+
+        var e = Assert.Throws<InvalidDataException>(() => ImageFolder.LoadUnlabeled(_dir.File("nothing")));
+
+        Assert.That(e!.Message, Does.Contain("no readable"));
+    }
+
+    [Test]
+    public void LoadLabeled_NoClassFolders_ExplainsTheLayout()
+    {
+        WriteImage("flatroot/x.png", 4, 4, SKEncodedImageFormat.Png);
+
+        var e = Assert.Throws<InvalidDataException>(() => ImageFolder.LoadLabeled(_dir.File("flatroot")));
+
+        Assert.That(e!.Message, Does.Contain("root/<class>/<image>"));
+    }
+
+    [Test]
+    public void LoadUnlabeled_MissingRoot_Throws()
+    {
+        Assert.Throws<DirectoryNotFoundException>(() => ImageFolder.LoadUnlabeled(_dir.File("absent")));
+    }
+
+    [Test]
+    public void Options_InvalidHeight_NamesTheOption()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new ImageFolderOptions { Height = 0 }.Validate());
+
+        Assert.That(e!.Message, Does.Contain("ImageFolderOptions.Height"));
+    }
+
+    private sealed class ListLogger : ILogger
+    {
+        public List<(LogLevel Level, string Message)> Entries { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Entries.Add((logLevel, formatter(state, exception)));
+    }
+}
