@@ -1,0 +1,201 @@
+using System.Collections;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace UnsupervisedFinetuning.Backbones;
+
+/// <summary>
+/// Imports weights from PyTorch checkpoints (<c>.pt</c>, <c>.pth</c>, <c>.pth.tar</c>, plain state dicts or
+/// training checkpoints that nest one under <c>state_dict</c> / <c>model</c>) and <c>.safetensors</c> files,
+/// through TorchSharp.PyBridge, and saves/loads TorchSharp's own format atomically.
+/// </summary>
+public static class Checkpoint
+{
+    private static readonly string[] NestedStateDictKeys = ["state_dict", "model", "model_state_dict", "net", "network"];
+
+    /// <summary>
+    /// Reads every tensor of the checkpoint's state dict by its original key. The caller owns (and should
+    /// dispose) the tensors. Non-tensor entries are skipped.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a readable checkpoint, or holds no state dict; the message names it.</exception>
+    public static Dictionary<string, Tensor> ReadStateDict(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Checkpoint not found: {path}", path);
+        }
+
+        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                return Safetensors.LoadStateDict(path);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                throw new InvalidDataException($"{path}: not a readable safetensors file ({e.GetType().Name}: {e.Message}).", e);
+            }
+        }
+
+        Hashtable root;
+        try
+        {
+            root = PyTorchUnpickler.UnpickleStateDict(path);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidDataException($"{path}: not a readable PyTorch checkpoint ({e.GetType().Name}: {e.Message}); expected a file written by torch.save.", e);
+        }
+
+        IDictionary stateDict = FindStateDict(root)
+            ?? throw new InvalidDataException($"{path}: holds no state dict: neither tensors at the top level nor under one of '{string.Join("', '", NestedStateDictKeys)}' (top-level keys: {string.Join(", ", root.Keys.Cast<object>().Take(10))}).");
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (DictionaryEntry entry in stateDict)
+        {
+            if (entry.Key is string key && entry.Value is Tensor tensor)
+            {
+                result[key] = tensor;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Loads a checkpoint file into <paramref name="model"/> by name, after mapping keys with
+    /// <paramref name="keyMap"/> (default <see cref="CheckpointKeyMap"/>). Strict (default): any missing key,
+    /// unexpected key or shape mismatch throws <see cref="CheckpointMismatchException"/> before anything is
+    /// copied. Non-strict: every matching key is loaded and the rest is reported.
+    /// </summary>
+    public static CheckpointLoadReport Load(nn.Module model, string path, bool strict = true, CheckpointKeyMap? keyMap = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var stateDict = ReadStateDict(path);
+        try
+        {
+            return Load(model, stateDict, path, strict, keyMap);
+        }
+        finally
+        {
+            foreach (var tensor in stateDict.Values)
+            {
+                tensor.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Loads an in-memory state dict into <paramref name="model"/>; see <see cref="Load(nn.Module, string, bool, CheckpointKeyMap?)"/>.</summary>
+    public static CheckpointLoadReport Load(nn.Module model, IReadOnlyDictionary<string, Tensor> stateDict, string source, bool strict = true, CheckpointKeyMap? keyMap = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(stateDict);
+        keyMap ??= new CheckpointKeyMap();
+
+        var mapped = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var dropped = new List<string>();
+        foreach (var (key, value) in stateDict.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            string? name = keyMap.Map(key);
+            if (name is null)
+            {
+                dropped.Add(key);
+            }
+            else if (!mapped.TryAdd(name, value))
+            {
+                throw new InvalidDataException($"{source}: keys map to the same name '{name}' (one of them is '{key}'); adjust CheckpointKeyMap.StripPrefixes.");
+            }
+        }
+
+        var target = model.state_dict();
+        var loaded = new List<string>();
+        var missing = new List<string>();
+        var mismatches = new List<ShapeMismatch>();
+        foreach (var (name, tensor) in target)
+        {
+            if (!mapped.TryGetValue(name, out var value))
+            {
+                missing.Add(name);
+            }
+            else if (!value.shape.SequenceEqual(tensor.shape))
+            {
+                mismatches.Add(new ShapeMismatch(name, value.shape, tensor.shape));
+            }
+            else
+            {
+                loaded.Add(name);
+            }
+        }
+
+        var unexpected = mapped.Keys.Where(k => !target.ContainsKey(k)).ToList();
+        var report = new CheckpointLoadReport(source, loaded, missing, unexpected, mismatches, dropped);
+        if (strict && !report.IsExact)
+        {
+            throw new CheckpointMismatchException(report);
+        }
+
+        using (no_grad())
+        {
+            foreach (string name in loaded)
+            {
+                target[name].copy_(mapped[name]);
+            }
+        }
+
+        return report;
+    }
+
+    /// <summary>
+    /// Saves <paramref name="model"/>'s parameters and buffers in TorchSharp's format, atomically: the file
+    /// is written beside the target and renamed over it, so a crash never leaves a torn file in its place.
+    /// </summary>
+    public static void Save(nn.Module model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        string temporary = full + ".tmp-" + Guid.NewGuid().ToString("N");
+        try
+        {
+            model.save(temporary);
+            File.Move(temporary, full, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    /// <summary>Loads a file written by <see cref="Save"/> into a model of the same architecture.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    public static void LoadTorchSharp(nn.Module model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Weights file not found: {path}", path);
+        }
+
+        model.load(path);
+    }
+
+    private static IDictionary? FindStateDict(IDictionary root)
+    {
+        if (root.Count > 0 && root.Values.Cast<object?>().Any(v => v is Tensor))
+        {
+            return root;
+        }
+
+        foreach (string key in NestedStateDictKeys)
+        {
+            if (root.Contains(key) && root[key] is IDictionary nested && nested.Values.Cast<object?>().Any(v => v is Tensor))
+            {
+                return nested;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,165 @@
+using System.Collections;
+using TorchSharp.PyBridge;
+using UnsupervisedFinetuning.Backbones;
+using UnsupervisedFinetuning.Objectives;
+using static TorchSharp.torch;
+
+namespace UnsupervisedFinetuning.Tests.Backbones;
+
+/// <summary>
+/// Loads real checkpoints written by PyTorch 1.13 / torchvision 0.14 (Fixtures/make_checkpoints.py) and
+/// compares our outputs with PyTorch's for the same input.
+/// </summary>
+[TestFixture]
+public sealed class CheckpointTests
+{
+    private static readonly string Fixtures = Path.Combine(AppContext.BaseDirectory, "Backbones", "Fixtures");
+    private Hashtable _reference = null!;
+
+    private static string Fixture(string name) => Path.Combine(Fixtures, name);
+
+    [OneTimeSetUp]
+    public void LoadReference() => _reference = PyTorchUnpickler.UnpickleStateDict(Fixture("reference_outputs.pt"));
+
+    private Tensor Reference(string key) => (Tensor)_reference[key]!;
+
+    private static ResNet TorchvisionW16() => new(ResNetDepth.ResNet18, ResNetStem.ImageNet, 3, width: 16);
+
+    private static ResNet MocoW8Small() => new(ResNetDepth.ResNet18, ResNetStem.SmallImage, 3, width: 8);
+
+    [TestCase("resnet18_w16.pth")]
+    [TestCase("resnet18_w16.safetensors")]
+    public void Load_TorchvisionStateDict_MatchesPyTorchFeaturesAndLogits(string file)
+    {
+        using var model = TorchvisionW16();
+        model.ReplaceClassifier(5);
+
+        var report = Checkpoint.Load(model, Fixture(file), strict: true, new CheckpointKeyMap { KeepClassifier = true });
+
+        Assert.That(report.IsExact, Is.True, report.ToString());
+        Assert.That(report.Loaded, Has.Count.EqualTo(model.state_dict().Count));
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var x = Reference("input");
+        Assert.That(model.ForwardFeatures(x).allclose(Reference("resnet18_w16_features"), rtol: 0, atol: 1e-5), Is.True, "features");
+        Assert.That(model.call(x).allclose(Reference("resnet18_w16_logits"), rtol: 0, atol: 1e-5), Is.True, "logits");
+    }
+
+    [Test]
+    public void Load_TorchvisionStateDict_DefaultMapDropsTheClassifier()
+    {
+        using var model = TorchvisionW16();
+
+        var report = Checkpoint.Load(model, Fixture("resnet18_w16.pth"));
+
+        Assert.That(report.IsExact, Is.True);
+        Assert.That(report.Dropped, Is.EquivalentTo(new[] { "fc.weight", "fc.bias" }));
+    }
+
+    [Test]
+    public void Load_MocoTrainingCheckpoint_TakesEncoderQWithoutHeadAndMatchesPyTorch()
+    {
+        using var model = MocoW8Small();
+
+        var report = Checkpoint.Load(model, Fixture("moco_resnet18_w8_small.pth.tar"));
+
+        Assert.That(report.IsExact, Is.True, report.ToString());
+        Assert.That(report.Dropped, Does.Contain("module.queue").And.Contain("module.encoder_q.fc.0.weight").And.Contain("module.encoder_k.conv1.weight"));
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        Assert.That(model.ForwardFeatures(Reference("input")).allclose(Reference("moco_w8_small_features"), rtol: 0, atol: 1e-5), Is.True);
+    }
+
+    [Test]
+    public void Load_MocoHead_MapsFc0AndFc2IntoTheProjectionHead()
+    {
+        using var head = ProjectionHead.MocoV2(64, 128);
+        var map = new CheckpointKeyMap { StripPrefixes = ["module.encoder_q.fc."], DropPrefixes = ["module."], KeepClassifier = true };
+
+        var report = Checkpoint.Load(head, Fixture("moco_resnet18_w8_small.pth.tar"), strict: true, map);
+
+        Assert.That(report.Loaded, Is.EquivalentTo(new[] { "0.weight", "0.bias", "2.weight", "2.bias" }));
+    }
+
+    [Test]
+    public void Load_StrictIntoWrongStem_NamesKeyAndBothShapes_AndLoadsNothing()
+    {
+        using var model = new ResNet(ResNetDepth.ResNet18, ResNetStem.ImageNet, 3, width: 8);
+        var before = model.state_dict()["layer1.0.conv1.weight"].clone();
+
+        var e = Assert.Throws<CheckpointMismatchException>(() => Checkpoint.Load(model, Fixture("moco_resnet18_w8_small.pth.tar")));
+
+        Assert.That(e!.Message, Does.Contain("'conv1.weight': checkpoint [8,3,3,3], model [8,3,7,7]").And.Contain("nothing was loaded"));
+        Assert.That(model.state_dict()["layer1.0.conv1.weight"].equal(before).all().item<bool>(), Is.True);
+    }
+
+    [Test]
+    public void Load_NonStrictIntoWrongStem_LoadsTheRestAndReportsTheMismatch()
+    {
+        using var model = new ResNet(ResNetDepth.ResNet18, ResNetStem.ImageNet, 3, width: 8);
+
+        var report = Checkpoint.Load(model, Fixture("moco_resnet18_w8_small.pth.tar"), strict: false);
+
+        Assert.That(report.ShapeMismatches.Select(m => m.Key), Is.EqualTo(new[] { "conv1.weight" }));
+        Assert.That(report.Missing, Is.Empty);
+        Assert.That(report.Loaded, Has.Count.EqualTo(model.state_dict().Count - 1));
+    }
+
+    [Test]
+    public void Load_StrictWithUnexpectedKeys_ListsThem()
+    {
+        using var model = TorchvisionW16();
+
+        var e = Assert.Throws<CheckpointMismatchException>(() => Checkpoint.Load(model, Fixture("resnet18_w16.pth"), strict: true, new CheckpointKeyMap { KeepClassifier = true }));
+
+        Assert.That(e!.Report.Unexpected, Is.EquivalentTo(new[] { "fc.weight", "fc.bias" }));
+        Assert.That(e.Message, Does.Contain("2 unexpected key(s)"));
+    }
+
+    [Test]
+    public void ReadStateDict_NotACheckpoint_NamesTheFile()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("garbage.pth");
+        File.WriteAllText(path, "this is not a pickle");
+
+        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.ReadStateDict(path));
+
+        Assert.That(e!.Message, Does.Contain(path).And.Contain("torch.save"));
+    }
+
+    [Test]
+    public void ReadStateDict_MissingFile_Throws()
+    {
+        Assert.Throws<FileNotFoundException>(() => Checkpoint.ReadStateDict(Fixture("absent.pth")));
+    }
+
+    [Test]
+    public void TorchvisionKeys_EqualOurResNetParameterNames()
+    {
+        var keys = Checkpoint.ReadStateDict(Fixture("resnet18_w16.pth"));
+        using var model = TorchvisionW16();
+        model.ReplaceClassifier(5);
+
+        Assert.That(model.state_dict().Keys, Is.EquivalentTo(keys.Keys));
+        foreach (var t in keys.Values)
+        {
+            t.Dispose();
+        }
+    }
+
+    [TestCase("module.encoder_q.layer1.0.conv1.weight", "layer1.0.conv1.weight")]
+    [TestCase("module.encoder_k.layer1.0.conv1.weight", null)]
+    [TestCase("module.queue", null)]
+    [TestCase("module.encoder_q.fc.0.weight", null)]
+    [TestCase("backbone.bn1.running_mean", "bn1.running_mean")]
+    [TestCase("module.backbone.conv1.weight", "conv1.weight")]
+    [TestCase("online_network.encoder.layer4.1.bn2.bias", "layer4.1.bn2.bias")]
+    [TestCase("fc.weight", null)]
+    public void KeyMap_Defaults_MapReferenceCheckpointKeys(string key, string? expected)
+    {
+        Assert.That(new CheckpointKeyMap().Map(key), Is.EqualTo(expected));
+    }
+}
