@@ -15,7 +15,7 @@ public sealed class ByolLoss : IContrastiveObjective
     public string Name => "BYOL";
 
     /// <inheritdoc />
-    public bool UsesNegatives => false;
+    public ObjectiveParts Parts => ObjectiveParts.MomentumTarget | ObjectiveParts.Predictor | ObjectiveParts.SymmetricLoss;
 
     /// <inheritdoc />
     public ObjectiveLoss Compute(Tensor queries, Tensor keys, Tensor? negatives = null, Tensor? positives = null)

@@ -17,8 +17,8 @@ public interface IContrastiveObjective
     /// <summary>Short name for logs and reports, e.g. "InfoNCE".</summary>
     string Name { get; }
 
-    /// <summary>Whether <see cref="Compute"/> needs a negative queue (MoCo).</summary>
-    bool UsesNegatives { get; }
+    /// <summary>The parts the objective needs: negative queue, momentum target, predictor, symmetric loss.</summary>
+    ObjectiveParts Parts { get; }
 
     /// <summary>
     /// The loss of each query against its positive key.

@@ -29,7 +29,7 @@ public sealed class InfoNceLoss : IContrastiveObjective
     public string Name => "InfoNCE";
 
     /// <inheritdoc />
-    public bool UsesNegatives => true;
+    public ObjectiveParts Parts => ObjectiveParts.NegativeQueue | ObjectiveParts.MomentumTarget;
 
     /// <inheritdoc />
     public ObjectiveLoss Compute(Tensor queries, Tensor keys, Tensor? negatives = null, Tensor? positives = null)

@@ -26,7 +26,7 @@ public sealed class NtXentLoss : IContrastiveObjective
     public string Name => "NT-Xent";
 
     /// <inheritdoc />
-    public bool UsesNegatives => false;
+    public ObjectiveParts Parts => ObjectiveParts.None;
 
     /// <inheritdoc />
     public ObjectiveLoss Compute(Tensor queries, Tensor keys, Tensor? negatives = null, Tensor? positives = null)

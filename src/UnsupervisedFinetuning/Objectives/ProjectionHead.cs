@@ -22,7 +22,10 @@ public sealed class ProjectionHead : nn.Module<Tensor, Tensor>
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outputDimension);
         ArgumentOutOfRangeException.ThrowIfNegative(hiddenLayers);
         InputDimension = inputDimension;
+        HiddenDimension = hiddenDimension;
         OutputDimension = outputDimension;
+        BatchNorm = batchNorm;
+        HiddenLayers = hiddenLayers;
         var modules = new List<nn.Module<Tensor, Tensor>>();
         int width = inputDimension;
         for (int h = 0; h < hiddenLayers; h++)
@@ -48,8 +51,20 @@ public sealed class ProjectionHead : nn.Module<Tensor, Tensor>
     /// <summary>Width of the features it takes.</summary>
     public int InputDimension { get; }
 
+    /// <summary>Width of the hidden layers.</summary>
+    public int HiddenDimension { get; }
+
     /// <summary>Width of the embeddings it returns.</summary>
     public int OutputDimension { get; }
+
+    /// <summary>Whether hidden layers are batch-normalised (BYOL) or biased (MoCo v2, SimCLR).</summary>
+    public bool BatchNorm { get; }
+
+    /// <summary>Number of hidden layers.</summary>
+    public int HiddenLayers { get; }
+
+    /// <summary>A new, randomly initialised head of the same shape, on the CPU.</summary>
+    public ProjectionHead CloneArchitecture() => new(InputDimension, HiddenDimension, OutputDimension, BatchNorm, HiddenLayers);
 
     /// <summary>MoCo v2 / SimCLR: Linear(D, D) → ReLU → Linear(D, out), out = 128 by default.</summary>
     public static ProjectionHead MocoV2(int featureDimension, int outputDimension = 128) =>

@@ -1,0 +1,30 @@
+using Microsoft.Extensions.Logging;
+
+namespace UnsupervisedFinetuning.Engine;
+
+/// <summary>The engine's log messages (source-generated).</summary>
+internal static partial class EngineLog
+{
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information,
+        Message = "Finetuning started: {Objective}, {TotalSteps} steps ({StepsPerEpoch} per epoch), batch {BatchSize}, {TargetCount} target + {ReplayCount} replayed source images, mixing {Mixing}, device {Device}")]
+    public static partial void Started(ILogger logger, string objective, long totalSteps, int stepsPerEpoch, int batchSize, int targetCount, int replayCount, string mixing, string device);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information,
+        Message = "Epoch {Epoch}: {Steps} steps, mean loss {Loss:F4}, learning rate {LearningRate:G3}, {ImagesPerSecond:F0} images/s")]
+    public static partial void EpochDone(ILogger logger, int epoch, int steps, double loss, double learningRate, double imagesPerSecond);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Step {Step}: loss {Loss} is not finite; the update was skipped")]
+    public static partial void SkippedNonFinite(ILogger logger, long step, double loss);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Checkpoint written: {Path} (after step {Step})")]
+    public static partial void CheckpointWritten(ILogger logger, string path, long step);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Resumed from {Path} after step {Step}")]
+    public static partial void Resumed(ILogger logger, string path, long step);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Information, Message = "Finetuning cancelled after step {Step}")]
+    public static partial void Cancelled(ILogger logger, long step);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Finetuning finished: {Steps} steps in {Seconds:F1} s")]
+    public static partial void Finished(ILogger logger, long steps, double seconds);
+}

@@ -1,0 +1,27 @@
+using UnsupervisedFinetuning.Backbones;
+using UnsupervisedFinetuning.Data;
+using UnsupervisedFinetuning.Objectives;
+
+namespace UnsupervisedFinetuning.Engine;
+
+/// <summary>What one finetuning run trains, and on what.</summary>
+public sealed class FinetuneRequest
+{
+    /// <summary>The pretrained backbone; trained in place and returned in the result.</summary>
+    public required Backbone Backbone { get; init; }
+
+    /// <summary>The unlabelled target set D_t.</summary>
+    public required IImageDataset Target { get; init; }
+
+    /// <summary>The source set D_s to replay from; required when replay is on. Same image shape as the target.</summary>
+    public IImageDataset? Source { get; init; }
+
+    /// <summary>A pretrained projection head to continue from; a new one is created when null.</summary>
+    public ProjectionHead? Head { get; init; }
+
+    /// <summary>A pretrained BYOL predictor to continue from; a new one is created when null (BYOL only).</summary>
+    public ProjectionHead? Predictor { get; init; }
+
+    /// <summary>A checkpoint written by a previous run with the same options to continue from.</summary>
+    public string? ResumeFrom { get; init; }
+}

@@ -1,0 +1,20 @@
+using static TorchSharp.torch;
+
+namespace UnsupervisedFinetuning.Mixing;
+
+/// <summary>The null mixing strategy: returns the plain views and the identity plan.</summary>
+public sealed class NoMixing : IMixingStrategy
+{
+    /// <summary>The shared instance.</summary>
+    public static NoMixing Instance { get; } = new();
+
+    /// <inheritdoc />
+    public MixingOptions Options { get; } = new();
+
+    /// <inheritdoc />
+    public MixResult Mix(Tensor queries, IReadOnlyList<bool> isSource, SeededRandom random)
+    {
+        ArgumentNullException.ThrowIfNull(queries);
+        return new MixResult(queries.alias(), MixPlan.Identity((int)queries.shape[0]));
+    }
+}
