@@ -154,18 +154,13 @@ public static class Checkpoint
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string temporary = full + ".tmp-" + Guid.NewGuid().ToString("N");
-        try
+        AtomicFile.Write(path, stream =>
         {
-            model.save(temporary);
-            File.Move(temporary, full, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
+            // TorchSharp's save(Stream) closes the stream; a writer that leaves it open lets it be flushed to disk.
+            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            model.save(writer);
+            writer.Flush();
+        });
     }
 
     /// <summary>Loads a file written by <see cref="Save"/> into a model of the same architecture.</summary>

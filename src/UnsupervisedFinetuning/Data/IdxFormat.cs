@@ -76,30 +76,28 @@ public static class IdxFormat
     private static void Write(string path, ReadOnlySpan<byte> data, int[] dims, bool gzip)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        string temporary = path + ".tmp-" + Guid.NewGuid().ToString("N");
-        try
+        byte[] header = new byte[4 + (4 * dims.Length)];
+        header[2] = UnsignedByte;
+        header[3] = (byte)dims.Length;
+        for (int d = 0; d < dims.Length; d++)
         {
-            using (var file = File.Create(temporary))
-            using (Stream output = gzip ? new GZipStream(file, CompressionLevel.SmallestSize) : file)
-            {
-                Span<byte> header = stackalloc byte[4 + (4 * dims.Length)];
-                header[2] = UnsignedByte;
-                header[3] = (byte)dims.Length;
-                for (int d = 0; d < dims.Length; d++)
-                {
-                    BinaryPrimitives.WriteInt32BigEndian(header[(4 + (4 * d))..], dims[d]);
-                }
+            BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4 + (4 * d)), dims[d]);
+        }
 
-                output.Write(header);
-                output.Write(data);
+        byte[] body = data.ToArray();
+        AtomicFile.Write(path, file =>
+        {
+            if (!gzip)
+            {
+                file.Write(header);
+                file.Write(body);
+                return;
             }
 
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
+            using var output = new GZipStream(file, CompressionLevel.SmallestSize, leaveOpen: true);
+            output.Write(header);
+            output.Write(body);
+        });
     }
 
     private static (byte[] Data, int[] Dims) Read(string path, int expectedDimensions, string what)

@@ -137,7 +137,7 @@ public static partial class ImageFolder
         }
 
         var scaledInfo = new SKImageInfo(scaledWidth, scaledHeight, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        SKBitmap scaled = source.Resize(scaledInfo, SKFilterQuality.High)
+        SKBitmap scaled = source.Resize(scaledInfo, new SKSamplingOptions(SKCubicResampler.Mitchell))
             ?? throw new InvalidDataException($"{file}: could not be resized from {source.Width}x{source.Height} to {scaledWidth}x{scaledHeight}.");
         if (scaledWidth == width && scaledHeight == height)
         {

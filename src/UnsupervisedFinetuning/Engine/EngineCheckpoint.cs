@@ -21,41 +21,28 @@ internal static class EngineCheckpoint
 
     public static void Save(string path, Header header, TrainingParts parts, EngineOptimizer optimizer)
     {
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string temporary = full + ".tmp-" + Guid.NewGuid().ToString("N");
-        try
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = File.Create(temporary))
-            using (var writer = new BinaryWriter(stream))
+            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            writer.Write(Magic);
+            writer.Write(Version);
+            writer.Write(JsonSerializer.Serialize(header, Json));
+            foreach (var (name, module) in parts.Modules())
             {
-                writer.Write(Magic);
-                writer.Write(Version);
-                writer.Write(JsonSerializer.Serialize(header, Json));
-                foreach (var (name, module) in parts.Modules())
-                {
-                    writer.Write(name);
-                    module.save(writer);
-                }
-
-                optimizer.Save(writer);
-                writer.Write(parts.Queue is not null);
-                if (parts.Queue is not null)
-                {
-                    using var keys = parts.Queue.Keys.cpu();
-                    keys.Save(writer);
-                }
-
-                writer.Flush();
-                stream.Flush(flushToDisk: true);
+                writer.Write(name);
+                module.save(writer);
             }
 
-            File.Move(temporary, full, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
+            optimizer.Save(writer);
+            writer.Write(parts.Queue is not null);
+            if (parts.Queue is not null)
+            {
+                using var keys = parts.Queue.Keys.cpu();
+                keys.Save(writer);
+            }
+
+            writer.Flush();
+        });
     }
 
     public static Header ReadHeader(string path)

@@ -1,0 +1,177 @@
+// Self-supervised pretraining of the source model the Quickstart starts from: MoCo v2 on the Fashion-MNIST
+// images of classes 0–4 (samples/data/fashion-mnist/train-0to4), with the library's own FinetuneEngine
+// (pretraining is finetuning from random weights). Writes the backbone and head weights and a JSON record.
+//
+//   dotnet run -c Release --project samples/Pretrain              # the shipped model (see README.md here)
+//   dotnet run -c Release --project samples/Pretrain -- --epochs 2 --out /tmp/pretrain   # a quick try
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using Spectre.Console;
+using UnsupervisedFinetuning.Backbones;
+using UnsupervisedFinetuning.Data;
+using UnsupervisedFinetuning.Engine;
+using UnsupervisedFinetuning.Evaluation;
+using UnsupervisedFinetuning.Samples.Pretrain;
+using TorchSharp;
+
+var dataOption = new Option<DirectoryInfo>("--data") { Description = "The samples/data folder", DefaultValueFactory = _ => SamplePaths.DataDirectory() };
+var outOption = new Option<DirectoryInfo>("--out") { Description = "Where the weights and pretrained.json go", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine(SamplePaths.DataDirectory().FullName, "pretrained")) };
+var epochsOption = new Option<int>("--epochs") { Description = "Passes over the 15,000 source images", DefaultValueFactory = _ => 120 };
+var batchOption = new Option<int>("--batch-size") { Description = "Images per step", DefaultValueFactory = _ => 256 };
+var lrOption = new Option<double>("--lr") { Description = "Peak learning rate (SGD, warm-up then cosine)", DefaultValueFactory = _ => 0.06 };
+var seedOption = new Option<long>("--seed") { Description = "Seed of every random choice", DefaultValueFactory = _ => 0 };
+var resumeOption = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --out" };
+var root = new RootCommand("MoCo v2 pretraining of the sample source model on Fashion-MNIST classes 0–4")
+{
+    dataOption, outOption, epochsOption, batchOption, lrOption, seedOption, resumeOption,
+};
+epochsOption.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--epochs must be at least 1."); } });
+batchOption.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 2) { r.AddError("--batch-size must be at least 2."); } });
+lrOption.Validators.Add(r => { if (!(r.GetValueOrDefault<double>() > 0)) { r.AddError("--lr must be positive."); } });
+
+root.SetAction(p => Pretrainer.Run(
+    p.GetValue(dataOption)!, p.GetValue(outOption)!, p.GetValue(epochsOption), p.GetValue(batchOption),
+    p.GetValue(lrOption), p.GetValue(seedOption), p.GetValue(resumeOption)));
+
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    foreach (var error in parse.Errors)
+    {
+        AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {error.Message}");
+    }
+
+    return 2;
+}
+
+return parse.Invoke() is int code ? code : 0;
+
+namespace UnsupervisedFinetuning.Samples.Pretrain
+{
+    /// <summary>The pretraining run.</summary>
+    internal static class Pretrainer
+    {
+        public const string BackboneFile = "smallcnn256-moco-fashion0to4.backbone.dat";
+        public const string HeadFile = "smallcnn256-moco-fashion0to4.head.dat";
+
+        public static int Run(DirectoryInfo data, DirectoryInfo output, int epochs, int batchSize, double learningRate, long seed, bool resume)
+        {
+            string fashion = Path.Combine(data.FullName, "fashion-mnist");
+            using var source = IdxFormat.LoadLabeled(Path.Combine(fashion, "train-0to4-images-idx3-ubyte.gz"), Path.Combine(fashion, "train-0to4-labels-idx1-ubyte.gz"));
+            using var test = IdxFormat.LoadLabeled(Path.Combine(fashion, "t10k-images-idx3-ubyte.gz"), Path.Combine(fashion, "t10k-labels-idx1-ubyte.gz"));
+            var heldOut = DatasetSplits.OfClasses(test, 0, 1, 2, 3, 4);
+            Directory.CreateDirectory(output.FullName);
+
+            var options = new FinetuneOptions
+            {
+                Objective = ObjectiveKind.MocoV2,
+                Epochs = epochs,
+                BatchSize = batchSize,
+                LearningRate = learningRate,
+                WarmupFraction = 0.02,
+                WeightDecay = 5e-4,
+                Temperature = 0.2,
+                EmaMomentum = 0.99,
+                QueueSize = 4096,
+                Seed = seed,
+                Device = TorchDevices.Auto,
+                Augmentation = AugmentationPreset.SmallImage,
+                CheckpointDirectory = output.FullName,
+                CheckpointEverySteps = 500,
+                ProgressEverySteps = 10,
+            };
+            var engine = FinetuneEngine.Create(options);
+            torch.random.manual_seed(seed);
+            using var backbone = new SmallCnn(inputChannels: 1, featureDimension: 256);
+            string checkpoint = Path.Combine(output.FullName, "finetune.checkpoint");
+            var request = new FinetuneRequest
+            {
+                Backbone = backbone,
+                Target = source.WithoutLabels(),
+                ResumeFrom = resume && File.Exists(checkpoint) ? checkpoint : null,
+            };
+
+            AnsiConsole.MarkupLineInterpolated($"MoCo v2 pretraining of SmallCnn(256) on {source.Count} Fashion-MNIST images of classes 0–4, {epochs} epochs, batch {batchSize}");
+            var clock = Stopwatch.StartNew();
+            FinetuneResult? result = null;
+            AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                .Start(context =>
+                {
+                    var task = context.AddTask("pretraining", maxValue: engine.PlannedSteps(source.Count, 0));
+                    var progress = new SyncProgress(p =>
+                    {
+                        task.Value = p.Step;
+                        task.Description = $"epoch {p.Epoch}, loss {p.Loss:F3}, {p.ImagesPerSecond:F0} img/s";
+                    });
+                    result = engine.Run(request, progress);
+                });
+
+            // Retention reference: kNN on held-out Fashion-MNIST classes 0–4, bank = the pretraining images.
+            var evaluation = AugmentationPresetsFor(options, backbone);
+            var bank = FeatureExtractor.Extract(backbone, source, evaluation);
+            var queries = FeatureExtractor.Extract(backbone, heldOut, evaluation);
+            double knn = new KnnClassifier().Accuracy(bank, source.GetLabels(), source.ClassCount, queries, heldOut.GetLabels());
+
+            Checkpoint.Save(backbone, Path.Combine(output.FullName, BackboneFile));
+            Checkpoint.Save(result!.Head, Path.Combine(output.FullName, HeadFile));
+            var record = new
+            {
+                backbone = new { architecture = "SmallCnn", inputChannels = 1, featureDimension = 256, file = BackboneFile },
+                head = new { architecture = "ProjectionHead.MocoV2", input = result.Head.InputDimension, hidden = result.Head.HiddenDimension, output = result.Head.OutputDimension, file = HeadFile },
+                data = "samples/data/fashion-mnist/train-0to4 (15,000 images, 3,000 per class of classes 0-4)",
+                objective = "MoCo v2 (InfoNCE, tau 0.2, queue 4096, EMA 0.99, SGD momentum 0.9, weight decay 5e-4, cosine)",
+                augmentation = "SmallImage preset at 28 px (crop 0.2-1, flip, jitter 0.4/0.4 with p 0.8, normalise 0.5/0.5)",
+                epochs,
+                batchSize,
+                learningRate,
+                seed,
+                steps = result.Steps,
+                seconds = Math.Round(clock.Elapsed.TotalSeconds),
+                finalLoss = result.History.Count > 0 ? result.History[^1].MeanLoss : double.NaN,
+                heldOutSourceKnn = knn,
+                command = $"dotnet run -c Release --project samples/Pretrain -- --epochs {epochs} --batch-size {batchSize} --lr {learningRate} --seed {seed}",
+                machine = $"{Environment.ProcessorCount} CPU threads, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}",
+                date = DateTime.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+            };
+            AtomicFile.WriteAllText(Path.Combine(output.FullName, "pretrained.json"), JsonSerializer.Serialize(record, new JsonSerializerOptions { WriteIndented = true }));
+            File.Delete(checkpoint);
+            AnsiConsole.MarkupLineInterpolated($"Done in {clock.Elapsed:hh\\:mm\\:ss}: {result.Steps} steps, final loss {record.finalLoss:F3}, held-out source kNN {knn:P1}. Weights in {output.FullName}.");
+            return 0;
+        }
+
+        private static Func<torch.Tensor, torch.Tensor> AugmentationPresetsFor(FinetuneOptions options, Backbone backbone)
+        {
+            var augmentation = StrategyFactory.Augmentation(options, backbone.InputChannels, 28);
+            return x => augmentation.Evaluate(x, 28, 28);
+        }
+    }
+
+    /// <summary>An IProgress that reports on the engine's thread, so the bar moves with every step.</summary>
+    internal sealed class SyncProgress(Action<FinetuneProgress> report) : IProgress<FinetuneProgress>
+    {
+        public void Report(FinetuneProgress value) => report(value);
+    }
+
+    /// <summary>Finds samples/data from the working directory or the executable's location.</summary>
+    internal static class SamplePaths
+    {
+        public static DirectoryInfo DataDirectory()
+        {
+            foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            {
+                for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+                {
+                    string candidate = Path.Combine(dir.FullName, "samples", "data");
+                    if (Directory.Exists(Path.Combine(candidate, "fashion-mnist")))
+                    {
+                        return new DirectoryInfo(candidate);
+                    }
+                }
+            }
+
+            return new DirectoryInfo(Path.Combine("samples", "data"));
+        }
+    }
+}

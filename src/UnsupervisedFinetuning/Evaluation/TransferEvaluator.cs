@@ -1,0 +1,113 @@
+using UnsupervisedFinetuning.Augment;
+using UnsupervisedFinetuning.Backbones;
+using UnsupervisedFinetuning.Data;
+using static TorchSharp.torch;
+
+namespace UnsupervisedFinetuning.Evaluation;
+
+/// <summary>
+/// Measures a backbone the way a transfer comparison needs: target kNN and linear probe, source kNN
+/// (retention, the mirror of forgetting) and the label-free monitors, all on frozen features.
+/// </summary>
+public sealed class TransferEvaluator
+{
+    private readonly Func<Tensor, Tensor> _preprocess;
+    private readonly TwoViewAugmentation? _monitorViews;
+
+    /// <summary>Creates the evaluator.</summary>
+    /// <param name="preprocess">uint8 batch → network input, the deterministic evaluation transform.</param>
+    /// <param name="knn">kNN settings (default k = 20, τ = 0.07).</param>
+    /// <param name="probe">Linear probe (default grid).</param>
+    /// <param name="monitorViews">Augmentation for the alignment monitor's two views; none skips alignment.</param>
+    /// <param name="batchSize">Images per forward pass.</param>
+    public TransferEvaluator(Func<Tensor, Tensor> preprocess, KnnClassifier? knn = null, LinearProbe? probe = null, TwoViewAugmentation? monitorViews = null, int batchSize = 256)
+    {
+        ArgumentNullException.ThrowIfNull(preprocess);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        _preprocess = preprocess;
+        Knn = knn ?? new KnnClassifier();
+        Probe = probe ?? new LinearProbe();
+        _monitorViews = monitorViews;
+        BatchSize = batchSize;
+    }
+
+    /// <summary>The kNN classifier.</summary>
+    public KnnClassifier Knn { get; }
+
+    /// <summary>The linear probe.</summary>
+    public LinearProbe Probe { get; }
+
+    /// <summary>Images per forward pass.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>Every metric the sets allow, by <see cref="TransferMetrics"/> name.</summary>
+    public IReadOnlyDictionary<string, double> Evaluate(Backbone backbone, TransferEvaluationSets sets, long seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(backbone);
+        ArgumentNullException.ThrowIfNull(sets);
+        var metrics = new Dictionary<string, double>();
+        using var scope = NewDisposeScope();
+        Tensor Features(IImageDataset data) => FeatureExtractor.Extract(backbone, data, _preprocess, BatchSize);
+
+        var trainFeatures = Features(sets.TargetTrain);
+        var testFeatures = Features(sets.TargetTest);
+        int classes = sets.TargetTrain.ClassCount;
+        metrics[TransferMetrics.TargetKnn] = Knn.Accuracy(trainFeatures, sets.TargetTrain.GetLabels(), classes, testFeatures, sets.TargetTest.GetLabels());
+
+        if (sets.TargetValidation is not null)
+        {
+            var validationFeatures = Features(sets.TargetValidation);
+            var probe = Probe.Fit(trainFeatures, sets.TargetTrain.GetLabels(), validationFeatures, sets.TargetValidation.GetLabels(), classes);
+            using (probe.Model)
+            {
+                metrics[TransferMetrics.TargetLinearProbe] = probe.Model.Accuracy(testFeatures, sets.TargetTest.GetLabels());
+            }
+        }
+
+        if (sets.SourceBank is not null && sets.SourceTest is not null)
+        {
+            metrics[TransferMetrics.SourceKnn] = Knn.Accuracy(Features(sets.SourceBank), sets.SourceBank.GetLabels(), sets.SourceBank.ClassCount, Features(sets.SourceTest), sets.SourceTest.GetLabels());
+        }
+
+        if (sets.Monitor is not null)
+        {
+            var plain = Features(sets.Monitor);
+            metrics[TransferMetrics.RankMe] = RepresentationMonitors.RankMe(plain);
+            metrics[TransferMetrics.Uniformity] = RepresentationMonitors.Uniformity(plain);
+            if (_monitorViews is not null)
+            {
+                var random = new SeededRandom(seed).Fork("monitor-views");
+                var (first, second) = TwoViewFeatures(backbone, sets.Monitor, random);
+                metrics[TransferMetrics.Alignment] = RepresentationMonitors.Alignment(first, second);
+            }
+        }
+
+        return metrics;
+    }
+
+    private (Tensor First, Tensor Second) TwoViewFeatures(Backbone backbone, IImageDataset data, SeededRandom random)
+    {
+        var firsts = new List<Tensor>();
+        var seconds = new List<Tensor>();
+        bool wasTraining = backbone.training;
+        backbone.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            for (int start = 0; start < data.Count; start += BatchSize)
+            {
+                int count = Math.Min(BatchSize, data.Count - start);
+                var images = data.GetBatch(Enumerable.Range(start, count).ToArray()).to(backbone.Device);
+                var (a, b) = _monitorViews!.Apply(images, random);
+                firsts.Add(backbone.ForwardFeatures(a).cpu());
+                seconds.Add(backbone.ForwardFeatures(b).cpu());
+            }
+        }
+        finally
+        {
+            backbone.train(wasTraining);
+        }
+
+        return (cat(firsts, 0), cat(seconds, 0));
+    }
+}

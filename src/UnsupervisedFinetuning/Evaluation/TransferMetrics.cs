@@ -1,0 +1,23 @@
+namespace UnsupervisedFinetuning.Evaluation;
+
+/// <summary>Names of the metrics <see cref="TransferEvaluator"/> reports (also the report's column names).</summary>
+public static class TransferMetrics
+{
+    /// <summary>Weighted kNN top-1 accuracy on the target test split, bank = labelled target train split.</summary>
+    public const string TargetKnn = "target kNN";
+
+    /// <summary>Linear-probe top-1 accuracy on the target test split.</summary>
+    public const string TargetLinearProbe = "target linear probe";
+
+    /// <summary>Weighted kNN top-1 accuracy on held-out source data: how much of the pretrained representation survived.</summary>
+    public const string SourceKnn = "source kNN (retention)";
+
+    /// <summary>RankMe of the target embeddings (label-free).</summary>
+    public const string RankMe = "RankMe";
+
+    /// <summary>Alignment of two augmented views of target images (label-free; lower is better).</summary>
+    public const string Alignment = "alignment";
+
+    /// <summary>Uniformity of target embeddings (label-free; lower is more uniform).</summary>
+    public const string Uniformity = "uniformity";
+}

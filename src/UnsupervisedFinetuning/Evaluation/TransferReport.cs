@@ -1,0 +1,198 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace UnsupervisedFinetuning.Evaluation;
+
+/// <summary>Mean, sample standard deviation and count of one arm's metric over seeds.</summary>
+/// <param name="Mean">Mean over seeds.</param>
+/// <param name="Std">Sample standard deviation (n − 1); NaN for one seed.</param>
+/// <param name="Count">Seeds measured.</param>
+public readonly record struct Summary(double Mean, double Std, int Count);
+
+/// <summary>
+/// Arms × seeds × metrics of a transfer comparison, with per-arm mean ± std and paired differences against
+/// a reference arm (per seed, then averaged), written as Markdown, CSV and JSON. Paired differences are the
+/// honest comparison on small data: they cancel what a seed does to every arm alike.
+/// </summary>
+public sealed class TransferReport
+{
+    private readonly List<TransferMeasurement> _measurements;
+
+    /// <summary>Creates the report.</summary>
+    /// <param name="measurements">The numbers; an (arm, seed, metric) triple may appear once.</param>
+    /// <param name="referenceArm">The arm others are compared with (e.g. "naive UFT").</param>
+    /// <param name="title">Title of the Markdown report.</param>
+    /// <exception cref="ArgumentException">A triple appears twice, or the reference arm has no measurements.</exception>
+    public TransferReport(IEnumerable<TransferMeasurement> measurements, string referenceArm, string title = "Transfer report")
+    {
+        ArgumentNullException.ThrowIfNull(measurements);
+        ArgumentException.ThrowIfNullOrEmpty(referenceArm);
+        _measurements = [.. measurements];
+        var duplicate = _measurements.GroupBy(m => (m.Arm, m.Seed, m.Metric)).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw new ArgumentException($"Arm '{duplicate.Key.Arm}', seed {duplicate.Key.Seed}, metric '{duplicate.Key.Metric}' is measured twice.", nameof(measurements));
+        }
+
+        if (!_measurements.Any(m => m.Arm == referenceArm))
+        {
+            throw new ArgumentException($"The reference arm '{referenceArm}' has no measurements.", nameof(referenceArm));
+        }
+
+        ReferenceArm = referenceArm;
+        Title = title;
+    }
+
+    /// <summary>The arm differences are taken against.</summary>
+    public string ReferenceArm { get; }
+
+    /// <summary>Title of the Markdown report.</summary>
+    public string Title { get; }
+
+    /// <summary>Free-text lines (settings, notes) printed under the title.</summary>
+    public IList<string> Notes { get; } = [];
+
+    /// <summary>All measurements, in the order given.</summary>
+    public IReadOnlyList<TransferMeasurement> Measurements => _measurements;
+
+    /// <summary>Arms in first-seen order.</summary>
+    public IReadOnlyList<string> Arms => _measurements.Select(m => m.Arm).Distinct().ToList();
+
+    /// <summary>Metrics in first-seen order.</summary>
+    public IReadOnlyList<string> Metrics => _measurements.Select(m => m.Metric).Distinct().ToList();
+
+    /// <summary>Seeds in ascending order.</summary>
+    public IReadOnlyList<long> Seeds => _measurements.Select(m => m.Seed).Distinct().Order().ToList();
+
+    /// <summary>Mean ± std of an arm's metric over its seeds.</summary>
+    public Summary Summarize(string arm, string metric) => Stats(_measurements.Where(m => m.Arm == arm && m.Metric == metric).Select(m => m.Value));
+
+    /// <summary>Mean ± std over seeds of (arm − reference) for a metric, using only seeds both arms have.</summary>
+    public Summary PairedDifference(string arm, string metric)
+    {
+        var reference = _measurements.Where(m => m.Arm == ReferenceArm && m.Metric == metric).ToDictionary(m => m.Seed, m => m.Value);
+        var differences = _measurements.Where(m => m.Arm == arm && m.Metric == metric && reference.ContainsKey(m.Seed)).Select(m => m.Value - reference[m.Seed]);
+        return Stats(differences);
+    }
+
+    /// <summary>The report as Markdown: one table of mean ± std (in percentage points for accuracies) and one of paired differences.</summary>
+    public string ToMarkdown()
+    {
+        var md = new StringBuilder();
+        md.AppendLine(CultureInfo.InvariantCulture, $"# {Title}").AppendLine();
+        foreach (string note in Notes)
+        {
+            md.AppendLine(note);
+        }
+
+        if (Notes.Count > 0)
+        {
+            md.AppendLine();
+        }
+
+        md.AppendLine(CultureInfo.InvariantCulture, $"Seeds: {string.Join(", ", Seeds)} (mean ± sample std over seeds).").AppendLine();
+        md.AppendLine("| arm | " + string.Join(" | ", Metrics) + " |");
+        md.AppendLine("|---|" + string.Concat(Metrics.Select(_ => "---|")));
+        foreach (string arm in Arms)
+        {
+            md.AppendLine($"| {arm} | " + string.Join(" | ", Metrics.Select(m => Format(Summarize(arm, m), m))) + " |");
+        }
+
+        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Paired difference against **{ReferenceArm}** (same seed, then mean ± std over seeds):").AppendLine();
+        md.AppendLine("| arm | " + string.Join(" | ", Metrics.Select(m => "Δ " + m)) + " |");
+        md.AppendLine("|---|" + string.Concat(Metrics.Select(_ => "---|")));
+        foreach (string arm in Arms.Where(a => a != ReferenceArm))
+        {
+            md.AppendLine($"| {arm} | " + string.Join(" | ", Metrics.Select(m => Format(PairedDifference(arm, m), m, signed: true))) + " |");
+        }
+
+        return md.ToString();
+    }
+
+    /// <summary>The raw measurements as CSV (arm, seed, metric, value), RFC 4180 quoting.</summary>
+    public string ToCsv()
+    {
+        var csv = new StringBuilder("arm,seed,metric,value\n");
+        foreach (var m in _measurements)
+        {
+            csv.Append(Quote(m.Arm)).Append(',').Append(m.Seed.ToString(CultureInfo.InvariantCulture)).Append(',')
+                .Append(Quote(m.Metric)).Append(',').Append(m.Value.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+        }
+
+        return csv.ToString();
+    }
+
+    /// <summary>Measurements, summaries and paired differences as JSON.</summary>
+    public string ToJson()
+    {
+        var document = new
+        {
+            title = Title,
+            reference = ReferenceArm,
+            notes = Notes,
+            seeds = Seeds,
+            measurements = _measurements.Select(m => new { arm = m.Arm, seed = m.Seed, metric = m.Metric, value = m.Value }),
+            summary = Arms.SelectMany(a => Metrics.Select(m => (a, m, s: Summarize(a, m), d: PairedDifference(a, m))))
+                .Where(x => x.s.Count > 0)
+                .Select(x => new { arm = x.a, metric = x.m, mean = x.s.Mean, std = Finite(x.s.Std), n = x.s.Count, pairedDifference = Finite(x.d.Mean), pairedDifferenceStd = Finite(x.d.Std) }),
+        };
+        return JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    /// <summary>
+    /// Writes <c>{name}.md</c>, <c>{name}.csv</c> and <c>{name}.json</c> into <paramref name="directory"/>. Each file
+    /// is written beside its target and renamed over it, so an existing good report is never left half-replaced.
+    /// </summary>
+    /// <returns>The paths written.</returns>
+    public IReadOnlyList<string> Write(string directory, string name = "report")
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        Directory.CreateDirectory(directory);
+        var written = new List<string>();
+        foreach (var (extension, content) in new[] { ("md", ToMarkdown()), ("csv", ToCsv()), ("json", ToJson()) })
+        {
+            string path = Path.Combine(directory, $"{name}.{extension}");
+            AtomicFile.WriteAllText(path, content);
+            written.Add(path);
+        }
+
+        return written;
+    }
+
+    private static Summary Stats(IEnumerable<double> values)
+    {
+        double[] v = [.. values];
+        if (v.Length == 0)
+        {
+            return new Summary(double.NaN, double.NaN, 0);
+        }
+
+        double mean = v.Average();
+        double std = v.Length > 1 ? Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1)) : double.NaN;
+        return new Summary(mean, std, v.Length);
+    }
+
+    private static bool IsAccuracy(string metric) => metric.Contains("kNN", StringComparison.OrdinalIgnoreCase) || metric.Contains("probe", StringComparison.OrdinalIgnoreCase) || metric.Contains("accuracy", StringComparison.OrdinalIgnoreCase);
+
+    private static string Format(Summary s, string metric, bool signed = false)
+    {
+        if (s.Count == 0)
+        {
+            return "–";
+        }
+
+        // Accuracies are shown in percentage points, other metrics as they are.
+        bool accuracy = IsAccuracy(metric);
+        double scale = accuracy ? 100 : 1;
+        string digits = accuracy ? "0.0" : "0.000";
+        string mean = (s.Mean * scale).ToString(signed ? $"+{digits};-{digits};{digits}" : digits, CultureInfo.InvariantCulture);
+        return double.IsNaN(s.Std) ? mean : $"{mean} ± {(s.Std * scale).ToString(digits, CultureInfo.InvariantCulture)}";
+    }
+
+    private static double? Finite(double value) => double.IsFinite(value) ? value : null;
+
+    private static string Quote(string field) =>
+        field.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : field;
+}
