@@ -1,60 +1,171 @@
-// Quickstart (foundation stage): proves the stack end to end on this machine — the native backend
-// loads, a device is resolved, and a small convolutional network trains on real tensors.
-// The paper's experiment (pretrained only / naive / replay / mixing) replaces this body once the
-// engine and evaluation exist.
+// The paper's experiment in miniature: from the shipped MoCo v2 source model (Fashion-MNIST classes 0–4),
+// finetune on a few hundred unlabelled target images with each arm — pretrained only, naive UFT, sparse
+// replay, mixing, replay + mixing — at equal compute, and measure target accuracy (kNN, linear probe) and
+// source retention (kNN on held-out source images).
+//
+//   dotnet run -c Release --project samples/Quickstart                       # defaults, one seed
+//   dotnet run -c Release --project samples/Quickstart -- --seeds 0,1,2 --pairing far
+using System.CommandLine;
 using System.Diagnostics;
-using TorchSharp;
-using UnsupervisedFinetuning;
-using static TorchSharp.torch;
+using System.Globalization;
+using Spectre.Console;
+using UnsupervisedFinetuning.Evaluation;
+using UnsupervisedFinetuning.Samples.Quickstart;
 
-var device = TorchDevices.Resolve(args.Length > 0 ? args[0] : TorchDevices.Auto);
-Console.WriteLine($"TorchSharp on {device.type}, libtorch {torch.__version__}, {torch.get_num_threads()} threads");
+var pairingOption = new Option<Pairing>("--pairing") { Description = "near: Fashion 0–4 → Fashion 5–9; far: Fashion 0–4 → MNIST digits", DefaultValueFactory = _ => Pairing.Near };
+var seedsOption = new Option<string>("--seeds") { Description = "Comma-separated seeds, e.g. 0,1,2", DefaultValueFactory = _ => "0" };
+var targetOption = new Option<int>("--target-size") { Description = "Unlabelled target images to finetune on", DefaultValueFactory = _ => 300 };
+var stepsOption = new Option<int>("--steps") { Description = "Finetuning steps of each arm (equal compute)", DefaultValueFactory = _ => 200 };
+var batchOption = new Option<int>("--batch-size") { Description = "Images per step", DefaultValueFactory = _ => 128 };
+var lrOption = new Option<double>("--lr") { Description = "Peak learning rate", DefaultValueFactory = _ => 0.02 };
+var ratioOption = new Option<double>("--replay-ratio") { Description = "Replayed source images per target image", DefaultValueFactory = _ => 0.25 };
+var alphaOption = new Option<double>("--mixing-alpha") { Description = "α of λ ~ Beta(α, α)", DefaultValueFactory = _ => 1.0 };
+var mixModeOption = new Option<string>("--mixing") { Description = "mixup or cutmix", DefaultValueFactory = _ => "mixup" };
+var mixComputeOption = new Option<string>("--mixing-compute") { Description = "replace (no extra pass) or add (second query pass; arms without mixing then get twice the steps)", DefaultValueFactory = _ => "replace" };
+var outOption = new Option<DirectoryInfo>("--out") { Description = "Folder for report.md/csv/json and report.png", DefaultValueFactory = _ => new DirectoryInfo("quickstart-output") };
+var dataOption = new Option<DirectoryInfo?>("--data") { Description = "The samples/data folder (found automatically)" };
+var deviceOption = new Option<string>("--device") { Description = "auto, cpu, cuda, cuda:N", DefaultValueFactory = _ => "auto" };
 
-random.manual_seed(0);
-var net = nn.Sequential(
-    nn.Conv2d(1, 8, kernel_size: 3, padding: 1), nn.ReLU(), nn.MaxPool2d(2),
-    nn.Conv2d(8, 16, kernel_size: 3, padding: 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-    nn.Flatten(), nn.Linear(16, 2));
-net.to(device);
-var optimizer = optim.SGD(net.parameters(), learningRate: 0.1, momentum: 0.9);
-
-// Task: is the bright 4x4 square in the left or the right half of a noisy 16x16 image?
-(Tensor Images, Tensor Labels) MakeBatch(int n)
+var root = new RootCommand("Unsupervised finetuning, the paper's comparison in miniature")
 {
-    var labels = randint(0, 2, [n], dtype: int64);
-    var images = randn(n, 1, 16, 16) * 0.3f;
-    var rows = randint(0, 12, [n]).data<long>().ToArray();
-    var cols = randint(0, 4, [n]).data<long>().ToArray();
-    var side = labels.data<long>().ToArray();
-    for (int i = 0; i < n; i++)
+    pairingOption, seedsOption, targetOption, stepsOption, batchOption, lrOption, ratioOption, alphaOption, mixModeOption, mixComputeOption, outOption, dataOption, deviceOption,
+};
+seedsOption.Validators.Add(r =>
+{
+    string text = r.GetValueOrDefault<string>() ?? string.Empty;
+    if (text.Split(',', StringSplitOptions.RemoveEmptyEntries).Any(s => !long.TryParse(s.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out _)) || text.Trim().Length == 0)
     {
-        long c = cols[i] + (side[i] * 8);
-        images[i, 0, TensorIndex.Slice(rows[i], rows[i] + 4), TensorIndex.Slice(c, c + 4)] += 2f;
+        r.AddError($"--seeds must be a comma-separated list of integers, e.g. 0,1,2; got '{text}'.");
+    }
+});
+targetOption.Validators.Add(r => { int v = r.GetValueOrDefault<int>(); if (v < 32 || v > 7000) { r.AddError($"--target-size must be between 32 and 7000; got {v}."); } });
+stepsOption.Validators.Add(r => { int v = r.GetValueOrDefault<int>(); if (v < 1) { r.AddError($"--steps must be at least 1; got {v}."); } });
+batchOption.Validators.Add(r => { int v = r.GetValueOrDefault<int>(); if (v < 2) { r.AddError($"--batch-size must be at least 2; got {v}."); } });
+lrOption.Validators.Add(r => { double v = r.GetValueOrDefault<double>(); if (!(v > 0)) { r.AddError($"--lr must be positive; got {v}."); } });
+ratioOption.Validators.Add(r => { double v = r.GetValueOrDefault<double>(); if (!(v > 0 && v <= 10)) { r.AddError($"--replay-ratio must be in (0, 10]; got {v}."); } });
+alphaOption.Validators.Add(r => { double v = r.GetValueOrDefault<double>(); if (!(v > 0)) { r.AddError($"--mixing-alpha must be positive; got {v}."); } });
+mixModeOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? ""; if (v is not ("mixup" or "cutmix")) { r.AddError($"--mixing must be mixup or cutmix; got '{v}'."); } });
+mixComputeOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? ""; if (v is not ("replace" or "add")) { r.AddError($"--mixing-compute must be replace or add; got '{v}'."); } });
+
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    foreach (var error in parse.Errors)
+    {
+        AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {error.Message}");
     }
 
-    return (images.to(device), labels.to(device));
+    AnsiConsole.MarkupLine("Run with [bold]--help[/] for the options.");
+    return 2;
 }
 
-var clock = Stopwatch.StartNew();
-for (int step = 1; step <= 200; step++)
+if (parse.Action is not null && parse.Action.GetType().Name.Contains("Help", StringComparison.Ordinal))
 {
-    using var scope = NewDisposeScope();
-    var (x, y) = MakeBatch(64);
-    var loss = nn.functional.cross_entropy(net.forward(x), y);
-    optimizer.zero_grad();
-    loss.backward();
-    optimizer.step();
-    if (step % 40 == 0)
+    return parse.Invoke();
+}
+
+var settings = new Settings(
+    parse.GetValue(pairingOption),
+    parse.GetValue(seedsOption)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => long.Parse(s.Trim(), CultureInfo.InvariantCulture)).Distinct().ToArray(),
+    parse.GetValue(targetOption),
+    parse.GetValue(stepsOption),
+    parse.GetValue(batchOption),
+    parse.GetValue(lrOption),
+    parse.GetValue(ratioOption),
+    parse.GetValue(alphaOption),
+    parse.GetValue(mixModeOption)!,
+    parse.GetValue(mixComputeOption)!,
+    parse.GetValue(outOption)!,
+    parse.GetValue(dataOption) ?? SampleData.Locate(),
+    parse.GetValue(deviceOption)!);
+
+try
+{
+    return QuickstartRun.Execute(settings);
+}
+catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
+{
+    AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+    return 1;
+}
+
+namespace UnsupervisedFinetuning.Samples.Quickstart
+{
+    /// <summary>Finds samples/data from the working directory or the executable's location.</summary>
+    internal static class SampleData
     {
-        Console.WriteLine($"step {step,3}  loss {loss.item<float>():F4}");
-    }
-}
+        public static DirectoryInfo Locate()
+        {
+            foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            {
+                for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+                {
+                    string candidate = Path.Combine(dir.FullName, "samples", "data");
+                    if (Directory.Exists(Path.Combine(candidate, "fashion-mnist")))
+                    {
+                        return new DirectoryInfo(candidate);
+                    }
+                }
+            }
 
-using (var scope = NewDisposeScope())
-using (no_grad())
-{
-    net.eval();
-    var (x, y) = MakeBatch(1000);
-    double accuracy = net.forward(x).argmax(1).eq(y).to(float32).mean().item<float>();
-    Console.WriteLine($"held-out accuracy {accuracy:P1} after {clock.Elapsed.TotalSeconds:F1} s");
+            throw new DirectoryNotFoundException("samples/data was not found above the working directory; pass --data.");
+        }
+    }
+
+    /// <summary>Loads the data, runs the experiment, prints the table and writes the report.</summary>
+    internal static class QuickstartRun
+    {
+        public static int Execute(Settings settings)
+        {
+            var clock = Stopwatch.StartNew();
+            var pretrained = new PretrainedModel(settings.Data);
+            using var data = new ExperimentData(settings.Data, settings.Pairing);
+            AnsiConsole.MarkupLineInterpolated($"[bold]Unsupervised finetuning[/] — {data.Description}");
+            AnsiConsole.MarkupLineInterpolated($"Source model: SmallCnn(256), MoCo v2, {pretrained.Epochs} epochs on 15,000 Fashion-MNIST images; {settings.TargetSize} unlabelled target images; {settings.Steps} steps of {settings.BatchSize} per arm; seeds {string.Join(", ", settings.Seeds)}");
+
+            var measurements = new Experiment(settings, data, pretrained).Run();
+            var report = new TransferReport(measurements, Arm.Naive, $"Unsupervised finetuning, {settings.Pairing.ToString().ToLowerInvariant()} pairing");
+            report.Notes.Add($"Pairing: {data.Description}.");
+            report.Notes.Add($"Source model: SmallCnn (256-d), MoCo v2 pretrained {pretrained.Epochs} epochs on Fashion-MNIST classes 0–4 (samples/data/pretrained).");
+            report.Notes.Add($"Finetuning: MoCo v2 from the pretrained backbone and head, {settings.TargetSize} unlabelled target images, {settings.Steps} steps of batch {settings.BatchSize} per arm (equal compute, mixing {settings.MixingMode} in {settings.MixingCompute} mode, α = {settings.MixingAlpha}), lr {settings.LearningRate}, replay ratio {settings.ReplayRatio} (Union).");
+            report.Notes.Add($"Evaluation: kNN (k = 20, τ = 0.07) with the target train split ({data.TargetTrain.Count} images) as bank, on {data.TargetTest.Count} target test images; linear probe (λ chosen on {data.TargetValidation.Count} validation images); retention = kNN on {data.SourceTest.Count} held-out source images with a {data.SourceBank.Count}-image source bank.");
+            var files = report.Write(settings.Output.FullName, "report").ToList();
+            files.Add(ResultChart.Write(report, Path.Combine(settings.Output.FullName, "report.png"), $"{settings.Pairing} pairing: target accuracy vs source retention"));
+
+            var table = new Table().Border(TableBorder.Rounded).AddColumn("arm");
+            string[] shown = [TransferMetrics.TargetKnn, TransferMetrics.TargetLinearProbe, TransferMetrics.SourceKnn, TransferMetrics.TargetKnnValidation];
+            foreach (string metric in shown)
+            {
+                table.AddColumn(new TableColumn(metric).RightAligned());
+            }
+
+            foreach (string arm in report.Arms)
+            {
+                table.AddRow([arm, .. shown.Select(m => Cell(report, arm, m))]);
+            }
+
+            AnsiConsole.Write(table);
+            AnsiConsole.MarkupLine("Δ = paired difference against naive UFT (percentage points, same seed).");
+            foreach (string file in files)
+            {
+                AnsiConsole.MarkupLineInterpolated($"wrote {file}");
+            }
+
+            AnsiConsole.MarkupLineInterpolated($"Finished in {clock.Elapsed.TotalMinutes:F1} min.");
+            return 0;
+        }
+
+        private static string Cell(TransferReport report, string arm, string metric)
+        {
+            var s = report.Summarize(arm, metric);
+            string text = (s.Mean * 100).ToString("F1", CultureInfo.InvariantCulture) + (double.IsNaN(s.Std) ? "" : " ± " + (s.Std * 100).ToString("F1", CultureInfo.InvariantCulture));
+            if (arm != report.ReferenceArm)
+            {
+                var d = report.PairedDifference(arm, metric);
+                text += $" (Δ {(d.Mean * 100).ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture)})";
+            }
+
+            return text;
+        }
+    }
 }

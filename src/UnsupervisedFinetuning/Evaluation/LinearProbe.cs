@@ -12,18 +12,18 @@ public sealed record LinearProbeResult(double L2, double ValidationAccuracy, IRe
 
 /// <summary>
 /// Linear probe: multinomial logistic regression on frozen, standardised features, minimising
-/// <c>(1/n)·Σ CE(xW + b, y) + (λ/2)·‖W‖²</c> (the bias is not penalised) in float64 by Nesterov-accelerated
-/// gradient descent with step 1/L, where L = ‖[X 1]‖₂²/(2n) + λ bounds the curvature (the softmax
-/// cross-entropy's Hessian in the logits is at most ½·I); the problem is convex, so this reaches its unique
-/// optimum. λ is chosen on a validation split, then the model is refitted on train ∪ validation.
+/// <c>(1/n)·Σ CE(xW + b, y) + (λ/2)·‖W‖²</c> (the bias is not penalised) in float64 by L-BFGS (memory 10)
+/// with a backtracking Armijo line search. The problem is convex (strictly so in W for λ &gt; 0), so this
+/// reaches its optimum; the grid of λ is solved from strong to weak regularisation, each fit starting from
+/// the previous solution. λ is chosen on a validation split, then the model is refitted on train ∪ validation.
 /// </summary>
 public sealed class LinearProbe
 {
     /// <summary>Creates the probe.</summary>
     /// <param name="l2Grid">λ values to try (default 10⁻⁶ … 10⁰ by decades).</param>
-    /// <param name="maxIterations">Iteration cap per fit (default 2000).</param>
-    /// <param name="tolerance">Stop when the gradient's max-norm falls below this (default 1e-7).</param>
-    public LinearProbe(IReadOnlyList<double>? l2Grid = null, int maxIterations = 2000, double tolerance = 1e-7)
+    /// <param name="maxIterations">L-BFGS iteration cap per fit (default 500).</param>
+    /// <param name="tolerance">Stop when the gradient's max-norm falls below this (default 1e-6).</param>
+    public LinearProbe(IReadOnlyList<double>? l2Grid = null, int maxIterations = 500, double tolerance = 1e-6)
     {
         L2Grid = l2Grid ?? [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1];
         if (L2Grid.Count == 0 || L2Grid.Any(l => !(l >= 0) || double.IsInfinity(l)))
@@ -51,11 +51,23 @@ public sealed class LinearProbe
         ArgumentNullException.ThrowIfNull(trainFeatures);
         ArgumentNullException.ThrowIfNull(validationFeatures);
         var scores = new List<(double L2, double Accuracy)>();
-        foreach (double l2 in L2Grid)
+        LinearModel? previous = null;
+        try
         {
-            using var model = Train(trainFeatures, trainLabels, classCount, l2);
-            scores.Add((l2, model.Accuracy(validationFeatures, validationLabels)));
+            foreach (double l2 in L2Grid.OrderByDescending(l => l))
+            {
+                var model = Train(trainFeatures, trainLabels, classCount, l2, previous);
+                previous?.Dispose();
+                previous = model;
+                scores.Add((l2, model.Accuracy(validationFeatures, validationLabels)));
+            }
         }
+        finally
+        {
+            previous?.Dispose();
+        }
+
+        scores = [.. L2Grid.Select(l => scores.First(s => s.L2 == l))];
 
         // Best validation accuracy; among ties the strongest regularisation (the simpler model).
         var best = scores.OrderByDescending(s => s.Accuracy).ThenByDescending(s => s.L2).First();
@@ -65,8 +77,13 @@ public sealed class LinearProbe
     }
 
     /// <summary>Trains one model with L2 strength <paramref name="l2"/> on features [N, D].</summary>
+    /// <param name="features">Raw features [N, D]; standardised inside with their own mean and (population) std.</param>
+    /// <param name="labels">One class per row.</param>
+    /// <param name="classCount">Number of classes.</param>
+    /// <param name="l2">λ.</param>
+    /// <param name="warmStart">A model trained on the same features to start from (its standardisation must match).</param>
     /// <exception cref="ArgumentException">Label count differs from N, or a label is outside [0, classCount).</exception>
-    public LinearModel Train(Tensor features, IReadOnlyList<int> labels, int classCount, double l2)
+    public LinearModel Train(Tensor features, IReadOnlyList<int> labels, int classCount, double l2, LinearModel? warmStart = null)
     {
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(labels);
@@ -81,6 +98,22 @@ public sealed class LinearProbe
             throw new ArgumentException($"Label {labels[bad]} at index {bad} is outside [0, {classCount}).", nameof(labels));
         }
 
+        // The probe's operations are small ([N,D]·[D,C] with C ≈ 10): OpenMP fork/join costs more than it
+        // saves, and under any CPU contention it costs ten times more. Run them on one thread.
+        int threads = get_num_threads();
+        set_num_threads(1);
+        try
+        {
+            return TrainSingleThreaded(features, labels, classCount, l2, warmStart);
+        }
+        finally
+        {
+            set_num_threads(threads);
+        }
+    }
+
+    private LinearModel TrainSingleThreaded(Tensor features, IReadOnlyList<int> labels, int classCount, double l2, LinearModel? warmStart)
+    {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         long n = features.shape[0];
@@ -91,81 +124,148 @@ public sealed class LinearProbe
         std = where(std.gt(1e-12), std, ones_like(std));
         var x = (raw - mean) / std;
         var y = F.one_hot(tensor(labels.Select(l => (long)l).ToArray()), classCount).to(ScalarType.Float64); // [N,C]
+        var problem = new Problem(x, y, l2, d, classCount);
+        var start = warmStart is not null && warmStart.Weights.shape.SequenceEqual(new[] { d, (long)classCount })
+            ? cat([warmStart.Weights.flatten(), warmStart.Bias], 0)
+            : zeros((d * classCount) + classCount, ScalarType.Float64);
+        var (theta, objective, iterations) = Lbfgs(problem, start);
+        var w = theta.narrow(0, 0, d * classCount).view(d, classCount).clone();
+        var b = theta.narrow(0, d * classCount, classCount).clone();
+        return new LinearModel(w.MoveToOuterDisposeScope(), b.MoveToOuterDisposeScope(), mean.MoveToOuterDisposeScope(), std.MoveToOuterDisposeScope(), l2, iterations, objective);
+    }
 
-        double lipschitz = (SpectralNormSquared(cat([x, ones(n, 1, ScalarType.Float64)], 1)) / (2.0 * n)) + l2;
-        double step = 1.0 / (lipschitz * 1.01);
-
-        var w = zeros(d, classCount, ScalarType.Float64);
-        var b = zeros(classCount, ScalarType.Float64);
-        var wPrev = w.clone();
-        var bPrev = b.clone();
-        double t = 1;
+    /// <summary>L-BFGS (two-loop recursion) with Armijo backtracking; returns the optimum, its objective and the iterations.</summary>
+    private (Tensor Theta, double Objective, int Iterations) Lbfgs(Problem problem, Tensor start)
+    {
+        const int Memory = 10;
+        var history = new List<(Tensor S, Tensor Y, double Rho)>();
+        var theta = start.clone().DetachFromDisposeScope();
+        var (f, g) = problem.Evaluate(theta);
+        g = g.DetachFromDisposeScope();
         int iteration = 0;
-        double objective = double.NaN;
-        for (; iteration < MaxIterations; iteration++)
+        try
         {
-            // Nesterov extrapolation, then a gradient step from the extrapolated point.
-            double tNext = (1 + Math.Sqrt(1 + (4 * t * t))) / 2;
-            double beta = (t - 1) / tNext;
-            var wLook = w + (beta * (w - wPrev));
-            var bLook = b + (beta * (b - bPrev));
-            var (gradW, gradB) = Gradient(x, y, wLook, bLook, l2, n);
-            wPrev = w;
-            bPrev = b;
-            w = wLook - (step * gradW);
-            b = bLook - (step * gradB);
-            t = tNext;
-            if (iteration % 25 == 24)
+            for (; iteration < MaxIterations; iteration++)
             {
-                var (gw, gb) = Gradient(x, y, w, b, l2, n);
-                double g = Math.Max(gw.abs().max().item<double>(), gb.abs().max().item<double>());
-                if (g < Tolerance)
+                using var iterationScope = NewDisposeScope();
+                if (g.abs().max().item<double>() < Tolerance)
+                {
+                    break;
+                }
+
+                // Two-loop recursion: direction = −H·g with H the L-BFGS inverse-Hessian estimate.
+                var q = g.clone();
+                var alphas = new double[history.Count];
+                for (int i = history.Count - 1; i >= 0; i--)
+                {
+                    alphas[i] = history[i].Rho * history[i].S.dot(q).item<double>();
+                    q.add_(history[i].Y, alpha: -alphas[i]);
+                }
+
+                if (history.Count > 0)
+                {
+                    var (sLast, yLast, _) = history[^1];
+                    q.mul_(sLast.dot(yLast).item<double>() / yLast.dot(yLast).item<double>());
+                }
+
+                for (int i = 0; i < history.Count; i++)
+                {
+                    double beta = history[i].Rho * history[i].Y.dot(q).item<double>();
+                    q.add_(history[i].S, alpha: alphas[i] - beta);
+                }
+
+                var direction = -q;
+                double slope = g.dot(direction).item<double>();
+                if (!(slope < 0))
+                {
+                    // Not a descent direction (numerical trouble): fall back to steepest descent.
+                    ClearHistory(history);
+                    direction = -g;
+                    slope = -g.dot(g).item<double>();
+                }
+
+                double step = history.Count == 0 ? Math.Min(1.0, 1.0 / Math.Max(g.abs().sum().item<double>(), 1e-12)) : 1.0;
+                Tensor next;
+                double fNext;
+                Tensor gNext;
+                int halvings = 0;
+                while (true)
+                {
+                    next = theta + (step * direction);
+                    (fNext, gNext) = problem.Evaluate(next);
+                    if (fNext <= f + (1e-4 * step * slope) || halvings++ >= 40)
+                    {
+                        break;
+                    }
+
+                    step *= 0.5;
+                }
+
+                var s = (next - theta).DetachFromDisposeScope();
+                var yDiff = (gNext - g).DetachFromDisposeScope();
+                double sy = s.dot(yDiff).item<double>();
+                if (sy > 1e-12)
+                {
+                    history.Add((s, yDiff, 1.0 / sy));
+                    if (history.Count > Memory)
+                    {
+                        history[0].S.Dispose();
+                        history[0].Y.Dispose();
+                        history.RemoveAt(0);
+                    }
+                }
+                else
+                {
+                    s.Dispose();
+                    yDiff.Dispose();
+                }
+
+                theta.Dispose();
+                g.Dispose();
+                theta = next.DetachFromDisposeScope();
+                g = gNext.DetachFromDisposeScope();
+                bool stalled = Math.Abs(f - fNext) <= 1e-15 * Math.Max(1.0, Math.Abs(f));
+                f = fNext;
+                if (stalled)
                 {
                     iteration++;
                     break;
                 }
-
-                // Adaptive restart (O'Donoghue and Candès 2015) keeps the momentum from overshooting.
-                double current = Objective(x, y, w, b, l2, n);
-                if (current > objective)
-                {
-                    t = 1;
-                }
-
-                objective = current;
             }
+
+            return (theta.MoveToOuterDisposeScope(), f, iteration);
         }
-
-        objective = Objective(x, y, w, b, l2, n);
-        return new LinearModel(w.MoveToOuterDisposeScope(), b.MoveToOuterDisposeScope(), mean.MoveToOuterDisposeScope(), std.MoveToOuterDisposeScope(), l2, iteration, objective);
-    }
-
-    private static (Tensor Weights, Tensor Bias) Gradient(Tensor x, Tensor y, Tensor w, Tensor b, double l2, long n)
-    {
-        var residual = (x.matmul(w).add(b).softmax(1) - y) / n; // ∂(mean CE)/∂logits
-        return (x.t().matmul(residual) + (l2 * w), residual.sum(dim: 0));
-    }
-
-    private static double Objective(Tensor x, Tensor y, Tensor w, Tensor b, double l2, long n)
-    {
-        using var scope = NewDisposeScope();
-        var logProbabilities = x.matmul(w).add(b).log_softmax(1);
-        double ce = -(y * logProbabilities).sum().item<double>() / n;
-        return ce + (0.5 * l2 * w.pow(2).sum().item<double>());
-    }
-
-    private static double SpectralNormSquared(Tensor x)
-    {
-        // Power iteration on XᵀX from a fixed start (deterministic); 50 rounds are ample for a step bound.
-        var v = ones(x.shape[1], 1, ScalarType.Float64) / Math.Sqrt(x.shape[1]);
-        double estimate = 0;
-        for (int i = 0; i < 50; i++)
+        finally
         {
-            var u = x.t().matmul(x.matmul(v));
-            estimate = u.norm().item<double>();
-            v = u / Math.Max(estimate, 1e-300);
+            g.Dispose();
+            ClearHistory(history);
+        }
+    }
+
+    private static void ClearHistory(List<(Tensor S, Tensor Y, double Rho)> history)
+    {
+        foreach (var (s, y, _) in history)
+        {
+            s.Dispose();
+            y.Dispose();
         }
 
-        return estimate;
+        history.Clear();
+    }
+
+    /// <summary>The objective and its gradient at a flat parameter vector θ = [vec(W); b].</summary>
+    private sealed class Problem(Tensor x, Tensor y, double l2, long d, int classes)
+    {
+        public (double Value, Tensor Gradient) Evaluate(Tensor theta)
+        {
+            var w = theta.narrow(0, 0, d * classes).view(d, classes);
+            var b = theta.narrow(0, d * classes, classes);
+            var logProbabilities = x.matmul(w).add(b).log_softmax(1);                 // [N,C]
+            long n = x.shape[0];
+            double value = (-(y * logProbabilities).sum().item<double>() / n) + (0.5 * l2 * w.pow(2).sum().item<double>());
+            var residual = (logProbabilities.exp() - y) / n;                           // ∂(mean CE)/∂logits
+            var gradient = cat([(x.t().matmul(residual) + (l2 * w)).flatten(), residual.sum(dim: 0)], 0);
+            return (value, gradient);
+        }
     }
 }

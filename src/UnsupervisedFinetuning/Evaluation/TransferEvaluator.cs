@@ -57,6 +57,7 @@ public sealed class TransferEvaluator
         if (sets.TargetValidation is not null)
         {
             var validationFeatures = Features(sets.TargetValidation);
+            metrics[TransferMetrics.TargetKnnValidation] = Knn.Accuracy(trainFeatures, sets.TargetTrain.GetLabels(), classes, validationFeatures, sets.TargetValidation.GetLabels());
             var probe = Probe.Fit(trainFeatures, sets.TargetTrain.GetLabels(), validationFeatures, sets.TargetValidation.GetLabels(), classes);
             using (probe.Model)
             {

@@ -6,6 +6,9 @@ public static class TransferMetrics
     /// <summary>Weighted kNN top-1 accuracy on the target test split, bank = labelled target train split.</summary>
     public const string TargetKnn = "target kNN";
 
+    /// <summary>Weighted kNN top-1 accuracy on the target validation split: the number to choose settings on.</summary>
+    public const string TargetKnnValidation = "target kNN (validation)";
+
     /// <summary>Linear-probe top-1 accuracy on the target test split.</summary>
     public const string TargetLinearProbe = "target linear probe";
 

@@ -111,4 +111,28 @@ public sealed class DatasetSplitsTests
         Assert.That(subset.Count, Is.EqualTo(50));
         Assert.That(subset.GetLabels().Distinct(), Is.EquivalentTo(new[] { 1, 2 }));
     }
+
+    [Test]
+    public void Relabeled_RenumbersTheChosenClassesInOrder()
+    {
+        using var dataset = Unbalanced();
+        var subset = DatasetSplits.OfClasses(dataset, 1, 2);
+
+        var relabeled = new RelabeledDataset(subset, [2, 1]);
+
+        Assert.That(relabeled.ClassCount, Is.EqualTo(2));
+        Assert.That(relabeled.GetLabels().Take(30).Distinct(), Is.EqualTo(new[] { 1 }), "class 1 becomes 1 (second listed)");
+        Assert.That(relabeled.GetLabels().Skip(30).Distinct(), Is.EqualTo(new[] { 0 }), "class 2 becomes 0 (first listed)");
+        Assert.That(relabeled.ClassNames, Is.EqualTo(new[] { "2", "1" }));
+    }
+
+    [Test]
+    public void Relabeled_ImageOfAnotherClass_NamesIt()
+    {
+        using var dataset = Unbalanced();
+
+        var e = Assert.Throws<ArgumentException>(() => _ = new RelabeledDataset(dataset, [0, 1]));
+
+        Assert.That(e!.Message, Does.Contain("Image 80 has label 2"));
+    }
 }

@@ -54,7 +54,7 @@ public sealed class FeatureExtractionTests
 
         Assert.That(metrics.Keys, Is.EquivalentTo(new[]
         {
-            TransferMetrics.TargetKnn, TransferMetrics.TargetLinearProbe, TransferMetrics.SourceKnn,
+            TransferMetrics.TargetKnn, TransferMetrics.TargetKnnValidation, TransferMetrics.TargetLinearProbe, TransferMetrics.SourceKnn,
             TransferMetrics.RankMe, TransferMetrics.Uniformity, TransferMetrics.Alignment,
         }));
         using var scope = NewDisposeScope();

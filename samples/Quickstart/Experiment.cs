@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using Spectre.Console;
+using UnsupervisedFinetuning.Backbones;
+using UnsupervisedFinetuning.Engine;
+using UnsupervisedFinetuning.Evaluation;
+using UnsupervisedFinetuning.Objectives;
+
+namespace UnsupervisedFinetuning.Samples.Quickstart;
+
+/// <summary>
+/// Runs every arm for every seed from the shipped pretrained source model, evaluates each finetuned
+/// backbone, and collects the measurements.
+/// </summary>
+internal sealed class Experiment(Settings settings, ExperimentData data, PretrainedModel pretrained)
+{
+    public List<TransferMeasurement> Run()
+    {
+        var measurements = new List<TransferMeasurement>();
+        var arms = Arm.All(settings);
+        var evaluation = pretrained.Augmentation;
+        var evaluator = new TransferEvaluator(x => evaluation.Evaluate(x, 28, 28), probe: new LinearProbe([1e-4, 1e-3, 1e-2, 1e-1, 1]));
+
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
+            .Start(context =>
+            {
+                foreach (long seed in settings.Seeds)
+                {
+                    var target = data.UnlabeledTarget(settings.TargetSize, seed);
+                    foreach (var arm in arms)
+                    {
+                        var task = context.AddTask($"seed {seed}: {arm.Name}", maxValue: arm.Train ? arm.Steps(settings) : 1);
+                        using var backbone = pretrained.LoadBackbone();
+                        using var head = pretrained.LoadHead();
+                        var clock = Stopwatch.StartNew();
+                        if (arm.Train)
+                        {
+                            Finetune(arm, seed, target, backbone, head, task);
+                        }
+
+                        task.Description = $"seed {seed}: {arm.Name} (evaluating)";
+                        var metrics = evaluator.Evaluate(backbone, new TransferEvaluationSets
+                        {
+                            TargetTrain = data.TargetTrain,
+                            TargetValidation = data.TargetValidation,
+                            TargetTest = data.TargetTest,
+                            SourceBank = data.SourceBank,
+                            SourceTest = data.SourceTest,
+                        }, seed);
+                        foreach (var (metric, value) in metrics)
+                        {
+                            measurements.Add(new TransferMeasurement(arm.Name, seed, metric, value));
+                        }
+
+                        task.Value = task.MaxValue;
+                        task.Description = $"seed {seed}: {arm.Name}: target kNN {metrics[TransferMetrics.TargetKnn]:P1}, retention {metrics[TransferMetrics.SourceKnn]:P1} ({clock.Elapsed.TotalSeconds:F0} s)";
+                        task.StopTask();
+                    }
+                }
+            });
+
+        return measurements;
+    }
+
+    private void Finetune(Arm arm, long seed, UnsupervisedFinetuning.Data.IImageDataset target, Backbone backbone, ProjectionHead head, ProgressTask task)
+    {
+        var options = new FinetuneOptions
+        {
+            Objective = ObjectiveKind.MocoV2,
+            Steps = arm.Steps(settings),
+            BatchSize = settings.BatchSize,
+            LearningRate = settings.LearningRate,
+            WarmupFraction = 0.05,
+            Temperature = 0.2,
+            EmaMomentum = 0.99,
+            WeightDecay = 5e-4,
+            Seed = seed,
+            Device = settings.Device,
+            Augmentation = AugmentationPreset.SmallImage,
+            ProgressEverySteps = 5,
+            Replay = arm.Replay ?? new(),
+            Mixing = arm.Mixing ?? new(),
+        };
+        var engine = FinetuneEngine.Create(options, augmentation: pretrained.Augmentation);
+        engine.Run(
+            new FinetuneRequest { Backbone = backbone, Head = head, Target = target, Source = arm.Replay is null ? null : new UnsupervisedFinetuning.Data.UnlabeledView(data.Source) },
+            new SyncProgress(p => task.Value = p.Step));
+    }
+}
+
+/// <summary>An IProgress that runs on the engine's thread, so the bars move with every step.</summary>
+internal sealed class SyncProgress(Action<FinetuneProgress> report) : IProgress<FinetuneProgress>
+{
+    public void Report(FinetuneProgress value) => report(value);
+}

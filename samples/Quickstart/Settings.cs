@@ -1,0 +1,27 @@
+namespace UnsupervisedFinetuning.Samples.Quickstart;
+
+/// <summary>Which source → target pairing to run.</summary>
+internal enum Pairing
+{
+    /// <summary>Fashion-MNIST classes 0–4 → Fashion-MNIST classes 5–9.</summary>
+    Near,
+
+    /// <summary>Fashion-MNIST classes 0–4 → MNIST digits.</summary>
+    Far,
+}
+
+/// <summary>Everything the experiment is configured with (from the command line).</summary>
+internal sealed record Settings(
+    Pairing Pairing,
+    IReadOnlyList<long> Seeds,
+    int TargetSize,
+    int Steps,
+    int BatchSize,
+    double LearningRate,
+    double ReplayRatio,
+    double MixingAlpha,
+    string MixingMode,
+    string MixingCompute,
+    DirectoryInfo Output,
+    DirectoryInfo Data,
+    string Device);
