@@ -191,6 +191,11 @@ public sealed class FinetuneEngine
                 imagesThisSession += batch.Count;
                 stepsThisSession++;
 
+                if (_options.TrimNativeMemoryEverySteps > 0 && state.Step % _options.TrimNativeMemoryEverySteps == 0)
+                {
+                    NativeMemory.Trim();
+                }
+
                 if (progress is not null && (state.Step % _options.ProgressEverySteps == 0 || state.Step == totalSteps))
                 {
                     var elapsed = clock.Elapsed;

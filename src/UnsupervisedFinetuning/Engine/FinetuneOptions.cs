@@ -88,6 +88,13 @@ public sealed class FinetuneOptions
     /// <summary>Write a checkpoint every N steps (also at the end and on cancellation); 0 only at the end and on cancellation. Default 0.</summary>
     public int CheckpointEverySteps { get; set; }
 
+    /// <summary>
+    /// Return freed native memory to the operating system every N steps (glibc's malloc_trim; see
+    /// <see cref="NativeMemory"/>); 0 never does. Default 50: keeps resident memory flat over long runs
+    /// at a cost of well under 1% of a step.
+    /// </summary>
+    public int TrimNativeMemoryEverySteps { get; set; } = 50;
+
     /// <summary>Report progress every N steps. Default 1.</summary>
     public int ProgressEverySteps { get; set; } = 1;
 

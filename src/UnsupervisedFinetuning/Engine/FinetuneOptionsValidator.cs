@@ -55,6 +55,7 @@ public sealed class FinetuneOptionsValidator : IValidateOptions<FinetuneOptions>
         Require(options.NormalizationMean is null || options.NormalizationStd is null || options.NormalizationMean.Length == options.NormalizationStd.Length, nameof(options.NormalizationStd), options.NormalizationStd?.Length, $"one value per channel, like NormalizationMean ({options.NormalizationMean?.Length})");
         Require(Enum.IsDefined(options.NonFiniteLoss), nameof(options.NonFiniteLoss), options.NonFiniteLoss, "Throw or SkipStep");
         Require(options.CheckpointEverySteps >= 0, nameof(options.CheckpointEverySteps), options.CheckpointEverySteps, "0 (end and cancellation only) or positive");
+        Require(options.TrimNativeMemoryEverySteps >= 0, nameof(options.TrimNativeMemoryEverySteps), options.TrimNativeMemoryEverySteps, "0 (never) or a positive number of steps");
         Require(options.ProgressEverySteps >= 1, nameof(options.ProgressEverySteps), options.ProgressEverySteps, "at least 1");
 
         var replay = options.Replay;

@@ -269,12 +269,14 @@ public sealed class FinetuneEngineTests
         options.BatchSize = 1;
         options.LearningRate = -1;
         options.Mixing = new MixingOptions { Mode = MixingMode.Mixup, Alpha = 0 };
+        options.TrimNativeMemoryEverySteps = -5;
 
         var e = Assert.Throws<OptionsValidationException>(() => FinetuneEngine.Create(options));
 
         Assert.That(e!.Message, Does.Contain("FinetuneOptions.BatchSize is 1; expected at least 2"));
         Assert.That(e.Message, Does.Contain("FinetuneOptions.LearningRate is -1"));
         Assert.That(e.Message, Does.Contain("FinetuneOptions.Mixing.Alpha is 0"));
+        Assert.That(e.Message, Does.Contain("FinetuneOptions.TrimNativeMemoryEverySteps is -5"));
     }
 
     [Test]
