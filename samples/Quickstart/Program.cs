@@ -12,12 +12,12 @@ using Spectre.Console;
 using UnsupervisedFinetuning.Evaluation;
 using UnsupervisedFinetuning.Samples.Quickstart;
 
-var pairingOption = new Option<Pairing>("--pairing") { Description = "near: Fashion 0–4 → Fashion 5–9; far: Fashion 0–4 → MNIST digits", DefaultValueFactory = _ => Pairing.Near };
+var pairingOption = new Option<Pairing>("--pairing") { Description = "far: Fashion 0–4 → MNIST digits; near: Fashion 0–4 → Fashion 5–9", DefaultValueFactory = _ => Pairing.Far };
 var seedsOption = new Option<string>("--seeds") { Description = "Comma-separated seeds, e.g. 0,1,2", DefaultValueFactory = _ => "0" };
 var targetOption = new Option<int>("--target-size") { Description = "Unlabelled target images to finetune on", DefaultValueFactory = _ => 300 };
-var stepsOption = new Option<int>("--steps") { Description = "Finetuning steps of each arm (equal compute)", DefaultValueFactory = _ => 200 };
+var stepsOption = new Option<int>("--steps") { Description = "Finetuning steps of each arm (equal compute)", DefaultValueFactory = _ => 500 };
 var batchOption = new Option<int>("--batch-size") { Description = "Images per step", DefaultValueFactory = _ => 128 };
-var lrOption = new Option<double>("--lr") { Description = "Peak learning rate", DefaultValueFactory = _ => 0.02 };
+var lrOption = new Option<double?>("--lr") { Description = "Peak learning rate (default: chosen on validation per pairing, far 0.02, near 0.06)" };
 var ratioOption = new Option<double>("--replay-ratio") { Description = "Replayed source images per target image", DefaultValueFactory = _ => 0.25 };
 var alphaOption = new Option<double>("--mixing-alpha") { Description = "α of λ ~ Beta(α, α)", DefaultValueFactory = _ => 1.0 };
 var mixModeOption = new Option<string>("--mixing") { Description = "mixup or cutmix", DefaultValueFactory = _ => "mixup" };
@@ -41,7 +41,7 @@ seedsOption.Validators.Add(r =>
 targetOption.Validators.Add(r => { int v = r.GetValueOrDefault<int>(); if (v < 32 || v > 7000) { r.AddError($"--target-size must be between 32 and 7000; got {v}."); } });
 stepsOption.Validators.Add(r => { int v = r.GetValueOrDefault<int>(); if (v < 1) { r.AddError($"--steps must be at least 1; got {v}."); } });
 batchOption.Validators.Add(r => { int v = r.GetValueOrDefault<int>(); if (v < 2) { r.AddError($"--batch-size must be at least 2; got {v}."); } });
-lrOption.Validators.Add(r => { double v = r.GetValueOrDefault<double>(); if (!(v > 0)) { r.AddError($"--lr must be positive; got {v}."); } });
+lrOption.Validators.Add(r => { double? v = r.GetValueOrDefault<double?>(); if (v is not null && !(v > 0)) { r.AddError($"--lr must be positive; got {v}."); } });
 ratioOption.Validators.Add(r => { double v = r.GetValueOrDefault<double>(); if (!(v > 0 && v <= 10)) { r.AddError($"--replay-ratio must be in (0, 10]; got {v}."); } });
 alphaOption.Validators.Add(r => { double v = r.GetValueOrDefault<double>(); if (!(v > 0)) { r.AddError($"--mixing-alpha must be positive; got {v}."); } });
 mixModeOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? ""; if (v is not ("mixup" or "cutmix")) { r.AddError($"--mixing must be mixup or cutmix; got '{v}'."); } });
@@ -70,7 +70,7 @@ var settings = new Settings(
     parse.GetValue(targetOption),
     parse.GetValue(stepsOption),
     parse.GetValue(batchOption),
-    parse.GetValue(lrOption),
+    parse.GetValue(lrOption) ?? (parse.GetValue(pairingOption) == Pairing.Far ? 0.02 : 0.06),
     parse.GetValue(ratioOption),
     parse.GetValue(alphaOption),
     parse.GetValue(mixModeOption)!,
