@@ -2,14 +2,34 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using UnsupervisedFinetuning.Benchmarks;
 
-// Run all:      dotnet run -c Release --project benchmarks/UnsupervisedFinetuning.Benchmarks -- --filter '*'
-// Run a class:  ... -- --filter '*MatMul*'   (add --job short for a quick look)
+// BenchmarkDotNet:  dotnet run -c Release --project benchmarks/UnsupervisedFinetuning.Benchmarks -- --filter '*'
+//                   ... -- --filter '*EngineStep*' --job short
+// Memory probe:     ... -- memory [--steps 1000] [--trim-every 50] [--model resnet18|smallcnn]
+// PyTorch peer:     bash benchmarks/peer/compare.sh  (runs `... -- peer` and the Python script)
+// Step profile:     ... -- profile [--steps 20] [--augment mocov2|none]
 //
 // Benchmarks run in-process: BenchmarkDotNet's out-of-process toolchain builds a generated project that
 // skips Directory.Build.targets, so its copy of libLibTorchSharp.so would miss the libstdc++ load fix
 // (docs/torchsharp-on-debian.md). The measured work is native libtorch code, which in-process
 // hosting does not distort.
+if (args.Length > 0 && args[0] == "memory")
+{
+    return MemoryProbe.Run(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "profile")
+{
+    return StepProfile.Run(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "peer")
+{
+    return PeerComparison.Run(args[1..]);
+}
+
 var config = ManualConfig.Create(DefaultConfig.Instance)
     .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).AsDefault());
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
+BenchmarkSwitcher.FromAssembly(typeof(StepWorkload).Assembly).Run(args, config);
+return 0;
