@@ -53,9 +53,28 @@ public static class TorchDevices
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="name"/> is spelled like a device <see cref="Resolve"/> understands — 'auto',
+    /// 'cpu', 'mps', 'cuda' or 'cuda:N' (case-insensitive) — without loading the native backend or asking
+    /// whether that device exists on this machine. Options validation uses it.
+    /// </summary>
+    public static bool IsValidName(string? name)
+    {
+        string trimmed = (name ?? string.Empty).Trim();
+        return string.Equals(trimmed, Auto, StringComparison.OrdinalIgnoreCase) || ParseName(trimmed) is not null;
+    }
+
+    private static torch.Device? Parse(string text) => ParseName(text) switch
+    {
+        ("cpu", _) => torch.CPU,
+        ("mps", _) => new torch.Device(DeviceType.MPS),
+        ("cuda", int index) => new torch.Device(DeviceType.CUDA, index),
+        _ => null,
+    };
+
     // TorchSharp's own parser (Enum.Parse on the text before ':') accepts numbers and silently ignores
-    // a third ':' part, so names are parsed here: cpu | mps | cuda[:index].
-    private static torch.Device? Parse(string text)
+    // a third ':' part, so names are parsed here: cpu | mps | cuda[:index]; index −1 = the default device.
+    private static (string Kind, int Index)? ParseName(string text)
     {
         string[] parts = text.ToLowerInvariant().Split(':');
         if (parts.Length > 2)
@@ -71,9 +90,8 @@ public static class TorchDevices
 
         return parts[0] switch
         {
-            "cpu" when parts.Length == 1 => torch.CPU,
-            "mps" when parts.Length == 1 => new torch.Device(DeviceType.MPS),
-            "cuda" => new torch.Device(DeviceType.CUDA, index),
+            "cpu" or "mps" when parts.Length == 1 => (parts[0], -1),
+            "cuda" => ("cuda", index),
             _ => null,
         };
     }

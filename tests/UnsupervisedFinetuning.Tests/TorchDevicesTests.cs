@@ -36,6 +36,20 @@ public sealed class TorchDevicesTests
         var e = Assert.Throws<ArgumentException>(() => TorchDevices.Resolve(name));
 
         Assert.That(e!.Message, Does.Contain($"'{name}'").And.Contain("expected"));
+        Assert.That(TorchDevices.IsValidName(name), Is.False);
+    }
+
+    [TestCase("auto", true)]
+    [TestCase(" CPU ", true)]
+    [TestCase("mps", true)]
+    [TestCase("cuda", true)]
+    [TestCase("cuda:3", true)]
+    [TestCase("gpu", false)]
+    [TestCase("", false)]
+    [TestCase(null, false)]
+    public void IsValidName_ChecksSpellingOnly(string? name, bool valid)
+    {
+        Assert.That(TorchDevices.IsValidName(name), Is.EqualTo(valid));
     }
 
     [Test]

@@ -343,8 +343,16 @@ public sealed class FinetuneEngine
         ["TargetCount"] = target.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["TargetShape"] = target.Shape.ToString(),
         ["ReplayCount"] = replayCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["Replay"] = $"{_options.Replay.Mode}/{_options.Replay.Composition}",
-        ["Mixing"] = $"{_mixing.Options.Mode}/{_mixing.Options.LossForm}/{_mixing.Options.Compute}",
+        ["Replay"] = $"{_options.Replay.Mode}/{_options.Replay.Composition}/{_options.Replay.Selection}",
+        ["Mixing"] = $"{_mixing.Options.Mode}/{_mixing.Options.LossForm}/{_mixing.Options.Compute}/{_mixing.Options.Partners}/fold={_mixing.Options.FoldLambda}",
+        // Numbers that change the trajectory: a resume with any of them changed would no longer continue
+        // the run it claims to continue ("R" round-trips doubles exactly).
+        ["MixingAlpha"] = _mixing.Options.Alpha.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        ["MixingProbability"] = _mixing.Options.Probability.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        ["LearningRate"] = _options.LearningRate.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        ["WeightDecay"] = _options.WeightDecay.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        ["Temperature"] = _options.Temperature.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        ["EmaMomentum"] = _options.EmaMomentum.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
         ["QueueSize"] = queueSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["ImageSize"] = size.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Optimizer"] = _options.Optimizer.ToString(),

@@ -48,7 +48,7 @@ public sealed class FinetuneOptionsValidator : IValidateOptions<FinetuneOptions>
         Require(options.WeightDecay >= 0 && double.IsFinite(options.WeightDecay), nameof(options.WeightDecay), options.WeightDecay, "a finite value ≥ 0");
         Require(options.LarsTrustCoefficient > 0 && double.IsFinite(options.LarsTrustCoefficient), nameof(options.LarsTrustCoefficient), options.LarsTrustCoefficient, "a finite value > 0");
         Require(options.EmaMomentum >= 0 && options.EmaMomentum <= 1, nameof(options.EmaMomentum), options.EmaMomentum, "a value in [0, 1]");
-        Require(!string.IsNullOrWhiteSpace(options.Device), nameof(options.Device), options.Device, "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'");
+        Require(TorchDevices.IsValidName(options.Device), nameof(options.Device), options.Device, "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'");
         Require(options.ImageSize >= 0, nameof(options.ImageSize), options.ImageSize, "0 (the target images' size) or a positive side in pixels");
         Require(Enum.IsDefined(options.Augmentation), nameof(options.Augmentation), options.Augmentation, "a defined AugmentationPreset");
         Require((options.NormalizationMean is null) == (options.NormalizationStd is null), nameof(options.NormalizationStd), options.NormalizationStd, "set together with NormalizationMean (both or neither)");

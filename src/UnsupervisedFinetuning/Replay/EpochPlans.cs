@@ -55,6 +55,11 @@ internal static class EpochPlans
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         int source = SourcePerBatch(targetCount, subsetCount, batchSize);
         int targetPerBatch = batchSize - source;
+        if (subsetCount > 0 && source == 0)
+        {
+            throw new ArgumentException($"FixedShare with {subsetCount} replayed images for {targetCount} target images rounds to 0 source images in a batch of {batchSize}, so nothing would be replayed; raise the replay ratio or the batch size, or use Union composition.", nameof(subsetCount));
+        }
+
         if (targetPerBatch <= 0)
         {
             throw new ArgumentException($"FixedShare with {subsetCount} replayed images for {targetCount} target images leaves no room for target images in a batch of {batchSize}.", nameof(subsetCount));

@@ -166,17 +166,28 @@ public sealed class FinetuneEngineTests
         Assert.That(resumedResult.QueryImagePasses, Is.EqualTo(straightResult.QueryImagePasses));
     }
 
-    [Test]
-    public void Resume_WithOtherOptions_NamesTheDifference()
+    [TestCase("batch", "BatchSize = 16", "BatchSize = 8")]
+    [TestCase("alpha", "MixingAlpha = 1", "MixingAlpha = 0.5")]
+    [TestCase("temperature", "Temperature = 0.2", "Temperature = 0.1")]
+    public void Resume_WithOtherOptions_NamesTheDifference(string change, string before, string after)
     {
         using var dir = new TempDirectory();
         using var target = EngineTestData.Images(48, seed: 8);
         using var model = EngineTestData.Model();
         var options = EngineTestData.Options(steps: 3);
+        options.Mixing = new MixingOptions { Mode = MixingMode.Mixup, Alpha = 1 };
+        options.Temperature = 0.2;
         options.CheckpointDirectory = dir.Path;
         FinetuneEngine.Create(options).Run(new FinetuneRequest { Backbone = model, Target = target });
         var other = EngineTestData.Options(steps: 3);
-        other.BatchSize = 8;
+        other.Mixing = new MixingOptions { Mode = MixingMode.Mixup, Alpha = 1 };
+        other.Temperature = 0.2;
+        switch (change)
+        {
+            case "batch": other.BatchSize = 8; break;
+            case "alpha": other.Mixing.Alpha = 0.5; break;
+            default: other.Temperature = 0.1; break;
+        }
 
         var e = Assert.Throws<InvalidDataException>(() => FinetuneEngine.Create(other).Run(new FinetuneRequest
         {
@@ -185,7 +196,7 @@ public sealed class FinetuneEngineTests
             ResumeFrom = Path.Combine(dir.Path, EngineCheckpoint.FileName),
         }));
 
-        Assert.That(e!.Message, Does.Contain("BatchSize = 16").And.Contain("BatchSize = 8"));
+        Assert.That(e!.Message, Does.Contain(before).And.Contain(after));
     }
 
     [Test]
@@ -270,6 +281,7 @@ public sealed class FinetuneEngineTests
         options.LearningRate = -1;
         options.Mixing = new MixingOptions { Mode = MixingMode.Mixup, Alpha = 0 };
         options.TrimNativeMemoryEverySteps = -5;
+        options.Device = "gpu";
 
         var e = Assert.Throws<OptionsValidationException>(() => FinetuneEngine.Create(options));
 
@@ -277,6 +289,7 @@ public sealed class FinetuneEngineTests
         Assert.That(e.Message, Does.Contain("FinetuneOptions.LearningRate is -1"));
         Assert.That(e.Message, Does.Contain("FinetuneOptions.Mixing.Alpha is 0"));
         Assert.That(e.Message, Does.Contain("FinetuneOptions.TrimNativeMemoryEverySteps is -5"));
+        Assert.That(e.Message, Does.Contain("FinetuneOptions.Device is 'gpu'"));
     }
 
     [Test]

@@ -87,6 +87,18 @@ public sealed class ReplaySamplerTests
     }
 
     [Test]
+    public void FixedShare_ShareRoundingToZero_IsAClearError()
+    {
+        // 0.02 · 16 / 1.02 = 0.31 → 0 source images per batch: replay would silently do nothing.
+        var sampler = Sparse(ReplayComposition.FixedShare, ratio: 0.02);
+        int[] subset = sampler.SelectSubset(400, 10_000, new SeededRandom(5));
+
+        var e = Assert.Throws<ArgumentException>(() => sampler.PlanEpoch(400, subset, 16, new SeededRandom(6)));
+
+        Assert.That(e!.Message, Does.Contain("rounds to 0 source images in a batch of 16").And.Contain("Union"));
+    }
+
+    [Test]
     public void NoReplay_BatchesHoldTargetImagesOnly()
     {
         var plan = NoReplay.Instance.PlanEpoch(50, [], 8, new SeededRandom(7));
