@@ -15,7 +15,8 @@ using UnsupervisedFinetuning.Samples.Quickstart;
 var pairingOption = new Option<Pairing>("--pairing") { Description = "far: Fashion 0–4 → MNIST digits; near: Fashion 0–4 → Fashion 5–9", DefaultValueFactory = _ => Pairing.Far };
 var seedsOption = new Option<string>("--seeds") { Description = "Comma-separated seeds, e.g. 0,1,2", DefaultValueFactory = _ => "0" };
 var targetOption = new Option<int>("--target-size") { Description = "Unlabelled target images to finetune on", DefaultValueFactory = _ => 300 };
-var stepsOption = new Option<int>("--steps") { Description = "Finetuning steps of each arm (equal compute)", DefaultValueFactory = _ => 500 };
+var stepsOption = new Option<int?>("--steps") { Description = "Finetuning steps of each arm (equal compute; default 500)" };
+var epochsOption = new Option<int?>("--epochs") { Description = "Instead of --steps: passes over the unlabelled target set (steps = ⌈epochs × target size / batch size⌉)" };
 var batchOption = new Option<int>("--batch-size") { Description = "Images per step", DefaultValueFactory = _ => 128 };
 var lrOption = new Option<double?>("--lr") { Description = "Peak learning rate (default: chosen on validation per pairing, far 0.02, near 0.06)" };
 var ratioOption = new Option<double>("--replay-ratio") { Description = "Replayed source images per target image", DefaultValueFactory = _ => 0.25 };
@@ -28,7 +29,7 @@ var deviceOption = new Option<string>("--device") { Description = "auto, cpu, cu
 
 var root = new RootCommand("Unsupervised finetuning, the paper's comparison in miniature")
 {
-    pairingOption, seedsOption, targetOption, stepsOption, batchOption, lrOption, ratioOption, alphaOption, mixModeOption, mixComputeOption, outOption, dataOption, deviceOption,
+    pairingOption, seedsOption, targetOption, stepsOption, epochsOption, batchOption, lrOption, ratioOption, alphaOption, mixModeOption, mixComputeOption, outOption, dataOption, deviceOption,
 };
 seedsOption.Validators.Add(r =>
 {
@@ -39,7 +40,10 @@ seedsOption.Validators.Add(r =>
     }
 });
 targetOption.Validators.Add(r => { int v = r.GetValueOrDefault<int>(); if (v < 32 || v > 7000) { r.AddError($"--target-size must be between 32 and 7000; got {v}."); } });
-stepsOption.Validators.Add(r => { int v = r.GetValueOrDefault<int>(); if (v < 1) { r.AddError($"--steps must be at least 1; got {v}."); } });
+stepsOption.Validators.Add(r => { int? v = r.GetValueOrDefault<int?>(); if (v < 1) { r.AddError($"--steps must be at least 1; got {v}."); } });
+epochsOption.Validators.Add(r => { int? v = r.GetValueOrDefault<int?>(); if (v < 1) { r.AddError($"--epochs must be at least 1; got {v}."); } });
+dataOption.Validators.Add(r => { var d = r.GetValueOrDefault<DirectoryInfo?>(); if (d is not null && !d.Exists) { r.AddError($"--data {d.FullName} does not exist."); } });
+deviceOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? ""; if (!UnsupervisedFinetuning.TorchDevices.IsValidName(v)) { r.AddError($"--device must be auto, cpu, cuda, cuda:N or mps; got '{v}'."); } });
 batchOption.Validators.Add(r => { int v = r.GetValueOrDefault<int>(); if (v < 2) { r.AddError($"--batch-size must be at least 2; got {v}."); } });
 lrOption.Validators.Add(r => { double? v = r.GetValueOrDefault<double?>(); if (v is not null && !(v > 0)) { r.AddError($"--lr must be positive; got {v}."); } });
 ratioOption.Validators.Add(r => { double v = r.GetValueOrDefault<double>(); if (!(v > 0 && v <= 10)) { r.AddError($"--replay-ratio must be in (0, 10]; got {v}."); } });
@@ -48,43 +52,69 @@ mixModeOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? 
 mixComputeOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? ""; if (v is not ("replace" or "add")) { r.AddError($"--mixing-compute must be replace or add; got '{v}'."); } });
 
 var parse = root.Parse(args);
-if (parse.Errors.Count > 0)
+var errors = parse.Errors.Select(e => e.Message).ToList();
+if (errors.Count == 0)
 {
-    foreach (var error in parse.Errors)
+    // Rules across options (checked here: System.CommandLine's per-option validators see one option each).
+    if (parse.GetValue(stepsOption) is not null && parse.GetValue(epochsOption) is not null)
     {
-        AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {error.Message}");
+        errors.Add("Give --steps or --epochs, not both.");
+    }
+
+    if (parse.GetValue(batchOption) > parse.GetValue(targetOption))
+    {
+        errors.Add($"--batch-size ({parse.GetValue(batchOption)}) must not exceed --target-size ({parse.GetValue(targetOption)}): a step needs a full batch of target images.");
+    }
+}
+
+if (errors.Count > 0)
+{
+    foreach (string error in errors)
+    {
+        AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {error}");
     }
 
     AnsiConsole.MarkupLine("Run with [bold]--help[/] for the options.");
     return 2;
 }
 
-if (parse.Action is not null && parse.Action.GetType().Name.Contains("Help", StringComparison.Ordinal))
+if (parse.Action is not null && (parse.Action.GetType().Name.Contains("Help", StringComparison.Ordinal) || parse.Action.GetType().Name.Contains("Version", StringComparison.Ordinal)))
 {
     return parse.Invoke();
 }
 
-var settings = new Settings(
-    parse.GetValue(pairingOption),
-    parse.GetValue(seedsOption)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => long.Parse(s.Trim(), CultureInfo.InvariantCulture)).Distinct().ToArray(),
-    parse.GetValue(targetOption),
-    parse.GetValue(stepsOption),
-    parse.GetValue(batchOption),
-    parse.GetValue(lrOption) ?? (parse.GetValue(pairingOption) == Pairing.Far ? 0.02 : 0.06),
-    parse.GetValue(ratioOption),
-    parse.GetValue(alphaOption),
-    parse.GetValue(mixModeOption)!,
-    parse.GetValue(mixComputeOption)!,
-    parse.GetValue(outOption)!,
-    parse.GetValue(dataOption) ?? SampleData.Locate(),
-    parse.GetValue(deviceOption)!);
+int targetSize = parse.GetValue(targetOption);
+int batchSize = parse.GetValue(batchOption);
+int steps = parse.GetValue(stepsOption)
+    ?? (parse.GetValue(epochsOption) is int epochs ? (int)Math.Ceiling((double)epochs * targetSize / batchSize) : 500);
 
 try
 {
+    var settings = new Settings(
+        parse.GetValue(pairingOption),
+        parse.GetValue(seedsOption)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => long.Parse(s.Trim(), CultureInfo.InvariantCulture)).Distinct().ToArray(),
+        targetSize,
+        steps,
+        batchSize,
+        parse.GetValue(lrOption) ?? (parse.GetValue(pairingOption) == Pairing.Far ? 0.02 : 0.06),
+        parse.GetValue(ratioOption),
+        parse.GetValue(alphaOption),
+        parse.GetValue(mixModeOption)!,
+        parse.GetValue(mixComputeOption)!,
+        parse.GetValue(outOption)!,
+        parse.GetValue(dataOption) ?? SampleData.Locate(),
+        parse.GetValue(deviceOption)!);
     return QuickstartRun.Execute(settings);
+}
+catch (UsageException e)
+{
+    AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+    AnsiConsole.MarkupLine("Run with [bold]--help[/] for the options.");
+    return 2;
 }
 catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
 {
+    // The data folder exists but a file in it is missing or corrupt: not a usage error.
     AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
     return 1;
 }
@@ -108,9 +138,12 @@ namespace UnsupervisedFinetuning.Samples.Quickstart
                 }
             }
 
-            throw new DirectoryNotFoundException("samples/data was not found above the working directory; pass --data.");
+            throw new UsageException("samples/data was not found above the working directory or the program; pass --data <folder>.");
         }
     }
+
+    /// <summary>A command-line value that cannot work with the data or the machine: the program exits with 2.</summary>
+    internal sealed class UsageException(string message) : Exception(message);
 
     /// <summary>Loads the data, runs the experiment, prints the table and writes the report.</summary>
     internal static class QuickstartRun
@@ -118,8 +151,22 @@ namespace UnsupervisedFinetuning.Samples.Quickstart
         public static int Execute(Settings settings)
         {
             var clock = Stopwatch.StartNew();
+            try
+            {
+                TorchDevices.Resolve(settings.Device);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new UsageException($"--device {settings.Device}: {e.Message}");
+            }
+
             var pretrained = new PretrainedModel(settings.Data);
             using var data = new ExperimentData(settings.Data, settings.Pairing);
+            if (settings.TargetSize > data.TargetTrain.Count)
+            {
+                throw new UsageException($"--target-size {settings.TargetSize} is more than the {data.TargetTrain.Count} images of the {settings.Pairing.ToString().ToLowerInvariant()} pairing's target train split.");
+            }
+
             AnsiConsole.MarkupLineInterpolated($"[bold]Unsupervised finetuning[/] — {data.Description}");
             AnsiConsole.MarkupLineInterpolated($"Source model: SmallCnn(256), MoCo v2, {pretrained.Epochs} epochs on 15,000 Fashion-MNIST images; {settings.TargetSize} unlabelled target images; {settings.Steps} steps of {settings.BatchSize} per arm; seeds {string.Join(", ", settings.Seeds)}");
 
@@ -130,7 +177,6 @@ namespace UnsupervisedFinetuning.Samples.Quickstart
             report.Notes.Add($"Finetuning: MoCo v2 from the pretrained backbone and head, {settings.TargetSize} unlabelled target images, {settings.Steps} steps of batch {settings.BatchSize} per arm (equal compute, mixing {settings.MixingMode} in {settings.MixingCompute} mode, α = {settings.MixingAlpha}), lr {settings.LearningRate}, replay ratio {settings.ReplayRatio} (Union).");
             report.Notes.Add($"Evaluation: kNN (k = 20, τ = 0.07) with the target train split ({data.TargetTrain.Count} images) as bank, on {data.TargetTest.Count} target test images; linear probe (λ chosen on {data.TargetValidation.Count} validation images); retention = kNN on {data.SourceTest.Count} held-out source images with a {data.SourceBank.Count}-image source bank.");
             var files = report.Write(settings.Output.FullName, "report").ToList();
-            files.Add(ResultChart.Write(report, Path.Combine(settings.Output.FullName, "report.png"), $"{settings.Pairing} pairing: target accuracy vs source retention"));
 
             var table = new Table().Border(TableBorder.Rounded).AddColumn("arm");
             string[] shown = [TransferMetrics.TargetKnn, TransferMetrics.TargetLinearProbe, TransferMetrics.SourceKnn, TransferMetrics.TargetKnnValidation];

@@ -12,7 +12,7 @@ public readonly record struct Summary(double Mean, double Std, int Count);
 
 /// <summary>
 /// Arms × seeds × metrics of a transfer comparison, with per-arm mean ± std and paired differences against
-/// a reference arm (per seed, then averaged), written as Markdown, CSV and JSON. Paired differences are the
+/// a reference arm (per seed, then averaged), written as Markdown, CSV and JSON with a PNG chart. Paired differences are the
 /// honest comparison on small data: they cancel what a seed does to every arm alike.
 /// </summary>
 public sealed class TransferReport
@@ -141,8 +141,10 @@ public sealed class TransferReport
     }
 
     /// <summary>
-    /// Writes <c>{name}.md</c>, <c>{name}.csv</c> and <c>{name}.json</c> into <paramref name="directory"/>. Each file
-    /// is written beside its target and renamed over it, so an existing good report is never left half-replaced.
+    /// Writes <c>{name}.md</c>, <c>{name}.csv</c>, <c>{name}.json</c> and — when arms carry both target kNN and
+    /// source kNN — the trade-off chart <c>{name}.png</c> (<see cref="TransferChart"/>) into
+    /// <paramref name="directory"/>. Each file is written beside its target and renamed over it, so an existing
+    /// good report is never left half-replaced.
     /// </summary>
     /// <returns>The paths written.</returns>
     public IReadOnlyList<string> Write(string directory, string name = "report")
@@ -156,6 +158,11 @@ public sealed class TransferReport
             string path = Path.Combine(directory, $"{name}.{extension}");
             AtomicFile.WriteAllText(path, content);
             written.Add(path);
+        }
+
+        if (Arms.Any(arm => Summarize(arm, TransferMetrics.TargetKnn).Count > 0 && Summarize(arm, TransferMetrics.SourceKnn).Count > 0))
+        {
+            written.Add(TransferChart.WritePng(this, Path.Combine(directory, $"{name}.png")));
         }
 
         return written;

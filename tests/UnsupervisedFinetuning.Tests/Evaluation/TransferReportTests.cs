@@ -65,6 +65,42 @@ public sealed class TransferReportTests
     }
 
     [Test]
+    public void Write_WithTargetAndRetention_AddsTheTradeOffChart()
+    {
+        using var dir = new TempDirectory();
+        var report = new TransferReport(
+        [
+            new("naive UFT", 1, TransferMetrics.TargetKnn, 0.92), new("naive UFT", 2, TransferMetrics.TargetKnn, 0.93),
+            new("naive UFT", 1, TransferMetrics.SourceKnn, 0.82), new("naive UFT", 2, TransferMetrics.SourceKnn, 0.83),
+            new("replay", 1, TransferMetrics.TargetKnn, 0.91), new("replay", 2, TransferMetrics.TargetKnn, 0.92),
+            new("replay", 1, TransferMetrics.SourceKnn, 0.85), new("replay", 2, TransferMetrics.SourceKnn, 0.86),
+        ], "naive UFT", "trade-off");
+
+        var written = report.Write(dir.Path);
+
+        Assert.That(written.Select(Path.GetFileName), Is.EquivalentTo(new[] { "report.md", "report.csv", "report.json", "report.png" }));
+        Assert.That(Directory.GetFiles(dir.Path), Has.Length.EqualTo(4), "no temporaries left behind");
+        using var png = SkiaSharp.SKBitmap.Decode(Path.Combine(dir.Path, "report.png"));
+        Assert.That(png, Is.Not.Null, "a PNG SkiaSharp can decode");
+        Assert.That((png.Width, png.Height), Is.EqualTo((TransferChart.Width, TransferChart.Height)));
+        var colours = png.Pixels.ToHashSet();
+        // One marker per arm in the Category10 palette: #1f77b4 (first arm), #ff7f0e (second).
+        Assert.That(colours, Does.Contain(new SkiaSharp.SKColor(0x1f, 0x77, 0xb4)), "the first arm's marker is drawn");
+        Assert.That(colours, Does.Contain(new SkiaSharp.SKColor(0xff, 0x7f, 0x0e)), "the second arm's marker is drawn");
+    }
+
+    [Test]
+    public void WritePng_NoArmHasBothMetrics_NamesThem()
+    {
+        using var dir = new TempDirectory();
+
+        var e = Assert.Throws<ArgumentException>(() => TransferChart.WritePng(Sample(), Path.Combine(dir.Path, "x.png")));
+
+        Assert.That(e!.Message, Does.Contain(TransferMetrics.TargetKnn).And.Contain(TransferMetrics.SourceKnn));
+        Assert.That(Directory.GetFiles(dir.Path), Is.Empty);
+    }
+
+    [Test]
     public void Constructor_DuplicateMeasurement_IsRejected()
     {
         var e = Assert.Throws<ArgumentException>(() => _ = new TransferReport([new("a", 1, "m", 1), new("a", 1, "m", 2)], "a"));
