@@ -46,6 +46,28 @@ public sealed class CheckpointTests
         Assert.That(model.call(x).allclose(Reference("resnet18_w16_logits"), rtol: 0, atol: 1e-5), Is.True, "logits");
     }
 
+    // The deeper architectures: ResNet-34's 3-4-6-3 BasicBlocks and ResNet-50's Bottlenecks (conv3/bn3,
+    // expansion 4, the stride on the 3×3 conv as torchvision places it), both at width 8.
+    [TestCase(ResNetDepth.ResNet34, "resnet34_w8", 64)]
+    [TestCase(ResNetDepth.ResNet50, "resnet50_w8", 256)]
+    public void Load_DeeperTorchvisionResNets_MatchPyTorchFeatures(ResNetDepth depth, string name, int featureDimension)
+    {
+        using var model = new ResNet(depth, ResNetStem.ImageNet, 3, width: 8);
+        model.ReplaceClassifier(5);
+
+        var report = Checkpoint.Load(model, Fixture(name + ".pth"), strict: true, new CheckpointKeyMap { KeepClassifier = true });
+
+        Assert.That(report.IsExact, Is.True, report.ToString());
+        Assert.That(model.FeatureDimension, Is.EqualTo(featureDimension));
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var x = Reference("input");
+        var ours = model.ForwardFeatures(x);
+        var theirs = Reference(name + "_features");
+        Assert.That(ours.allclose(theirs, rtol: 0, atol: 1e-5), Is.True, $"features differ by up to {(ours - theirs).abs().max().item<float>():E2}");
+    }
+
     [Test]
     public void Load_TorchvisionStateDict_DefaultMapDropsTheClassifier()
     {

@@ -16,7 +16,14 @@ It writes, with torch.save (zip format):
   resnet18_w16.safetensors       the same weights as resnet18_w16.pth in the safetensors format
                                  (written here by hand from the format description; Debian 12 has no
                                  safetensors package).
+  resnet34_w8.pth                torchvision ResNet-34 (BasicBlock x [3,4,6,3], ImageNet stem) at width 8.
+  resnet50_w8.pth                torchvision ResNet-50 (Bottleneck x [3,4,6,3], ImageNet stem, stride on the
+                                 3x3 conv as in torchvision's "v1.5") at width 8, 256 features.
   reference_outputs.pt           the fixed input and PyTorch's eval-mode outputs for it.
+
+Module initialisation draws from torch's unseeded global generator, so a rerun writes different (but
+self-consistent) weights and outputs. The committed ResNet-18 and MoCo files predate the ResNet-34/50 ones;
+reference_outputs.pt holds the outputs of the committed files of both generations (the input is the same).
 
 Width 16/8 keeps the files small (a full-width ResNet-18 is 45 MB) while exercising every layer type,
 parameter name and the BatchNorm running statistics of the real architecture.
@@ -28,15 +35,15 @@ import struct
 import torch
 import torch.nn as nn
 import torchvision
-from torchvision.models.resnet import BasicBlock, ResNet
+from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 
 
 class NarrowResNet(ResNet):
     """torchvision's ResNet class -- its BasicBlock, _make_layer and forward -- at another base width."""
 
-    def __init__(self, width, num_classes, small_stem=False):
+    def __init__(self, width, num_classes, small_stem=False, block=BasicBlock, layers=(2, 2, 2, 2)):
         self._width = width
-        super().__init__(BasicBlock, [2, 2, 2, 2], num_classes=num_classes)
+        super().__init__(block, list(layers), num_classes=num_classes)
         # torchvision hard-codes 64 stem channels; rebuild the stem and fc at the narrow width.
         if small_stem:
             self.conv1 = nn.Conv2d(3, width, kernel_size=3, stride=1, padding=1, bias=False)
@@ -44,7 +51,7 @@ class NarrowResNet(ResNet):
         else:
             self.conv1 = nn.Conv2d(3, width, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
-        self.fc = nn.Linear(width * 8, num_classes)
+        self.fc = nn.Linear(width * 8 * block.expansion, num_classes)
         nn.init.kaiming_normal_(self.conv1.weight, mode="fan_out", nonlinearity="relu")
 
     def _make_layer(self, block, planes, blocks, stride=1, dilate=False):
@@ -129,11 +136,23 @@ def main():
                "moco_resnet18_w8_small.pth.tar")
     moco_features = features(NarrowResNetFromMoco(state_dict), x)
 
+    # 3. Deeper torchvision architectures at width 8: ResNet-34 (BasicBlock) and ResNet-50 (Bottleneck).
+    #    A separate generator keeps the files above unchanged when these are added.
+    deep_generator = torch.Generator().manual_seed(20211020)
+    resnet34 = NarrowResNet(8, num_classes=5, layers=(3, 4, 6, 3))
+    resnet50 = NarrowResNet(8, num_classes=5, block=Bottleneck, layers=(3, 4, 6, 3))
+    for model, name in ((resnet34, "resnet34_w8.pth"), (resnet50, "resnet50_w8.pth")):
+        randomise_norms(model, deep_generator)
+        torch.save(model.state_dict(), name)
+
     torch.save({
         "input": x,
         "resnet18_w16_features": features(plain, x),
         "resnet18_w16_logits": plain(x).detach(),
         "moco_w8_small_features": moco_features,
+        "resnet34_w8_features": features(resnet34, x),
+        "resnet50_w8_features": features(resnet50, x),
+        "resnet50_w8_logits": resnet50(x).detach(),
     }, "reference_outputs.pt")
     print("torch", torch.__version__, "torchvision", torchvision.__version__)
 
