@@ -176,13 +176,10 @@ public static class Checkpoint
         model.load(path);
     }
 
+    // A nested state dict under a known key wins over tensors at the top level: training checkpoints keep
+    // stray tensors beside it (a queue, an EMA buffer) that must not be mistaken for the weights.
     private static IDictionary? FindStateDict(IDictionary root)
     {
-        if (root.Count > 0 && root.Values.Cast<object?>().Any(v => v is Tensor))
-        {
-            return root;
-        }
-
         foreach (string key in NestedStateDictKeys)
         {
             if (root.Contains(key) && root[key] is IDictionary nested && nested.Values.Cast<object?>().Any(v => v is Tensor))
@@ -191,6 +188,6 @@ public static class Checkpoint
             }
         }
 
-        return null;
+        return root.Count > 0 && root.Values.Cast<object?>().Any(v => v is Tensor) ? root : null;
     }
 }

@@ -69,6 +69,24 @@ public sealed class CheckpointTests
     }
 
     [Test]
+    public void Load_ModelWithAClassifierTheMapDrops_ReportsTheMissingKeys()
+    {
+        // The default map drops fc.* from the file, but this model has a classifier: its keys are missing.
+        using var model = TorchvisionW16();
+        model.ReplaceClassifier(5);
+        var before = model.state_dict()["fc.weight"].clone();
+
+        var e = Assert.Throws<CheckpointMismatchException>(() => Checkpoint.Load(model, Fixture("resnet18_w16.pth")));
+        Assert.That(e!.Report.Missing, Is.EquivalentTo(new[] { "fc.weight", "fc.bias" }));
+        Assert.That(e.Message, Does.Contain("fc.weight"));
+
+        var report = Checkpoint.Load(model, Fixture("resnet18_w16.pth"), strict: false);
+        Assert.That(report.Missing, Is.EquivalentTo(new[] { "fc.weight", "fc.bias" }));
+        Assert.That(report.Loaded, Has.Count.EqualTo(model.state_dict().Count - 2));
+        Assert.That(model.state_dict()["fc.weight"].eq(before).all().item<bool>(), Is.True, "a missing key keeps the model's own value");
+    }
+
+    [Test]
     public void Load_TorchvisionStateDict_DefaultMapDropsTheClassifier()
     {
         using var model = TorchvisionW16();
@@ -150,6 +168,16 @@ public sealed class CheckpointTests
         var e = Assert.Throws<InvalidDataException>(() => Checkpoint.ReadStateDict(path));
 
         Assert.That(e!.Message, Does.Contain(path).And.Contain("torch.save"));
+    }
+
+    [Test]
+    public void ReadStateDict_NestedStateDictBesideATopLevelTensor_TakesTheNestedOne()
+    {
+        var stateDict = Checkpoint.ReadStateDict(Fixture("nested_with_top_level_tensor.pth"));
+
+        Assert.That(stateDict.Keys, Is.EquivalentTo(new[] { "w", "b" }));
+        Assert.That(stateDict["w"].data<float>().ToArray(), Is.EqualTo(new float[] { 0, 1, 2, 3, 4, 5 }));
+        Assert.That(stateDict["b"].data<float>().ToArray(), Is.EqualTo(new float[] { 0.5f, -0.5f }));
     }
 
     [Test]

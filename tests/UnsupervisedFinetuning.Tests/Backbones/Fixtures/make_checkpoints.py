@@ -19,6 +19,9 @@ It writes, with torch.save (zip format):
   resnet34_w8.pth                torchvision ResNet-34 (BasicBlock x [3,4,6,3], ImageNet stem) at width 8.
   resnet50_w8.pth                torchvision ResNet-50 (Bottleneck x [3,4,6,3], ImageNet stem, stride on the
                                  3x3 conv as in torchvision's "v1.5") at width 8, 256 features.
+  nested_with_top_level_tensor.pth
+                                 {'state_dict': {'w', 'b'}, 'queue': tensor, 'epoch': 3}: a nested state dict
+                                 beside a stray top-level tensor (the nested one must win).
   reference_outputs.pt           the fixed input and PyTorch's eval-mode outputs for it.
 
 Module initialisation draws from torch's unseeded global generator, so a rerun writes different (but
@@ -154,7 +157,13 @@ def main():
         "resnet50_w8_features": features(resnet50, x),
         "resnet50_w8_logits": resnet50(x).detach(),
     }, "reference_outputs.pt")
+    write_nested_with_top_level_tensor()
     print("torch", torch.__version__, "torchvision", torchvision.__version__)
+
+
+def write_nested_with_top_level_tensor():
+    torch.save({"state_dict": {"w": torch.arange(6.0).reshape(2, 3), "b": torch.tensor([0.5, -0.5])},
+                "queue": torch.ones(4), "epoch": 3}, "nested_with_top_level_tensor.pth")
 
 
 def NarrowResNetFromMoco(state_dict):
