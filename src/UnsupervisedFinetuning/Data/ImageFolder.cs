@@ -32,7 +32,7 @@ public static partial class ImageFolder
         var labels = new List<int>();
         for (int c = 0; c < classDirs.Length; c++)
         {
-            string[] files = ListImages(classDirs[c], options, recursive: true);
+            string[] files = ListImages(classDirs[c], options, recursive: true, logger);
             int before = images.Count;
             foreach (string file in files)
             {
@@ -49,6 +49,12 @@ public static partial class ImageFolder
             }
         }
 
+        string[] loose = Directory.GetFiles(root).OrderBy(f => f, StringComparer.Ordinal).ToArray();
+        if (loose.Length > 0)
+        {
+            LogIgnored(logger, loose.Length, root, "they sit beside the class folders, not in one", string.Join(", ", loose.Take(3).Select(Path.GetFileName)));
+        }
+
         string[] names = classDirs.Select(d => Path.GetFileName(d)).ToArray();
         return InMemoryLabeledImageDataset.FromBytes(Concatenate(images), Shape(options), labels, classDirs.Length, names);
     }
@@ -63,7 +69,7 @@ public static partial class ImageFolder
         logger ??= NullLogger.Instance;
         CheckRoot(root);
         var images = new List<byte[]>();
-        foreach (string file in ListImages(root, options, recursive: true))
+        foreach (string file in ListImages(root, options, recursive: true, logger))
         {
             if (TryDecode(file, options, logger) is { } pixels)
             {
@@ -82,10 +88,16 @@ public static partial class ImageFolder
     /// <summary>
     /// Decodes one PNG/JPEG file into [C,H,W] bytes of the configured size and colour mode.
     /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a decodable image or is truncated; the message names it.</exception>
     public static byte[] Decode(string file, ImageFolderOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (!File.Exists(file))
+        {
+            throw new FileNotFoundException($"Image not found: {file}", file);
+        }
+
         using var codec = SKCodec.Create(file, out SKCodecResult created);
         if (codec is null)
         {
@@ -146,15 +158,15 @@ public static partial class ImageFolder
 
         using (scaled)
         {
-            var cropped = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+            using var cropped = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
             int left = (scaledWidth - width) / 2;
             int top = (scaledHeight - height) / 2;
             if (!scaled.ExtractSubset(cropped, new SKRectI(left, top, left + width, top + height)))
             {
-                cropped.Dispose();
                 throw new InvalidDataException($"{file}: could not cut the central {width}x{height} region.");
             }
 
+            // ExtractSubset shares the scaled bitmap's pixels; the copy owns its own before both are disposed.
             return cropped.Copy();
         }
     }
@@ -193,13 +205,20 @@ public static partial class ImageFolder
         return planes;
     }
 
-    private static string[] ListImages(string directory, ImageFolderOptions options, bool recursive)
+    // Files whose extension is not in the options are left out — and said so, never silently.
+    private static string[] ListImages(string directory, ImageFolderOptions options, bool recursive, ILogger logger)
     {
         var extensions = new HashSet<string>(options.Extensions, StringComparer.OrdinalIgnoreCase);
-        return Directory.EnumerateFiles(directory, "*", recursive ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly)
-            .Where(f => extensions.Contains(Path.GetExtension(f)))
+        var all = Directory.EnumerateFiles(directory, "*", recursive ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly)
             .OrderBy(f => f, StringComparer.Ordinal)
-            .ToArray();
+            .ToLookup(f => extensions.Contains(Path.GetExtension(f)));
+        string[] other = all[false].ToArray();
+        if (other.Length > 0)
+        {
+            LogIgnored(logger, other.Length, directory, $"their extensions are not in ImageFolderOptions.Extensions ({string.Join(", ", options.Extensions)})", string.Join(", ", other.Take(3).Select(Path.GetFileName)));
+        }
+
+        return all[true].ToArray();
     }
 
     private static void CheckRoot(string root)
@@ -229,4 +248,7 @@ public static partial class ImageFolder
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Skipped unreadable image {File}: {Reason}")]
     private static partial void LogSkipped(ILogger logger, string file, string reason);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Ignored {Count} file(s) in {Folder}: {Why} (e.g. {Examples})")]
+    private static partial void LogIgnored(ILogger logger, int count, string folder, string why, string examples);
 }

@@ -35,7 +35,10 @@ public sealed class ImageFolderOptions
     /// <summary>How images of another size are resized. Default <see cref="ImageResizeMode.CenterCrop"/>.</summary>
     public ImageResizeMode Resize { get; set; } = ImageResizeMode.CenterCrop;
 
-    /// <summary>File extensions read (case-insensitive). Default .png, .jpg, .jpeg.</summary>
+    /// <summary>
+    /// File extensions read (case-insensitive). Default .png, .jpg, .jpeg; SkiaSharp also decodes .bmp, .webp and
+    /// .gif (first frame) when they are listed. Other files are left out and logged (Information, event 1002).
+    /// </summary>
     public IReadOnlyList<string> Extensions { get; set; } = [".png", ".jpg", ".jpeg"];
 
     /// <summary>

@@ -15,7 +15,8 @@ public class InMemoryImageDataset : IImageDataset, IDisposable
 
     /// <summary>
     /// Wraps <paramref name="images"/>, a uint8 tensor [N,C,H,W] with N ≥ 1. The dataset takes ownership:
-    /// the tensor is detached from any dispose scope, moved to the CPU if needed, and disposed with the dataset.
+    /// the tensor is detached from any dispose scope and disposed with the dataset; a tensor on another device
+    /// or not contiguous is copied to a contiguous CPU tensor and disposed at once.
     /// </summary>
     /// <exception cref="ArgumentException">The tensor is not uint8, not 4-dimensional, or empty.</exception>
     public InMemoryImageDataset(Tensor images)
@@ -36,8 +37,20 @@ public class InMemoryImageDataset : IImageDataset, IDisposable
             throw new ArgumentException($"Images must hold at least one non-empty image; got shape [{string.Join(",", images.shape)}].", nameof(images));
         }
 
+        // Ownership: whatever tensor we end up not keeping (the caller's GPU or strided tensor, an
+        // intermediate CPU copy) is disposed here, so the dataset never leaves a tensor behind.
         Tensor owned = images.device_type == DeviceType.CPU ? images : images.cpu();
         _images = owned.is_contiguous() ? owned : owned.contiguous();
+        if (!ReferenceEquals(owned, _images))
+        {
+            owned.Dispose();
+        }
+
+        if (!ReferenceEquals(images, _images) && !ReferenceEquals(images, owned))
+        {
+            images.Dispose();
+        }
+
         _images.DetachFromDisposeScope();
         Count = checked((int)_images.shape[0]);
         Shape = new ImageShape((int)_images.shape[1], (int)_images.shape[2], (int)_images.shape[3]);

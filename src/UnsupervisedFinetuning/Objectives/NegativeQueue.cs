@@ -88,7 +88,13 @@ public sealed class NegativeQueue : IDisposable
     }
 
     /// <summary>A copy of the queue's state on the CPU, for a checkpoint.</summary>
-    public NegativeQueueState GetState() => new(_keys.cpu().clone(), _pointer, _filled);
+    public NegativeQueueState GetState()
+    {
+        // On the CPU, cpu() returns the queue's own tensor, which clone() must copy; elsewhere cpu() is
+        // already a copy, and the clone of it would leak the intermediate.
+        Tensor keys = _keys.device_type == TorchSharp.DeviceType.CPU ? _keys.clone() : _keys.cpu();
+        return new NegativeQueueState(keys, _pointer, _filled);
+    }
 
     /// <summary>Restores a state captured with <see cref="GetState"/>.</summary>
     /// <exception cref="ArgumentException">The state's shape or counters do not fit this queue.</exception>

@@ -76,6 +76,22 @@ public sealed class DatasetTests
     }
 
     [Test]
+    public void Constructor_NonContiguousInput_KeepsAContiguousCopyAndDisposesTheInput()
+    {
+        // [N,H,W,C] permuted to [N,C,H,W]: a strided view the dataset must copy.
+        var nhwc = arange(2 * 2 * 3 * 3, ScalarType.Byte).reshape(2, 2, 3, 3);
+        var nchw = nhwc.permute(0, 3, 1, 2);
+        byte[] expected = nchw.contiguous().data<byte>().ToArray();
+
+        using var dataset = new InMemoryImageDataset(nchw);
+
+        Assert.That(nchw.IsInvalid, Is.True, "the caller's strided tensor is owned, hence disposed");
+        using var all = dataset.GetBatch([0, 1]);
+        Assert.That(all.data<byte>().ToArray(), Is.EqualTo(expected));
+        nhwc.Dispose();
+    }
+
+    [Test]
     public void Subset_MapsIndicesAndKeepsLabels()
     {
         using var dataset = Constant(6, 3);

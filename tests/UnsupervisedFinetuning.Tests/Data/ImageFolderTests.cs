@@ -122,6 +122,52 @@ public sealed class ImageFolderTests
     }
 
     [Test]
+    public void Decode_TruncatedJpeg_NamesFileAndSaysTruncated()
+    {
+        string path = WriteImage("t/full.jpg", 32, 32, SKEncodedImageFormat.Jpeg);
+        byte[] bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+
+        var e = Assert.Throws<InvalidDataException>(() => ImageFolder.Decode(path, new ImageFolderOptions { Height = 32, Width = 32 }));
+
+        Assert.That(e!.Message, Does.Contain(path).And.Contain("truncated"));
+    }
+
+    [Test]
+    public void Decode_JpegMarkerFollowedByGarbage_NamesFile()
+    {
+        // A JPEG start-of-image marker and no frame: libjpeg tolerates damaged segments inside a real
+        // JPEG (it skips to the next marker), but without a frame header there is nothing to decode.
+        string path = _dir.File("t/garbage.jpg");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var bytes = new byte[512];
+        new Random(3).NextBytes(bytes);
+        bytes[0] = 0xFF;
+        bytes[1] = 0xD8;
+        File.WriteAllBytes(path, bytes);
+
+        var e = Assert.Throws<InvalidDataException>(() => ImageFolder.Decode(path, new ImageFolderOptions { Height = 32, Width = 32 }));
+
+        Assert.That(e!.Message, Does.Contain(path));
+    }
+
+    [Test]
+    public void LoadLabeled_OtherFiles_AreLeftOutAndLogged()
+    {
+        WriteImage("root/a/one.png", 4, 4, SKEncodedImageFormat.Png);
+        WriteImage("root/b/two.jpg", 4, 4, SKEncodedImageFormat.Jpeg);
+        File.WriteAllText(_dir.File("root/a/notes.txt"), "not an image");
+        WriteImage("root/loose.png", 4, 4, SKEncodedImageFormat.Png);
+        var logger = new ListLogger();
+
+        using var dataset = ImageFolder.LoadLabeled(_dir.File("root"), new ImageFolderOptions { Height = 4, Width = 4 }, logger);
+
+        Assert.That(dataset.Count, Is.EqualTo(2));
+        Assert.That(logger.Entries.Select(e => e.Level), Is.All.EqualTo(LogLevel.Information));
+        Assert.That(logger.Entries.Select(e => e.Message), Has.Some.Contain("notes.txt").And.Some.Contain("loose.png"));
+    }
+
+    [Test]
     public void Decode_GarbageWithPngExtension_NamesFile()
     {
         string path = _dir.File("garbage.png");
