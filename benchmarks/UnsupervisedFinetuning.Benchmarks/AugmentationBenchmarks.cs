@@ -26,9 +26,7 @@ public class AugmentationBenchmarks
     public void Setup()
     {
         TorchDevices.EnsureNativeBackend();
-        string[] parts = Shape.Split('x');
-        int batch = int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture);
-        int size = int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
+        var (batch, size) = BenchmarkArguments.Shape(Shape);
         _batch = randint(0, 256, [batch, 3, size, size], generator: new Generator(1)).to(ScalarType.Byte);
         _augmentation = Recipe == "MocoV2" ? AugmentationPresets.MocoV2(size) : AugmentationPresets.SmallImage(size, 3);
         _random = new SeededRandom(1);

@@ -50,18 +50,31 @@ internal sealed class BareMocoStep : IDisposable
     /// <summary>One step; when <paramref name="phases"/> is given, each part's wall time is added to it (libtorch's CPU ops are synchronous, so a stopwatch between them is exact).</summary>
     public float Step(PhaseTimes? phases)
     {
-        using var scope = NewDisposeScope();
-        phases?.Start();
-        int[] indices = new int[StepWorkload.BatchSize];
-        for (int i = 0; i < indices.Length; i++)
+        float value;
+        using (NewDisposeScope())
         {
-            indices[i] = _random.NextInt(_data.Count);
+            phases?.Start();
+            int[] indices = new int[StepWorkload.BatchSize];
+            for (int i = 0; i < indices.Length; i++)
+            {
+                indices[i] = _random.NextInt(_data.Count);
+            }
+
+            var batch = _data.GetBatch(indices);
+            phases?.Mark("gather batch");
+            var (view1, view2) = _augmentation.Apply(batch, _random);
+            phases?.Mark("augment two views");
+            value = ModelStep(view1, view2, phases);
         }
 
-        var batch = _data.GetBatch(indices);
-        phases?.Mark("gather batch");
-        var (view1, view2) = _augmentation.Apply(batch, _random);
-        phases?.Mark("augment two views");
+        phases?.Mark("free step tensors");
+        return value;
+    }
+
+    /// <summary>The model's share of a step on two ready views [B,3,S,S]: forward, loss, backward, update, EMA, enqueue.</summary>
+    public float ModelStep(Tensor view1, Tensor view2, PhaseTimes? phases = null)
+    {
+        using var scope = NewDisposeScope();
         var q = _head.call(_backbone.call(view1));
         phases?.Mark("query forward");
         Tensor k;
@@ -84,8 +97,6 @@ internal sealed class BareMocoStep : IDisposable
         phases?.Mark("EMA update");
         _queue.Enqueue(F.normalize(k, dim: 1));
         phases?.Mark("enqueue");
-        scope.Dispose();
-        phases?.Mark("free step tensors");
         return value;
     }
 

@@ -13,9 +13,9 @@ internal static class MemoryProbe
 {
     public static int Run(string[] args)
     {
-        int steps = IntArgument(args, "--steps", 1000);
-        int trimEvery = IntArgument(args, "--trim-every", new FinetuneOptions().TrimNativeMemoryEverySteps);
-        string model = StringArgument(args, "--model", "resnet18");
+        int steps = BenchmarkArguments.Int(args, "--steps", 1000);
+        int trimEvery = BenchmarkArguments.Int(args, "--trim-every", new FinetuneOptions().TrimNativeMemoryEverySteps);
+        string model = BenchmarkArguments.String(args, "--model", "resnet18");
         TorchDevices.EnsureNativeBackend();
 
         using var target = StepWorkload.Images(2048, seed: 1);
@@ -24,7 +24,7 @@ internal static class MemoryProbe
         options.TrimNativeMemoryEverySteps = trimEvery;
         options.ProgressEverySteps = 50;
         var samples = new List<(long Step, double ResidentMb, long LiveTensors)>();
-        var progress = new InlineProgress(p =>
+        var progress = new SynchronousProgress<FinetuneProgress>(p =>
         {
             samples.Add((p.Step, NativeMemory.ResidentBytes() / 1048576.0, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount));
             double managed = GC.GetTotalMemory(false) / 1048576.0;
@@ -50,22 +50,4 @@ internal static class MemoryProbe
         Console.WriteLine(flat ? "FLAT (every sample after warm-up within ±5%, live tensors unchanged)" : "NOT FLAT");
         return flat ? 0 : 1;
     }
-
-    internal static int IntArgument(string[] args, string name, int fallback)
-    {
-        int at = Array.IndexOf(args, name);
-        return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
-    }
-
-    internal static string StringArgument(string[] args, string name, string fallback)
-    {
-        int at = Array.IndexOf(args, name);
-        return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
-    }
-}
-
-/// <summary>An IProgress that reports on the engine's thread.</summary>
-internal sealed class InlineProgress(Action<FinetuneProgress> report) : IProgress<FinetuneProgress>
-{
-    public void Report(FinetuneProgress value) => report(value);
 }

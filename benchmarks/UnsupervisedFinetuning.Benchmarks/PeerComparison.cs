@@ -16,12 +16,12 @@ internal static class PeerComparison
 {
     public static int Run(string[] args)
     {
-        int threads = MemoryProbe.IntArgument(args, "--threads", 2);
-        int steps = MemoryProbe.IntArgument(args, "--steps", 15);
-        int warmup = MemoryProbe.IntArgument(args, "--warmup", 3);
+        int threads = BenchmarkArguments.Int(args, "--threads", 2);
+        int steps = BenchmarkArguments.Int(args, "--steps", 15);
+        int warmup = BenchmarkArguments.Int(args, "--warmup", 3);
         TorchDevices.EnsureNativeBackend();
         set_num_threads(threads);
-        int rounds = MemoryProbe.IntArgument(args, "--rounds", 6);
+        int rounds = BenchmarkArguments.Int(args, "--rounds", 6);
         bool engineFirst = args.Contains("--engine-first");
         using var data = StepWorkload.Images(2048, seed: 1);
 
@@ -95,7 +95,7 @@ internal static class PeerComparison
         options.ProgressEverySteps = 1;
         options.WarmupFraction = 0;
         var stamps = new Dictionary<long, long>();
-        var progress = new InlineProgress(p => stamps[p.Step] = Stopwatch.GetTimestamp());
+        var progress = new SynchronousProgress<FinetuneProgress>(p => stamps[p.Step] = Stopwatch.GetTimestamp());
         var result = FinetuneEngine.Create(options, augmentation: StepWorkload.Identity()).Run(new FinetuneRequest { Backbone = backbone, Target = data }, progress);
         result.Head.Dispose();
         return (stamps[warmup + steps] - stamps[warmup]) * 1000.0 / Stopwatch.Frequency / steps;

@@ -11,10 +11,10 @@ internal static class StepProfile
 {
     public static int Run(string[] args)
     {
-        int steps = MemoryProbe.IntArgument(args, "--steps", 20);
-        int warmup = MemoryProbe.IntArgument(args, "--warmup", 3);
-        int threads = MemoryProbe.IntArgument(args, "--threads", 2);
-        bool augment = MemoryProbe.StringArgument(args, "--augment", "mocov2") != "none";
+        int steps = BenchmarkArguments.Int(args, "--steps", 20);
+        int warmup = BenchmarkArguments.Int(args, "--warmup", 3);
+        int threads = BenchmarkArguments.Int(args, "--threads", 2);
+        bool augment = BenchmarkArguments.String(args, "--augment", "mocov2") != "none";
         TorchDevices.EnsureNativeBackend();
         TorchSharp.torch.set_num_threads(threads);
 

@@ -12,11 +12,12 @@ using UnsupervisedFinetuning.Backbones;
 using UnsupervisedFinetuning.Data;
 using UnsupervisedFinetuning.Engine;
 using UnsupervisedFinetuning.Evaluation;
+using UnsupervisedFinetuning.Samples;
 using UnsupervisedFinetuning.Samples.Pretrain;
 using TorchSharp;
 
-var dataOption = new Option<DirectoryInfo>("--data") { Description = "The samples/data folder", DefaultValueFactory = _ => SamplePaths.DataDirectory() };
-var outOption = new Option<DirectoryInfo>("--out") { Description = "Where the weights and pretrained.json go", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine(SamplePaths.DataDirectory().FullName, "pretrained")) };
+var dataOption = new Option<DirectoryInfo>("--data") { Description = "The samples/data folder", DefaultValueFactory = _ => (SampleDataDirectory.Find() ?? new DirectoryInfo(Path.Combine("samples", "data"))) };
+var outOption = new Option<DirectoryInfo>("--out") { Description = "Where the weights and pretrained.json go", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine((SampleDataDirectory.Find() ?? new DirectoryInfo(Path.Combine("samples", "data"))).FullName, "pretrained")) };
 var epochsOption = new Option<int>("--epochs") { Description = "Passes over the 15,000 source images", DefaultValueFactory = _ => 120 };
 var batchOption = new Option<int>("--batch-size") { Description = "Images per step", DefaultValueFactory = _ => 256 };
 var lrOption = new Option<double>("--lr") { Description = "Peak learning rate (SGD, warm-up then cosine)", DefaultValueFactory = _ => 0.06 };
@@ -81,10 +82,12 @@ namespace UnsupervisedFinetuning.Samples.Pretrain
                 CheckpointEverySteps = 500,
                 ProgressEverySteps = 10,
             };
-            var engine = FinetuneEngine.Create(options);
+            // One augmentation for training and for evaluation (its normalisation) at the 28 px of the data.
+            var augmentation = StrategyFactory.Augmentation(options, channels: 1, size: 28);
+            var engine = FinetuneEngine.Create(options, augmentation: augmentation);
             torch.random.manual_seed(seed);
             using var backbone = new SmallCnn(inputChannels: 1, featureDimension: 256);
-            string checkpoint = Path.Combine(output.FullName, "finetune.checkpoint");
+            string checkpoint = Path.Combine(output.FullName, FinetuneEngine.CheckpointFileName);
             var request = new FinetuneRequest
             {
                 Backbone = backbone,
@@ -100,7 +103,7 @@ namespace UnsupervisedFinetuning.Samples.Pretrain
                 .Start(context =>
                 {
                     var task = context.AddTask("pretraining", maxValue: engine.PlannedSteps(source.Count, 0));
-                    var progress = new SyncProgress(p =>
+                    var progress = new SynchronousProgress<FinetuneProgress>(p =>
                     {
                         task.Value = p.Step;
                         task.Description = $"epoch {p.Epoch}, loss {p.Loss:F3}, {p.ImagesPerSecond:F0} img/s";
@@ -109,7 +112,7 @@ namespace UnsupervisedFinetuning.Samples.Pretrain
                 });
 
             // Retention reference: kNN on held-out Fashion-MNIST classes 0–4, bank = the pretraining images.
-            var evaluation = AugmentationPresetsFor(options, backbone);
+            Func<torch.Tensor, torch.Tensor> evaluation = x => augmentation.Evaluate(x, 28, 28);
             var bank = FeatureExtractor.Extract(backbone, source, evaluation);
             var queries = FeatureExtractor.Extract(backbone, heldOut, evaluation);
             double knn = new KnnClassifier().Accuracy(bank, source.GetLabels(), source.ClassCount, queries, heldOut.GetLabels());
@@ -139,39 +142,6 @@ namespace UnsupervisedFinetuning.Samples.Pretrain
             File.Delete(checkpoint);
             AnsiConsole.MarkupLineInterpolated($"Done in {clock.Elapsed:hh\\:mm\\:ss}: {result.Steps} steps, final loss {record.finalLoss:F3}, held-out source kNN {knn:P1}. Weights in {output.FullName}.");
             return 0;
-        }
-
-        private static Func<torch.Tensor, torch.Tensor> AugmentationPresetsFor(FinetuneOptions options, Backbone backbone)
-        {
-            var augmentation = StrategyFactory.Augmentation(options, backbone.InputChannels, 28);
-            return x => augmentation.Evaluate(x, 28, 28);
-        }
-    }
-
-    /// <summary>An IProgress that reports on the engine's thread, so the bar moves with every step.</summary>
-    internal sealed class SyncProgress(Action<FinetuneProgress> report) : IProgress<FinetuneProgress>
-    {
-        public void Report(FinetuneProgress value) => report(value);
-    }
-
-    /// <summary>Finds samples/data from the working directory or the executable's location.</summary>
-    internal static class SamplePaths
-    {
-        public static DirectoryInfo DataDirectory()
-        {
-            foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-            {
-                for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-                {
-                    string candidate = Path.Combine(dir.FullName, "samples", "data");
-                    if (Directory.Exists(Path.Combine(candidate, "fashion-mnist")))
-                    {
-                        return new DirectoryInfo(candidate);
-                    }
-                }
-            }
-
-            return new DirectoryInfo(Path.Combine("samples", "data"));
         }
     }
 }

@@ -20,6 +20,18 @@ internal sealed class Experiment(Settings settings, ExperimentData data, Pretrai
         var evaluation = pretrained.Augmentation;
         var evaluator = new TransferEvaluator(x => evaluation.Evaluate(x, 28, 28), probe: new LinearProbe([1e-4, 1e-3, 1e-2, 1e-1, 1]));
 
+        var sets = new TransferEvaluationSets
+        {
+            TargetTrain = data.TargetTrain,
+            TargetValidation = data.TargetValidation,
+            TargetTest = data.TargetTest,
+            SourceBank = data.SourceBank,
+            SourceTest = data.SourceTest,
+        };
+
+        // An untrained arm sees the same model and the same (seed-independent) evaluation sets for every
+        // seed, so it is evaluated once and its numbers are recorded under each seed.
+        var untrained = new Dictionary<string, IReadOnlyDictionary<string, double>>();
         AnsiConsole.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
@@ -31,23 +43,29 @@ internal sealed class Experiment(Settings settings, ExperimentData data, Pretrai
                     foreach (var arm in arms)
                     {
                         var task = context.AddTask($"seed {seed}: {arm.Name}", maxValue: arm.Train ? arm.Steps(settings) : 1);
-                        using var backbone = pretrained.LoadBackbone();
-                        using var head = pretrained.LoadHead();
                         var clock = Stopwatch.StartNew();
-                        if (arm.Train)
+                        IReadOnlyDictionary<string, double> metrics;
+                        if (!arm.Train && untrained.TryGetValue(arm.Name, out var known))
                         {
-                            Finetune(arm, seed, target, backbone, head, task);
+                            metrics = known;
+                        }
+                        else
+                        {
+                            using var backbone = pretrained.LoadBackbone();
+                            if (arm.Train)
+                            {
+                                using var head = pretrained.LoadHead();
+                                Finetune(arm, seed, target, backbone, head, task);
+                            }
+
+                            task.Description = $"seed {seed}: {arm.Name} (evaluating)";
+                            metrics = evaluator.Evaluate(backbone, sets, seed);
+                            if (!arm.Train)
+                            {
+                                untrained[arm.Name] = metrics;
+                            }
                         }
 
-                        task.Description = $"seed {seed}: {arm.Name} (evaluating)";
-                        var metrics = evaluator.Evaluate(backbone, new TransferEvaluationSets
-                        {
-                            TargetTrain = data.TargetTrain,
-                            TargetValidation = data.TargetValidation,
-                            TargetTest = data.TargetTest,
-                            SourceBank = data.SourceBank,
-                            SourceTest = data.SourceTest,
-                        }, seed);
                         foreach (var (metric, value) in metrics)
                         {
                             measurements.Add(new TransferMeasurement(arm.Name, seed, metric, value));
@@ -85,12 +103,6 @@ internal sealed class Experiment(Settings settings, ExperimentData data, Pretrai
         var engine = FinetuneEngine.Create(options, augmentation: pretrained.Augmentation);
         engine.Run(
             new FinetuneRequest { Backbone = backbone, Head = head, Target = target, Source = arm.Replay is null ? null : new UnsupervisedFinetuning.Data.UnlabeledView(data.Source) },
-            new SyncProgress(p => task.Value = p.Step));
+            new SynchronousProgress<FinetuneProgress>(p => task.Value = p.Step));
     }
-}
-
-/// <summary>An IProgress that runs on the engine's thread, so the bars move with every step.</summary>
-internal sealed class SyncProgress(Action<FinetuneProgress> report) : IProgress<FinetuneProgress>
-{
-    public void Report(FinetuneProgress value) => report(value);
 }

@@ -10,6 +10,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Spectre.Console;
 using UnsupervisedFinetuning.Evaluation;
+using UnsupervisedFinetuning.Samples;
 using UnsupervisedFinetuning.Samples.Quickstart;
 
 var pairingOption = new Option<Pairing>("--pairing") { Description = "far: Fashion 0–4 → MNIST digits; near: Fashion 0–4 → Fashion 5–9", DefaultValueFactory = _ => Pairing.Far };
@@ -102,7 +103,7 @@ try
         parse.GetValue(mixModeOption)!,
         parse.GetValue(mixComputeOption)!,
         parse.GetValue(outOption)!,
-        parse.GetValue(dataOption) ?? SampleData.Locate(),
+        parse.GetValue(dataOption) ?? SampleDataDirectory.Find() ?? throw new UsageException("samples/data was not found above the working directory or the program; pass --data <folder>."),
         parse.GetValue(deviceOption)!);
     return QuickstartRun.Execute(settings);
 }
@@ -121,27 +122,6 @@ catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundExcepti
 
 namespace UnsupervisedFinetuning.Samples.Quickstart
 {
-    /// <summary>Finds samples/data from the working directory or the executable's location.</summary>
-    internal static class SampleData
-    {
-        public static DirectoryInfo Locate()
-        {
-            foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-            {
-                for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-                {
-                    string candidate = Path.Combine(dir.FullName, "samples", "data");
-                    if (Directory.Exists(Path.Combine(candidate, "fashion-mnist")))
-                    {
-                        return new DirectoryInfo(candidate);
-                    }
-                }
-            }
-
-            throw new UsageException("samples/data was not found above the working directory or the program; pass --data <folder>.");
-        }
-    }
-
     /// <summary>A command-line value that cannot work with the data or the machine: the program exits with 2.</summary>
     internal sealed class UsageException(string message) : Exception(message);
 

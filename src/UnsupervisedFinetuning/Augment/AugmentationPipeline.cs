@@ -21,13 +21,14 @@ public sealed class AugmentationPipeline : IBatchTransform
         }
 
         _transforms = [.. transforms];
+        Normalization = _transforms.OfType<Normalize>().LastOrDefault();
     }
 
     /// <summary>The transforms, in order.</summary>
     public IReadOnlyList<IBatchTransform> Transforms => _transforms;
 
     /// <summary>The pipeline's final <see cref="Normalize"/> step, if any (evaluation must use the same statistics).</summary>
-    public Normalize? Normalization => _transforms.OfType<Normalize>().LastOrDefault();
+    public Normalize? Normalization { get; }
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">The batch is not 4-dimensional, or is neither uint8 nor floating point.</exception>

@@ -32,7 +32,7 @@ public static partial class ImageFolder
         var labels = new List<int>();
         for (int c = 0; c < classDirs.Length; c++)
         {
-            string[] files = ListImages(classDirs[c], options, recursive: true, logger);
+            string[] files = ListImages(classDirs[c], options, logger);
             int before = images.Count;
             foreach (string file in files)
             {
@@ -69,7 +69,7 @@ public static partial class ImageFolder
         logger ??= NullLogger.Instance;
         CheckRoot(root);
         var images = new List<byte[]>();
-        foreach (string file in ListImages(root, options, recursive: true, logger))
+        foreach (string file in ListImages(root, options, logger))
         {
             if (TryDecode(file, options, logger) is { } pixels)
             {
@@ -205,11 +205,12 @@ public static partial class ImageFolder
         return planes;
     }
 
-    // Files whose extension is not in the options are left out — and said so, never silently.
-    private static string[] ListImages(string directory, ImageFolderOptions options, bool recursive, ILogger logger)
+    // Every file below the folder, sub-folders included; those whose extension is not in the options are
+    // left out — and said so, never silently.
+    private static string[] ListImages(string directory, ImageFolderOptions options, ILogger logger)
     {
         var extensions = new HashSet<string>(options.Extensions, StringComparer.OrdinalIgnoreCase);
-        var all = Directory.EnumerateFiles(directory, "*", recursive ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly)
+        var all = Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
             .OrderBy(f => f, StringComparer.Ordinal)
             .ToLookup(f => extensions.Contains(Path.GetExtension(f)));
         string[] other = all[false].ToArray();

@@ -30,6 +30,7 @@ public sealed class FinetuneEngine
     private readonly IMixingStrategy _mixing;
     private readonly IContrastiveObjective _objective;
     private readonly TwoViewAugmentation? _augmentation;
+    private readonly InfoNceLoss? _iMix;
     private readonly ILogger _logger;
 
     /// <summary>Creates an engine from validated options and the strategies to compose.</summary>
@@ -60,12 +61,21 @@ public sealed class FinetuneEngine
             throw new ArgumentException($"The i-Mix loss form needs the InfoNCE objective; the objective is {objective.Name}. Use MixingLossForm.UnMix.", nameof(mixing));
         }
 
+        // Decided once: the loss form is fixed for the engine's life, so the step only reads it.
+        _iMix = mixing.Options.LossForm == MixingLossForm.IMix ? objective as InfoNceLoss : null;
+
         _replay = replay;
         _mixing = mixing;
         _objective = objective;
         _augmentation = augmentation;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
+
+    /// <summary>
+    /// The file the engine keeps in <see cref="FinetuneOptions.CheckpointDirectory"/>; pass its path as
+    /// <see cref="FinetuneRequest.ResumeFrom"/> to continue a run.
+    /// </summary>
+    public const string CheckpointFileName = EngineCheckpoint.FileName;
 
     /// <summary>The options in effect.</summary>
     public FinetuneOptions Options => _options;
@@ -109,10 +119,9 @@ public sealed class FinetuneEngine
         var replayRandom = root.Fork("replay");
         int[] subset = _replay.SelectSubset(target.Count, source?.Count ?? 0, replayRandom);
         int stepsPerEpoch = _replay.StepsPerEpoch(target.Count, subset.Length, _options.BatchSize);
-        long totalSteps = _options.Steps > 0 ? _options.Steps : (long)_options.Epochs * stepsPerEpoch;
+        long totalSteps = PlannedSteps(target.Count, subset.Length);
         var state = new TrainingState
         {
-            TotalSteps = totalSteps,
             Subset = subset,
             ReplayRandom = replayRandom,
             AugmentRandom = root.Fork("augment"),
@@ -152,8 +161,7 @@ public sealed class FinetuneEngine
                 cancellationToken.ThrowIfCancellationRequested();
                 if (state.Plan is null || state.Position >= state.Plan.Count)
                 {
-                    state.CloseEpoch();
-                    LogLastEpoch(state);
+                    CloseEpoch(state);
                     state.Plan = _replay.PlanEpoch(target.Count, state.Subset, _options.BatchSize, state.ReplayRandom);
                     state.Position = 0;
                     state.Epoch++;
@@ -220,8 +228,7 @@ public sealed class FinetuneEngine
             throw;
         }
 
-        state.CloseEpoch();
-        LogLastEpoch(state);
+        CloseEpoch(state);
         if (checkpointPath is not null)
         {
             lastCheckpoint = SaveCheckpoint(checkpointPath, state, fingerprint, parts, optimizer);
@@ -284,8 +291,8 @@ public sealed class FinetuneEngine
     }
 
     private Tensor MixedObjective(Tensor queries, Tensor keys, Tensor? negatives, MixPlan plan) =>
-        _mixing.Options.LossForm == MixingLossForm.IMix && _objective is InfoNceLoss infoNce && negatives is not null
-            ? MixedLoss.IMix(infoNce, queries, keys, negatives, plan)
+        _iMix is not null && negatives is not null
+            ? MixedLoss.IMix(_iMix, queries, keys, negatives, plan)
             : MixedLoss.UnMix(_objective, queries, keys, negatives, plan);
 
     private static Tensor Gather(ReplayBatch batch, IImageDataset target, IImageDataset? source)
@@ -325,11 +332,10 @@ public sealed class FinetuneEngine
         return path;
     }
 
-    private void LogLastEpoch(TrainingState state)
+    private void CloseEpoch(TrainingState state)
     {
-        if (state.History.Count > 0 && state.History[^1].Epoch == state.Epoch)
+        if (state.CloseEpoch() is { } e)
         {
-            var e = state.History[^1];
             EngineLog.EpochDone(_logger, e.Epoch, e.Steps, e.MeanLoss, e.LastLearningRate, e.ImagesPerSecond);
         }
     }

@@ -60,7 +60,8 @@ internal sealed class TrainingParts : IDisposable
         int hidden = options.ProjectionHiddenDimension > 0 ? options.ProjectionHiddenDimension : byolStyle ? 4096 : backbone.FeatureDimension;
 
         var owned = new List<IDisposable>();
-        ProjectionHead head = request.Head ?? Own(owned, new ProjectionHead(backbone.FeatureDimension, hidden, projection, batchNorm: byolStyle));
+        // Head and predictor go to the caller with the result (FinetuneResult), so they are not owned here.
+        ProjectionHead head = request.Head ?? new ProjectionHead(backbone.FeatureDimension, hidden, projection, batchNorm: byolStyle);
         if (head.InputDimension != backbone.FeatureDimension)
         {
             throw new ArgumentException($"The projection head takes {head.InputDimension} features but the backbone gives {backbone.FeatureDimension}.", nameof(request));
@@ -71,7 +72,7 @@ internal sealed class TrainingParts : IDisposable
         if (parts.HasFlag(ObjectiveParts.Predictor))
         {
             int predictorHidden = options.PredictorHiddenDimension > 0 ? options.PredictorHiddenDimension : 4096;
-            predictor = request.Predictor ?? Own(owned, ProjectionHead.Byol(head.OutputDimension, predictorHidden, head.OutputDimension));
+            predictor = request.Predictor ?? ProjectionHead.Byol(head.OutputDimension, predictorHidden, head.OutputDimension);
             if (predictor.InputDimension != head.OutputDimension || predictor.OutputDimension != head.OutputDimension)
             {
                 throw new ArgumentException($"The predictor must map {head.OutputDimension} to {head.OutputDimension} dimensions; it maps {predictor.InputDimension} to {predictor.OutputDimension}.", nameof(request));
@@ -160,10 +161,7 @@ internal sealed class TrainingParts : IDisposable
     {
         foreach (var item in _owned)
         {
-            if (!ReferenceEquals(item, Head) && !ReferenceEquals(item, Predictor))
-            {
-                item.Dispose();
-            }
+            item.Dispose();
         }
     }
 

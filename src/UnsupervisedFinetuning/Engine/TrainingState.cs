@@ -8,8 +8,6 @@ namespace UnsupervisedFinetuning.Engine;
 /// </summary>
 internal sealed class TrainingState
 {
-    public required long TotalSteps { get; init; }
-
     public required int[] Subset { get; set; }
 
     public required SeededRandom ReplayRandom { get; set; }
@@ -48,20 +46,23 @@ internal sealed class TrainingState
 
     public double LastLearningRate { get; set; }
 
-    public void CloseEpoch()
+    /// <summary>Adds the epoch in progress to the history and returns it; null when it has no steps yet.</summary>
+    public EpochSummary? CloseEpoch()
     {
         if (EpochSteps == 0)
         {
-            return;
+            return null;
         }
 
         double mean = EpochCounted > 0 ? EpochLossSum / EpochCounted : double.NaN;
         double rate = EpochSeconds > 0 ? EpochImages / EpochSeconds : 0;
-        History.Add(new EpochSummary(Epoch, EpochSteps, mean, LastLearningRate, rate, EpochSeconds));
+        var summary = new EpochSummary(Epoch, EpochSteps, mean, LastLearningRate, rate, EpochSeconds);
+        History.Add(summary);
         EpochSteps = 0;
         EpochCounted = 0;
         EpochLossSum = 0;
         EpochImages = 0;
         EpochSeconds = 0;
+        return summary;
     }
 }

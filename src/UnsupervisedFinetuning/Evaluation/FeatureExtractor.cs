@@ -18,9 +18,20 @@ public static class FeatureExtractor
     /// <param name="batchSize">Images per forward pass.</param>
     public static Tensor Extract(Backbone backbone, IImageDataset data, Func<Tensor, Tensor> preprocess, int batchSize = 256)
     {
+        ArgumentNullException.ThrowIfNull(preprocess);
+        return ExtractViews(backbone, data, images => [preprocess(images)], batchSize)[0];
+    }
+
+    /// <summary>
+    /// Features of several views of every image: <paramref name="views"/> turns a uint8 batch into V inputs
+    /// (e.g. two random augmentations); the result holds V tensors [N, D]. Batches are visited in dataset
+    /// order, so a seeded <paramref name="views"/> draws its randomness reproducibly.
+    /// </summary>
+    internal static Tensor[] ExtractViews(Backbone backbone, IImageDataset data, Func<Tensor, Tensor[]> views, int batchSize)
+    {
         ArgumentNullException.ThrowIfNull(backbone);
         ArgumentNullException.ThrowIfNull(data);
-        ArgumentNullException.ThrowIfNull(preprocess);
+        ArgumentNullException.ThrowIfNull(views);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         bool wasTraining = backbone.training;
         backbone.eval();
@@ -29,16 +40,28 @@ public static class FeatureExtractor
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             var device = backbone.Device;
-            var chunks = new List<Tensor>();
+            var chunks = new List<List<Tensor>>();
             for (int start = 0; start < data.Count; start += batchSize)
             {
+                // One scope per batch: its images and activations are freed before the next batch; only the
+                // [count, D] features move out to be concatenated.
+                using var batchScope = NewDisposeScope();
                 int count = Math.Min(batchSize, data.Count - start);
                 int[] indices = Enumerable.Range(start, count).ToArray();
                 var images = data.GetBatch(indices).to(device);
-                chunks.Add(backbone.ForwardFeatures(preprocess(images)).to(ScalarType.Float32).cpu());
+                var inputs = views(images);
+                for (int v = 0; v < inputs.Length; v++)
+                {
+                    if (chunks.Count <= v)
+                    {
+                        chunks.Add([]);
+                    }
+
+                    chunks[v].Add(backbone.ForwardFeatures(inputs[v]).to(ScalarType.Float32).cpu().MoveToOuterDisposeScope());
+                }
             }
 
-            return cat(chunks, 0).MoveToOuterDisposeScope();
+            return chunks.Select(c => cat(c, 0).MoveToOuterDisposeScope()).ToArray();
         }
         finally
         {

@@ -64,6 +64,7 @@ public sealed class KnnClassifier
         var predictions = new List<int>((int)queries.shape[0]);
         for (long start = 0; start < queries.shape[0]; start += QueryChunk)
         {
+            using var chunkScope = NewDisposeScope(); // the [m,N] similarities of one chunk, freed before the next
             long count = Math.Min(QueryChunk, queries.shape[0] - start);
             var q = F.normalize(queries.narrow(0, start, count).to(ScalarType.Float32).to(b.device), dim: 1);
             var (similarity, index) = q.matmul(b.t()).topk(k, dim: 1);                  // [m,k]

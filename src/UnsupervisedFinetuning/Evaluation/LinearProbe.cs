@@ -52,20 +52,25 @@ public sealed class LinearProbe
         ArgumentNullException.ThrowIfNull(validationFeatures);
         var scores = new List<(double L2, double Accuracy)>();
         LinearModel? previous = null;
-        try
+        OnOneThread(() =>
         {
-            foreach (double l2 in L2Grid.OrderByDescending(l => l))
+            // Standardise and encode the training split once; every λ of the grid solves on the same data.
+            using var data = Standardized.Create(trainFeatures, trainLabels, classCount);
+            try
             {
-                var model = Train(trainFeatures, trainLabels, classCount, l2, previous);
-                previous?.Dispose();
-                previous = model;
-                scores.Add((l2, model.Accuracy(validationFeatures, validationLabels)));
+                foreach (double l2 in L2Grid.OrderByDescending(l => l))
+                {
+                    var model = Solve(data, l2, previous);
+                    previous?.Dispose();
+                    previous = model;
+                    scores.Add((l2, model.Accuracy(validationFeatures, validationLabels)));
+                }
             }
-        }
-        finally
-        {
-            previous?.Dispose();
-        }
+            finally
+            {
+                previous?.Dispose();
+            }
+        });
 
         scores = [.. L2Grid.Select(l => scores.First(s => s.L2 == l))];
 
@@ -85,26 +90,24 @@ public sealed class LinearProbe
     /// <exception cref="ArgumentException">Label count differs from N, or a label is outside [0, classCount).</exception>
     public LinearModel Train(Tensor features, IReadOnlyList<int> labels, int classCount, double l2, LinearModel? warmStart = null)
     {
-        ArgumentNullException.ThrowIfNull(features);
-        ArgumentNullException.ThrowIfNull(labels);
-        if (features.dim() != 2 || features.shape[0] != labels.Count)
+        LinearModel? model = null;
+        OnOneThread(() =>
         {
-            throw new ArgumentException($"Features [{string.Join(",", features.shape)}] need one label per row; got {labels.Count} labels.", nameof(labels));
-        }
+            using var data = Standardized.Create(features, labels, classCount);
+            model = Solve(data, l2, warmStart);
+        });
+        return model!;
+    }
 
-        int bad = labels.ToList().FindIndex(l => l < 0 || l >= classCount);
-        if (bad >= 0)
-        {
-            throw new ArgumentException($"Label {labels[bad]} at index {bad} is outside [0, {classCount}).", nameof(labels));
-        }
-
-        // The probe's operations are small ([N,D]·[D,C] with C ≈ 10): OpenMP fork/join costs more than it
-        // saves, and under any CPU contention it costs ten times more. Run them on one thread.
+    // The probe's operations are small ([N,D]·[D,C] with C ≈ 10): OpenMP fork/join costs more than it
+    // saves, and under any CPU contention it costs ten times more. Run them on one thread.
+    private static void OnOneThread(Action work)
+    {
         int threads = get_num_threads();
         set_num_threads(1);
         try
         {
-            return TrainSingleThreaded(features, labels, classCount, l2, warmStart);
+            work();
         }
         finally
         {
@@ -112,26 +115,75 @@ public sealed class LinearProbe
         }
     }
 
-    private LinearModel TrainSingleThreaded(Tensor features, IReadOnlyList<int> labels, int classCount, double l2, LinearModel? warmStart)
+    private LinearModel Solve(Standardized data, double l2, LinearModel? warmStart)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        long n = features.shape[0];
-        long d = features.shape[1];
-        var raw = features.to(ScalarType.Float64).cpu();
-        var mean = raw.mean([0]);
-        var std = raw.std(dimensions: [0], unbiased: false);
-        std = where(std.gt(1e-12), std, ones_like(std));
-        var x = (raw - mean) / std;
-        var y = F.one_hot(tensor(labels.Select(l => (long)l).ToArray()), classCount).to(ScalarType.Float64); // [N,C]
-        var problem = new Problem(x, y, l2, d, classCount);
+        long d = data.X.shape[1];
+        int classCount = (int)data.Y.shape[1];
+        var problem = new Problem(data.X, data.Y, l2, d, classCount);
         var start = warmStart is not null && warmStart.Weights.shape.SequenceEqual(new[] { d, (long)classCount })
             ? cat([warmStart.Weights.flatten(), warmStart.Bias], 0)
             : zeros((d * classCount) + classCount, ScalarType.Float64);
         var (theta, objective, iterations) = Lbfgs(problem, start);
         var w = theta.narrow(0, 0, d * classCount).view(d, classCount).clone();
         var b = theta.narrow(0, d * classCount, classCount).clone();
-        return new LinearModel(w.MoveToOuterDisposeScope(), b.MoveToOuterDisposeScope(), mean.MoveToOuterDisposeScope(), std.MoveToOuterDisposeScope(), l2, iterations, objective);
+        return new LinearModel(w.MoveToOuterDisposeScope(), b.MoveToOuterDisposeScope(), data.Mean.clone().MoveToOuterDisposeScope(), data.Std.clone().MoveToOuterDisposeScope(), l2, iterations, objective);
+    }
+
+    /// <summary>A training set ready for the solver: float64 features standardised by their own mean and (population) std, one-hot labels.</summary>
+    private sealed class Standardized : IDisposable
+    {
+        private Standardized(Tensor x, Tensor y, Tensor mean, Tensor std)
+        {
+            X = x;
+            Y = y;
+            Mean = mean;
+            Std = std;
+        }
+
+        public Tensor X { get; }
+
+        public Tensor Y { get; }
+
+        public Tensor Mean { get; }
+
+        public Tensor Std { get; }
+
+        /// <exception cref="ArgumentException">Label count differs from N, or a label is outside [0, classCount).</exception>
+        public static Standardized Create(Tensor features, IReadOnlyList<int> labels, int classCount)
+        {
+            ArgumentNullException.ThrowIfNull(features);
+            ArgumentNullException.ThrowIfNull(labels);
+            if (features.dim() != 2 || features.shape[0] != labels.Count)
+            {
+                throw new ArgumentException($"Features [{string.Join(",", features.shape)}] need one label per row; got {labels.Count} labels.", nameof(labels));
+            }
+
+            int bad = labels.ToList().FindIndex(l => l < 0 || l >= classCount);
+            if (bad >= 0)
+            {
+                throw new ArgumentException($"Label {labels[bad]} at index {bad} is outside [0, {classCount}).", nameof(labels));
+            }
+
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var raw = features.to(ScalarType.Float64).cpu();
+            var mean = raw.mean([0]);
+            var std = raw.std(dimensions: [0], unbiased: false);
+            std = where(std.gt(1e-12), std, ones_like(std));
+            var x = (raw - mean) / std;
+            var y = F.one_hot(tensor(labels.Select(l => (long)l).ToArray()), classCount).to(ScalarType.Float64); // [N,C]
+            return new Standardized(x.DetachFromDisposeScope(), y.DetachFromDisposeScope(), mean.DetachFromDisposeScope(), std.DetachFromDisposeScope());
+        }
+
+        public void Dispose()
+        {
+            X.Dispose();
+            Y.Dispose();
+            Mean.Dispose();
+            Std.Dispose();
+        }
     }
 
     /// <summary>L-BFGS (two-loop recursion) with Armijo backtracking; returns the optimum, its objective and the iterations.</summary>

@@ -18,7 +18,7 @@ public static class TransferChart
 
     /// <summary>
     /// Writes the chart as a PNG of <see cref="Width"/> × <see cref="Height"/> px, atomically (temporary
-    /// file, then rename). Arms without both metrics are left out. Accuracies (fractions) are shown in %.
+    /// file, then rename, <see cref="AtomicFile"/>). Arms without both metrics are left out. Accuracies (fractions) are shown in %.
     /// </summary>
     /// <param name="report">The measurements.</param>
     /// <param name="path">The PNG file to write.</param>
@@ -64,18 +64,8 @@ public static class TransferChart
         plot.ShowLegend(Edge.Right); // outside the data area: no corner of a trade-off plot is reliably empty
         plot.Axes.Margins(horizontal: 0.12, vertical: 0.12);
 
-        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        string temporary = Path.Combine(directory ?? ".", $".{Path.GetFileName(path)}.tmp-{Guid.NewGuid():N}.png");
-        try
-        {
-            plot.SavePng(temporary, Width, Height);
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
-
+        byte[] png = plot.GetImageBytes(Width, Height, ImageFormat.Png);
+        AtomicFile.Write(path, stream => stream.Write(png));
         return path;
     }
 }

@@ -51,17 +51,20 @@ public sealed class TransferEvaluator
 
         var trainFeatures = Features(sets.TargetTrain);
         var testFeatures = Features(sets.TargetTest);
+        var trainLabels = sets.TargetTrain.GetLabels();
+        var testLabels = sets.TargetTest.GetLabels();
         int classes = sets.TargetTrain.ClassCount;
-        metrics[TransferMetrics.TargetKnn] = Knn.Accuracy(trainFeatures, sets.TargetTrain.GetLabels(), classes, testFeatures, sets.TargetTest.GetLabels());
+        metrics[TransferMetrics.TargetKnn] = Knn.Accuracy(trainFeatures, trainLabels, classes, testFeatures, testLabels);
 
         if (sets.TargetValidation is not null)
         {
             var validationFeatures = Features(sets.TargetValidation);
-            metrics[TransferMetrics.TargetKnnValidation] = Knn.Accuracy(trainFeatures, sets.TargetTrain.GetLabels(), classes, validationFeatures, sets.TargetValidation.GetLabels());
-            var probe = Probe.Fit(trainFeatures, sets.TargetTrain.GetLabels(), validationFeatures, sets.TargetValidation.GetLabels(), classes);
+            var validationLabels = sets.TargetValidation.GetLabels();
+            metrics[TransferMetrics.TargetKnnValidation] = Knn.Accuracy(trainFeatures, trainLabels, classes, validationFeatures, validationLabels);
+            var probe = Probe.Fit(trainFeatures, trainLabels, validationFeatures, validationLabels, classes);
             using (probe.Model)
             {
-                metrics[TransferMetrics.TargetLinearProbe] = probe.Model.Accuracy(testFeatures, sets.TargetTest.GetLabels());
+                metrics[TransferMetrics.TargetLinearProbe] = probe.Model.Accuracy(testFeatures, testLabels);
             }
         }
 
@@ -78,37 +81,15 @@ public sealed class TransferEvaluator
             if (_monitorViews is not null)
             {
                 var random = new SeededRandom(seed).Fork("monitor-views");
-                var (first, second) = TwoViewFeatures(backbone, sets.Monitor, random);
-                metrics[TransferMetrics.Alignment] = RepresentationMonitors.Alignment(first, second);
+                var views = FeatureExtractor.ExtractViews(backbone, sets.Monitor, images =>
+                {
+                    var (first, second) = _monitorViews.Apply(images, random);
+                    return [first, second];
+                }, BatchSize);
+                metrics[TransferMetrics.Alignment] = RepresentationMonitors.Alignment(views[0], views[1]);
             }
         }
 
         return metrics;
-    }
-
-    private (Tensor First, Tensor Second) TwoViewFeatures(Backbone backbone, IImageDataset data, SeededRandom random)
-    {
-        var firsts = new List<Tensor>();
-        var seconds = new List<Tensor>();
-        bool wasTraining = backbone.training;
-        backbone.eval();
-        try
-        {
-            using var noGrad = no_grad();
-            for (int start = 0; start < data.Count; start += BatchSize)
-            {
-                int count = Math.Min(BatchSize, data.Count - start);
-                var images = data.GetBatch(Enumerable.Range(start, count).ToArray()).to(backbone.Device);
-                var (a, b) = _monitorViews!.Apply(images, random);
-                firsts.Add(backbone.ForwardFeatures(a).cpu());
-                seconds.Add(backbone.ForwardFeatures(b).cpu());
-            }
-        }
-        finally
-        {
-            backbone.train(wasTraining);
-        }
-
-        return (cat(firsts, 0), cat(seconds, 0));
     }
 }

@@ -29,9 +29,8 @@ public sealed class NegativeQueue : IDisposable
         Size = size;
         Dimension = dimension;
         using var scope = NewDisposeScope();
-        var generator = new Generator((ulong)seed);
-        _keys = F.normalize(randn([size, dimension], generator: generator), dim: 1).to(device ?? CPU).MoveToOuterDisposeScope();
-        _keys.DetachFromDisposeScope();
+        using var generator = new Generator((ulong)seed);
+        _keys = F.normalize(randn([size, dimension], generator: generator), dim: 1).to(device ?? CPU).DetachFromDisposeScope();
     }
 
     /// <summary>K, the number of negatives.</summary>

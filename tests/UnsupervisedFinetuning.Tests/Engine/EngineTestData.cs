@@ -60,10 +60,4 @@ internal static class EngineTestData
 
     public static bool BitEqual(Dictionary<string, Tensor> a, Dictionary<string, Tensor> b) =>
         a.Keys.SequenceEqual(b.Keys) && a.Keys.All(k => a[k].shape.SequenceEqual(b[k].shape) && a[k].eq(b[k]).all().item<bool>());
-
-    /// <summary>An IProgress that runs its callback synchronously on the engine's thread.</summary>
-    public sealed class SyncProgress(Action<FinetuneProgress> onReport) : IProgress<FinetuneProgress>
-    {
-        public void Report(FinetuneProgress value) => onReport(value);
-    }
 }

@@ -22,7 +22,7 @@ public sealed class FinetuneEngineTests
 
         var result = FinetuneEngine.Create(options).Run(
             new FinetuneRequest { Backbone = model, Target = target },
-            new EngineTestData.SyncProgress(p => losses.Add(p.Loss)));
+            new SynchronousProgress<FinetuneProgress>(p => losses.Add(p.Loss)));
 
         Assert.That(result.Steps, Is.EqualTo(160));
         Assert.That(result.History, Has.Count.EqualTo(40), "4 steps per epoch over 160 steps");
@@ -105,7 +105,7 @@ public sealed class FinetuneEngineTests
         options.CheckpointDirectory = dir.Path;
         using var cts = new CancellationTokenSource();
         long lastReported = 0;
-        var progress = new EngineTestData.SyncProgress(p =>
+        var progress = new SynchronousProgress<FinetuneProgress>(p =>
         {
             lastReported = p.Step;
             if (p.Step == 5)
@@ -147,7 +147,7 @@ public sealed class FinetuneEngineTests
         // Interrupted after 4 steps (crossing an epoch boundary), then resumed into a differently initialised model.
         using var interrupted = EngineTestData.Model(seed: 11);
         using var cts = new CancellationTokenSource();
-        var cancelAt4 = new EngineTestData.SyncProgress(p => { if (p.Step == 4) { cts.Cancel(); } });
+        var cancelAt4 = new SynchronousProgress<FinetuneProgress>(p => { if (p.Step == 4) { cts.Cancel(); } });
         Assert.Throws<OperationCanceledException>(() => FinetuneEngine.Create(Options()).Run(new FinetuneRequest { Backbone = interrupted, Target = target, Source = source }, cancelAt4, cts.Token));
 
         using var resumed = EngineTestData.Model(seed: 99);
@@ -259,7 +259,7 @@ public sealed class FinetuneEngineTests
         options.ProjectionHiddenDimension = 16;
         options.Mixing = new MixingOptions { Mode = MixingMode.CutMix };
         var live = new Dictionary<long, long>();
-        var progress = new EngineTestData.SyncProgress(p =>
+        var progress = new SynchronousProgress<FinetuneProgress>(p =>
         {
             if (p.Step is 20 or 100 or 520)
             {
