@@ -132,24 +132,8 @@ public sealed class LinearProbe
     }
 
     /// <summary>A training set ready for the solver: float64 features standardised by their own mean and (population) std, one-hot labels.</summary>
-    private sealed class Standardized : IDisposable
+    private sealed record Standardized(Tensor X, Tensor Y, Tensor Mean, Tensor Std) : IDisposable
     {
-        private Standardized(Tensor x, Tensor y, Tensor mean, Tensor std)
-        {
-            X = x;
-            Y = y;
-            Mean = mean;
-            Std = std;
-        }
-
-        public Tensor X { get; }
-
-        public Tensor Y { get; }
-
-        public Tensor Mean { get; }
-
-        public Tensor Std { get; }
-
         /// <exception cref="ArgumentException">Label count differs from N, or a label is outside [0, classCount).</exception>
         public static Standardized Create(Tensor features, IReadOnlyList<int> labels, int classCount)
         {
