@@ -71,7 +71,7 @@ public class EngineStepBenchmarks
 
         bool replay = Variant.Contains("replay", StringComparison.Ordinal);
         bool mixing = Variant.Contains("mixing", StringComparison.Ordinal);
-        var engine = FinetuneEngine.Create(StepWorkload.Options(Steps, replay, mixing), augmentation: StepWorkload.Augmentation());
+        var engine = StepWorkload.Engine(StepWorkload.Options(Steps), replay, mixing, StepWorkload.Augmentation());
         var result = engine.Run(new FinetuneRequest { Backbone = backbone, Target = _target, Source = replay ? _source : null });
         result.Head.Dispose();
         return result.Steps;

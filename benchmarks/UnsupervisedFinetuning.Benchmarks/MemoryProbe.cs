@@ -14,14 +14,14 @@ internal static class MemoryProbe
     public static int Run(string[] args)
     {
         int steps = BenchmarkArguments.Int(args, "--steps", 1000);
-        int trimEvery = BenchmarkArguments.Int(args, "--trim-every", new FinetuneOptions().TrimNativeMemoryEverySteps);
+        int trimEvery = BenchmarkArguments.Int(args, "--trim-every", new FinetuneOptions().TrimNativeMemoryEverySteps ?? 0); // 0: never
         string model = BenchmarkArguments.String(args, "--model", "resnet18");
         TorchDevices.EnsureNativeBackend();
 
         using var target = StepWorkload.Images(2048, seed: 1);
         using Backbone backbone = model == "smallcnn" ? new SmallCnn(3, 256) : StepWorkload.Backbone();
-        var options = StepWorkload.Options(steps, replay: false, mixing: true);
-        options.TrimNativeMemoryEverySteps = trimEvery;
+        var options = StepWorkload.Options(steps);
+        options.TrimNativeMemoryEverySteps = trimEvery > 0 ? trimEvery : null;
         options.ProgressEverySteps = 50;
         var samples = new List<(long Step, double ResidentMb, long LiveTensors)>();
         var progress = new SynchronousProgress<FinetuneProgress>(p =>
@@ -32,7 +32,7 @@ internal static class MemoryProbe
         });
 
         Console.WriteLine($"MoCo v2, {model}, batch {StepWorkload.BatchSize}, {steps} steps, malloc_trim every {(trimEvery == 0 ? "never" : trimEvery + " steps")}");
-        var result = FinetuneEngine.Create(options, augmentation: StepWorkload.Augmentation()).Run(new FinetuneRequest { Backbone = backbone, Target = target }, progress);
+        var result = StepWorkload.Engine(options, replay: false, mixing: true, StepWorkload.Augmentation()).Run(new FinetuneRequest { Backbone = backbone, Target = target }, progress);
         result.Head.Dispose();
 
         // Judge the run after warm-up (the first 30% of steps): libtorch's and glibc's pools fill and the

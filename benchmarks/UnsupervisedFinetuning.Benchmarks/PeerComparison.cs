@@ -91,12 +91,12 @@ internal static class PeerComparison
     private static double EngineMilliseconds(Data.IImageDataset data, int warmup, int steps)
     {
         using var backbone = StepWorkload.Backbone();
-        var options = StepWorkload.Options(warmup + steps, replay: false, mixing: false);
+        var options = StepWorkload.Options(warmup + steps);
         options.ProgressEverySteps = 1;
         options.WarmupFraction = 0;
         var stamps = new Dictionary<long, long>();
         var progress = new SynchronousProgress<FinetuneProgress>(p => stamps[p.Step] = Stopwatch.GetTimestamp());
-        var result = FinetuneEngine.Create(options, augmentation: StepWorkload.Identity()).Run(new FinetuneRequest { Backbone = backbone, Target = data }, progress);
+        var result = StepWorkload.Engine(options, replay: false, mixing: false, StepWorkload.Identity()).Run(new FinetuneRequest { Backbone = backbone, Target = data }, progress);
         result.Head.Dispose();
         return (stamps[warmup + steps] - stamps[warmup]) * 1000.0 / Stopwatch.Frequency / steps;
     }

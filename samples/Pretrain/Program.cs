@@ -8,10 +8,12 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using Spectre.Console;
+using UnsupervisedFinetuning.Augment;
 using UnsupervisedFinetuning.Backbones;
 using UnsupervisedFinetuning.Data;
 using UnsupervisedFinetuning.Engine;
 using UnsupervisedFinetuning.Evaluation;
+using UnsupervisedFinetuning.Methods;
 using UnsupervisedFinetuning.Samples;
 using UnsupervisedFinetuning.Samples.Pretrain;
 using TorchSharp;
@@ -66,25 +68,21 @@ namespace UnsupervisedFinetuning.Samples.Pretrain
 
             var options = new FinetuneOptions
             {
-                Objective = ObjectiveKind.MocoV2,
                 Epochs = epochs,
                 BatchSize = batchSize,
                 LearningRate = learningRate,
                 WarmupFraction = 0.02,
                 WeightDecay = 5e-4,
-                Temperature = 0.2,
-                EmaMomentum = 0.99,
-                QueueSize = 4096,
                 Seed = seed,
                 Device = TorchDevices.Auto,
-                Augmentation = AugmentationPreset.SmallImage,
                 CheckpointDirectory = output.FullName,
                 CheckpointEverySteps = 500,
                 ProgressEverySteps = 10,
             };
+            var method = new MocoV2(new MocoV2Options { Temperature = 0.2, Momentum = 0.99, QueueSize = 4096 });
             // One augmentation for training and for evaluation (its normalisation) at the 28 px of the data.
-            var augmentation = StrategyFactory.Augmentation(options, channels: 1, size: 28);
-            var engine = FinetuneEngine.Create(options, augmentation: augmentation);
+            var augmentation = AugmentationPresets.SmallImage(28, channels: 1);
+            var engine = FinetuneEngine.Create(options, method, augmentation: augmentation);
             torch.random.manual_seed(seed);
             using var backbone = new SmallCnn(inputChannels: 1, featureDimension: 256);
             string checkpoint = Path.Combine(output.FullName, FinetuneEngine.CheckpointFileName);
@@ -138,7 +136,10 @@ namespace UnsupervisedFinetuning.Samples.Pretrain
                 machine = $"{Environment.ProcessorCount} CPU threads, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}",
                 date = DateTime.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
             };
-            AtomicFile.WriteAllText(Path.Combine(output.FullName, "pretrained.json"), JsonSerializer.Serialize(record, new JsonSerializerOptions { WriteIndented = true }));
+            // Written beside and renamed over, so an interrupted run never leaves a torn record.
+            string recordPath = Path.Combine(output.FullName, "pretrained.json");
+            File.WriteAllText(recordPath + ".tmp", JsonSerializer.Serialize(record, new JsonSerializerOptions { WriteIndented = true }));
+            File.Move(recordPath + ".tmp", recordPath, overwrite: true);
             File.Delete(checkpoint);
             AnsiConsole.MarkupLineInterpolated($"Done in {clock.Elapsed:hh\\:mm\\:ss}: {result.Steps} steps, final loss {record.finalLoss:F3}, held-out source kNN {knn:P1}. Weights in {output.FullName}.");
             return 0;

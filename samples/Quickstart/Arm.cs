@@ -1,31 +1,38 @@
+using UnsupervisedFinetuning.Engine;
 using UnsupervisedFinetuning.Mixing;
 using UnsupervisedFinetuning.Replay;
 
 namespace UnsupervisedFinetuning.Samples.Quickstart;
 
-/// <summary>One recipe of the comparison: what replay and mixing it uses (null = none), or no training at all.</summary>
-internal sealed record Arm(string Name, bool Train, ReplayOptions? Replay, MixingOptions? Mixing)
+/// <summary>One recipe of the comparison: whether it replays source images and mixes queries, or no training at all.</summary>
+internal sealed record Arm(string Name, bool Train, bool Replay, bool Mixing)
 {
     public const string PretrainedOnly = "pretrained only";
     public const string Naive = "naive UFT";
 
-    public static IReadOnlyList<Arm> All(Settings settings)
+    public static IReadOnlyList<Arm> All() =>
+    [
+        new(PretrainedOnly, false, false, false),
+        new(Naive, true, false, false),
+        new("sparse replay", true, true, false),
+        new("mixing", true, false, true),
+        new("replay + mixing", true, true, true),
+    ];
+
+    /// <summary>The arm's replay: sparse replay at the settings' ratio (Union composition), or none.</summary>
+    public IReplaySampler ReplaySampler(Settings settings) =>
+        Replay ? new SparseSourceReplay(new SparseReplayOptions { Ratio = settings.ReplayRatio, Composition = ReplayComposition.Union }) : NoReplay.Instance;
+
+    /// <summary>The arm's mixing: mixup or CutMix with the settings' α, or none.</summary>
+    public IMixingStrategy MixingStrategy(Settings settings)
     {
-        var replay = new ReplayOptions { Mode = ReplayMode.Sparse, Ratio = settings.ReplayRatio, Composition = ReplayComposition.Union };
-        var mixing = new MixingOptions
+        if (!Mixing)
         {
-            Mode = Enum.Parse<MixingMode>(settings.MixingMode, ignoreCase: true),
-            Alpha = settings.MixingAlpha,
-            Compute = Enum.Parse<MixingCompute>(settings.MixingCompute, ignoreCase: true),
-        };
-        return
-        [
-            new(PretrainedOnly, false, null, null),
-            new(Naive, true, null, null),
-            new("sparse replay", true, replay, null),
-            new("mixing", true, null, mixing),
-            new("replay + mixing", true, replay, mixing),
-        ];
+            return NoMixing.Instance;
+        }
+
+        var options = new MixingOptions { Alpha = settings.MixingAlpha };
+        return settings.MixingMode == "cutmix" ? new CutMix(options) : new Mixup(options);
     }
 
     /// <summary>
@@ -33,9 +40,5 @@ internal sealed record Arm(string Name, bool Train, ReplayOptions? Replay, Mixin
     /// passes. Mixing in Add mode costs two query passes per step, so then the arms without mixing get
     /// twice the steps of the mixing arms.
     /// </summary>
-    public int Steps(Settings settings)
-    {
-        bool addMode = string.Equals(settings.MixingCompute, nameof(MixingCompute.Add), StringComparison.OrdinalIgnoreCase);
-        return addMode && Mixing is null ? 2 * settings.Steps : settings.Steps;
-    }
+    public int Steps(Settings settings) => settings.MixingCompute == MixingCompute.Add && !Mixing ? 2 * settings.Steps : settings.Steps;
 }

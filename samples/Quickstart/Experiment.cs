@@ -3,6 +3,7 @@ using Spectre.Console;
 using UnsupervisedFinetuning.Backbones;
 using UnsupervisedFinetuning.Engine;
 using UnsupervisedFinetuning.Evaluation;
+using UnsupervisedFinetuning.Methods;
 using UnsupervisedFinetuning.Objectives;
 
 namespace UnsupervisedFinetuning.Samples.Quickstart;
@@ -16,7 +17,7 @@ internal sealed class Experiment(Settings settings, ExperimentData data, Pretrai
     public List<TransferMeasurement> Run()
     {
         var measurements = new List<TransferMeasurement>();
-        var arms = Arm.All(settings);
+        var arms = Arm.All();
         var evaluation = pretrained.Augmentation;
         var evaluator = new TransferEvaluator(x => evaluation.Evaluate(x, 28, 28), probe: new LinearProbe([1e-4, 1e-3, 1e-2, 1e-1, 1]));
 
@@ -31,7 +32,7 @@ internal sealed class Experiment(Settings settings, ExperimentData data, Pretrai
 
         // An untrained arm sees the same model and the same (seed-independent) evaluation sets for every
         // seed, so it is evaluated once and its numbers are recorded under each seed.
-        var untrained = new Dictionary<string, IReadOnlyDictionary<string, double>>();
+        var untrained = new Dictionary<string, TransferEvaluation>();
         AnsiConsole.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
@@ -44,7 +45,7 @@ internal sealed class Experiment(Settings settings, ExperimentData data, Pretrai
                     {
                         var task = context.AddTask($"seed {seed}: {arm.Name}", maxValue: arm.Train ? arm.Steps(settings) : 1);
                         var clock = Stopwatch.StartNew();
-                        IReadOnlyDictionary<string, double> metrics;
+                        TransferEvaluation metrics;
                         if (!arm.Train && untrained.TryGetValue(arm.Name, out var known))
                         {
                             metrics = known;
@@ -66,13 +67,10 @@ internal sealed class Experiment(Settings settings, ExperimentData data, Pretrai
                             }
                         }
 
-                        foreach (var (metric, value) in metrics)
-                        {
-                            measurements.Add(new TransferMeasurement(arm.Name, seed, metric, value));
-                        }
+                        measurements.AddRange(metrics.ToMeasurements(arm.Name, seed));
 
                         task.Value = task.MaxValue;
-                        task.Description = $"seed {seed}: {arm.Name}: target kNN {metrics[TransferMetrics.TargetKnn]:P1}, retention {metrics[TransferMetrics.SourceKnn]:P1} ({clock.Elapsed.TotalSeconds:F0} s)";
+                        task.Description = $"seed {seed}: {arm.Name}: target kNN {metrics.TargetKnn:P1}, retention {metrics.SourceKnn:P1} ({clock.Elapsed.TotalSeconds:F0} s)";
                         task.StopTask();
                     }
                 }
@@ -85,24 +83,20 @@ internal sealed class Experiment(Settings settings, ExperimentData data, Pretrai
     {
         var options = new FinetuneOptions
         {
-            Objective = ObjectiveKind.MocoV2,
             Steps = arm.Steps(settings),
             BatchSize = settings.BatchSize,
             LearningRate = settings.LearningRate,
             WarmupFraction = 0.05,
-            Temperature = 0.2,
-            EmaMomentum = 0.99,
             WeightDecay = 5e-4,
             Seed = seed,
             Device = settings.Device,
-            Augmentation = AugmentationPreset.SmallImage,
+            MixingCompute = settings.MixingCompute,
             ProgressEverySteps = 5,
-            Replay = arm.Replay ?? new(),
-            Mixing = arm.Mixing ?? new(),
         };
-        var engine = FinetuneEngine.Create(options, augmentation: pretrained.Augmentation);
+        var method = new MocoV2(new MocoV2Options { Temperature = 0.2, Momentum = 0.99 });
+        var engine = FinetuneEngine.Create(options, method, arm.ReplaySampler(settings), arm.MixingStrategy(settings), pretrained.Augmentation);
         engine.Run(
-            new FinetuneRequest { Backbone = backbone, Head = head, Target = target, Source = arm.Replay is null ? null : new UnsupervisedFinetuning.Data.UnlabeledView(data.Source) },
+            new FinetuneRequest { Backbone = backbone, Head = head, Target = target, Source = arm.Replay ? new UnsupervisedFinetuning.Data.UnlabeledView(data.Source) : null },
             new SynchronousProgress<FinetuneProgress>(p => task.Value = p.Step));
     }
 }

@@ -101,7 +101,7 @@ try
         parse.GetValue(ratioOption),
         parse.GetValue(alphaOption),
         parse.GetValue(mixModeOption)!,
-        parse.GetValue(mixComputeOption)!,
+        parse.GetValue(mixComputeOption) == "add" ? UnsupervisedFinetuning.Engine.MixingCompute.Add : UnsupervisedFinetuning.Engine.MixingCompute.Replace,
         parse.GetValue(outOption)!,
         parse.GetValue(dataOption) ?? SampleDataDirectory.Find() ?? throw new UsageException("samples/data was not found above the working directory or the program; pass --data <folder>."),
         parse.GetValue(deviceOption)!);
@@ -154,7 +154,7 @@ namespace UnsupervisedFinetuning.Samples.Quickstart
             var report = new TransferReport(measurements, Arm.Naive, $"Unsupervised finetuning, {settings.Pairing.ToString().ToLowerInvariant()} pairing");
             report.Notes.Add($"Pairing: {data.Description}.");
             report.Notes.Add($"Source model: SmallCnn (256-d), MoCo v2 pretrained {pretrained.Epochs} epochs on Fashion-MNIST classes 0–4 (samples/data/pretrained).");
-            report.Notes.Add($"Finetuning: MoCo v2 from the pretrained backbone and head, {settings.TargetSize} unlabelled target images, {settings.Steps} steps of batch {settings.BatchSize} per arm (equal compute, mixing {settings.MixingMode} in {settings.MixingCompute} mode, α = {settings.MixingAlpha}), lr {settings.LearningRate}, replay ratio {settings.ReplayRatio} (Union).");
+            report.Notes.Add($"Finetuning: MoCo v2 from the pretrained backbone and head, {settings.TargetSize} unlabelled target images, {settings.Steps} steps of batch {settings.BatchSize} per arm (equal compute, mixing {settings.MixingMode} in {settings.MixingCompute.ToString().ToLowerInvariant()} mode, α = {settings.MixingAlpha}), lr {settings.LearningRate}, replay ratio {settings.ReplayRatio} (Union).");
             report.Notes.Add($"Evaluation: kNN (k = 20, τ = 0.07) with the target train split ({data.TargetTrain.Count} images) as bank, on {data.TargetTest.Count} target test images; linear probe (λ chosen on {data.TargetValidation.Count} validation images); retention = kNN on {data.SourceTest.Count} held-out source images with a {data.SourceBank.Count}-image source bank.");
             var files = report.Write(settings.Output.FullName, "report").ToList();
 

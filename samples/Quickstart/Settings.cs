@@ -1,3 +1,5 @@
+using UnsupervisedFinetuning.Engine;
+
 namespace UnsupervisedFinetuning.Samples.Quickstart;
 
 /// <summary>Which source → target pairing to run.</summary>
@@ -21,7 +23,7 @@ internal sealed record Settings(
     double ReplayRatio,
     double MixingAlpha,
     string MixingMode,
-    string MixingCompute,
+    MixingCompute MixingCompute,
     DirectoryInfo Output,
     DirectoryInfo Data,
     string Device);

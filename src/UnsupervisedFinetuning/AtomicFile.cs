@@ -1,7 +1,7 @@
 namespace UnsupervisedFinetuning;
 
 /// <summary>Writes files so that a crash or an exception never leaves a torn file in place of a good one.</summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Writes <paramref name="content"/> (UTF-8) to a temporary file beside <paramref name="path"/>, then renames it over the target.</summary>
     public static void WriteAllText(string path, string content) => Write(path, stream =>

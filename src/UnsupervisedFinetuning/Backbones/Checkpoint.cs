@@ -75,7 +75,7 @@ public static class Checkpoint
         var stateDict = ReadStateDict(path);
         try
         {
-            return Load(model, stateDict, path, strict, keyMap);
+            return LoadStateDict(model, stateDict, path, strict, keyMap);
         }
         finally
         {
@@ -87,7 +87,12 @@ public static class Checkpoint
     }
 
     /// <summary>Loads an in-memory state dict into <paramref name="model"/>; see <see cref="Load(nn.Module, string, bool, CheckpointKeyMap?)"/>.</summary>
-    public static CheckpointLoadReport Load(nn.Module model, IReadOnlyDictionary<string, Tensor> stateDict, string source, bool strict = true, CheckpointKeyMap? keyMap = null)
+    /// <param name="model">The network to load into.</param>
+    /// <param name="stateDict">Tensors by PyTorch name (e.g. from <see cref="ReadStateDict"/>).</param>
+    /// <param name="source">Where the tensors came from, for messages.</param>
+    /// <param name="strict">Refuse any missing or unexpected key or shape mismatch.</param>
+    /// <param name="keyMap">How checkpoint names map onto the model's.</param>
+    public static CheckpointLoadReport LoadStateDict(nn.Module model, IReadOnlyDictionary<string, Tensor> stateDict, string source, bool strict = true, CheckpointKeyMap? keyMap = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(stateDict);

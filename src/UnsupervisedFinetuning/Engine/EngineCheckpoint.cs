@@ -1,25 +1,31 @@
-using System.Text.Json;
-using UnsupervisedFinetuning.Objectives;
-using UnsupervisedFinetuning.Replay;
 using TorchSharp;
+using System.Text.Json;
+using UnsupervisedFinetuning.Methods;
+using UnsupervisedFinetuning.Replay;
+using static TorchSharp.torch;
 
 namespace UnsupervisedFinetuning.Engine;
 
 /// <summary>
 /// Writes and reads a run's complete state in one file: a JSON header (counters, replay subset, epoch plan,
-/// generator states, history, and the options that must match on resume), then the weights of every
-/// network, the optimizer state and the negative queue in TorchSharp's binary format. Files are written
-/// beside the target and renamed over it, so a crash never leaves a torn file in place of a good one.
+/// generator states, history, and the settings that must match on resume), then the weights of every
+/// network of the method, the optimizer state, and the method's other state (e.g. its negative queue) as
+/// named tensors, in TorchSharp's binary format. Files are written beside the target and renamed over it,
+/// so a crash never leaves a torn file in place of a good one.
 /// </summary>
+/// <remarks>
+/// Format version 2 (this one) came with methods as modules; version 1 files (library 0.1) stored a fixed
+/// set of networks and the queue's counters in the header, and are refused with a message saying so.
+/// </remarks>
 internal static class EngineCheckpoint
 {
     public const string FileName = "finetune.checkpoint";
     private const string Magic = "UnsupervisedFinetuning.Checkpoint";
-    private const int Version = 1;
+    private const int Version = 2;
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
 
-    public static void Save(string path, Header header, TrainingParts parts, EngineOptimizer optimizer)
+    public static void Save(string path, Header header, ISelfSupervisedModel model, EngineOptimizer optimizer)
     {
         AtomicFile.Write(path, stream =>
         {
@@ -27,18 +33,30 @@ internal static class EngineCheckpoint
             writer.Write(Magic);
             writer.Write(Version);
             writer.Write(JsonSerializer.Serialize(header, Json));
-            foreach (var (name, module) in parts.Modules())
+            writer.Write(model.Networks.Count);
+            foreach (var (name, module) in model.Networks)
             {
                 writer.Write(name);
                 module.save(writer);
             }
 
             optimizer.Save(writer);
-            writer.Write(parts.Queue is not null);
-            if (parts.Queue is not null)
+            var state = model.GetState();
+            try
             {
-                using var keys = parts.Queue.Keys.cpu();
-                keys.Save(writer);
+                writer.Write(state.Count);
+                foreach (var (name, tensor) in state)
+                {
+                    writer.Write(name);
+                    tensor.Save(writer);
+                }
+            }
+            finally
+            {
+                foreach (var tensor in state.Values)
+                {
+                    tensor.Dispose();
+                }
             }
 
             writer.Flush();
@@ -47,13 +65,6 @@ internal static class EngineCheckpoint
 
     public static Header ReadHeader(string path)
     {
-        using var stream = File.OpenRead(path);
-        using var reader = new BinaryReader(stream);
-        return ReadHeader(reader, path);
-    }
-
-    public static Header Load(string path, TrainingParts parts, EngineOptimizer optimizer)
-    {
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"Checkpoint to resume from not found: {path}", path);
@@ -61,39 +72,56 @@ internal static class EngineCheckpoint
 
         using var stream = File.OpenRead(path);
         using var reader = new BinaryReader(stream);
-        var header = ReadHeader(reader, path);
+        return ReadHeader(reader, path);
+    }
+
+    /// <summary>Loads the weights, optimizer and method state of a checkpoint whose header was already checked.</summary>
+    public static void Load(string path, ISelfSupervisedModel model, EngineOptimizer optimizer)
+    {
+        using var stream = File.OpenRead(path);
+        using var reader = new BinaryReader(stream);
+        ReadHeader(reader, path);
+        var state = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         try
         {
-            foreach (var (name, module) in parts.Modules())
+            int networks = reader.ReadInt32();
+            if (networks != model.Networks.Count)
+            {
+                throw new InvalidDataException($"{path}: the checkpoint holds {networks} networks but this method has {model.Networks.Count} ({string.Join(", ", model.Networks.Select(n => n.Name))}).");
+            }
+
+            foreach (var (name, module) in model.Networks)
             {
                 string stored = reader.ReadString();
                 if (stored != name)
                 {
-                    throw new InvalidDataException($"{path}: expected the weights of '{name}' but found '{stored}'; the checkpoint was written for another objective.");
+                    throw new InvalidDataException($"{path}: expected the weights of '{name}' but found '{stored}'; the checkpoint was written for another method.");
                 }
 
                 module.load(reader, strict: true);
             }
 
             optimizer.Load(reader);
-            bool hasQueue = reader.ReadBoolean();
-            if (hasQueue != (parts.Queue is not null))
+            int count = reader.ReadInt32();
+            for (int i = 0; i < count; i++)
             {
-                throw new InvalidDataException($"{path}: the checkpoint {(hasQueue ? "has" : "has no")} negative queue but this run {(parts.Queue is not null ? "needs one" : "uses none")}.");
+                string name = reader.ReadString();
+                state[name] = TorchSharp.TensorExtensionMethods.Load(reader);
             }
 
-            if (parts.Queue is not null)
-            {
-                using var keys = TorchSharp.TensorExtensionMethods.Load(reader);
-                parts.Queue.LoadState(new NegativeQueueState(keys, header.QueuePointer, header.QueueFilled));
-            }
+            model.LoadState(state);
         }
         catch (Exception e) when (e is EndOfStreamException or ArgumentException)
         {
             throw new InvalidDataException($"{path}: the checkpoint is truncated or does not fit this model ({e.Message}).", e);
         }
-
-        return header;
+        finally
+        {
+            foreach (var tensor in state.Values)
+            {
+                tensor.Dispose();
+            }
+        }
     }
 
     private static Header ReadHeader(BinaryReader reader, string path)
@@ -107,6 +135,11 @@ internal static class EngineCheckpoint
             }
 
             int version = reader.ReadInt32();
+            if (version == 1)
+            {
+                throw new InvalidDataException($"{path}: checkpoint format version 1, written by UnsupervisedFinetuning 0.1 before methods became modules; this library reads version {Version} and cannot continue that run. Start it again without ResumeFrom (the finetuned backbone saved with Checkpoint.Save still loads).");
+            }
+
             if (version != Version)
             {
                 throw new InvalidDataException($"{path}: checkpoint format version {version}; this library reads version {Version}.");
@@ -148,9 +181,9 @@ internal static class EngineCheckpoint
 
         public required List<EpochSummary> History { get; init; }
 
-        public required long QueryImagePasses { get; init; }
+        public required long OnlineImagePasses { get; init; }
 
-        public required long KeyImagePasses { get; init; }
+        public required long TargetImagePasses { get; init; }
 
         public required long SkippedSteps { get; init; }
 
@@ -160,11 +193,7 @@ internal static class EngineCheckpoint
 
         public required double EpochLossSum { get; init; }
 
-        public required long QueuePointer { get; init; }
-
-        public required long QueueFilled { get; init; }
-
-        public static Header From(TrainingState state, Dictionary<string, string> fingerprint, NegativeQueue? queue) => new()
+        public static Header From(TrainingState state, Dictionary<string, string> fingerprint) => new()
         {
             Fingerprint = fingerprint,
             Step = state.Step,
@@ -177,14 +206,12 @@ internal static class EngineCheckpoint
             AugmentRandom = state.AugmentRandom.GetState(),
             MixRandom = state.MixRandom.GetState(),
             History = [.. state.History],
-            QueryImagePasses = state.QueryImagePasses,
-            KeyImagePasses = state.KeyImagePasses,
+            OnlineImagePasses = state.OnlineImagePasses,
+            TargetImagePasses = state.TargetImagePasses,
             SkippedSteps = state.SkippedSteps,
-            EpochSteps = state.EpochSteps,
-            EpochCounted = state.EpochCounted,
-            EpochLossSum = state.EpochLossSum,
-            QueuePointer = queue?.Pointer ?? 0,
-            QueueFilled = queue?.Filled ?? 0,
+            EpochSteps = state.EpochStatistics.Steps,
+            EpochCounted = state.EpochStatistics.Counted,
+            EpochLossSum = state.EpochStatistics.LossSum,
         };
 
         public void ApplyTo(TrainingState state)
@@ -198,12 +225,12 @@ internal static class EngineCheckpoint
             state.AugmentRandom = SeededRandom.FromState(AugmentRandom);
             state.MixRandom = SeededRandom.FromState(MixRandom);
             state.History = [.. History];
-            state.QueryImagePasses = QueryImagePasses;
-            state.KeyImagePasses = KeyImagePasses;
+            state.OnlineImagePasses = OnlineImagePasses;
+            state.TargetImagePasses = TargetImagePasses;
             state.SkippedSteps = SkippedSteps;
-            state.EpochSteps = EpochSteps;
-            state.EpochCounted = EpochCounted;
-            state.EpochLossSum = EpochLossSum;
+            state.EpochStatistics.Steps = EpochSteps;
+            state.EpochStatistics.Counted = EpochCounted;
+            state.EpochStatistics.LossSum = EpochLossSum;
         }
     }
 }

@@ -6,8 +6,8 @@ namespace UnsupervisedFinetuning.Engine;
 internal static partial class EngineLog
 {
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information,
-        Message = "Finetuning started: {Objective}, {TotalSteps} steps ({StepsPerEpoch} per epoch), batch {BatchSize}, {TargetCount} target + {ReplayCount} replayed source images, mixing {Mixing}, device {Device}")]
-    public static partial void Started(ILogger logger, string objective, long totalSteps, int stepsPerEpoch, int batchSize, int targetCount, int replayCount, string mixing, string device);
+        Message = "Finetuning started: {Method}, {TotalSteps} steps, {TargetCount} target + {ReplayCount} replayed source images, batch {BatchSize}, mixing {Mixing}, device {Device}")]
+    public static partial void Started(ILogger logger, string method, long totalSteps, int targetCount, int replayCount, int batchSize, string mixing, string device);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Information,
         Message = "Epoch {Epoch}: {Steps} steps, mean loss {Loss:F4}, learning rate {LearningRate:G3}, {ImagesPerSecond:F0} images/s")]

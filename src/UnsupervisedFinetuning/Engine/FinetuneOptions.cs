@@ -1,40 +1,35 @@
-using UnsupervisedFinetuning.Mixing;
-using UnsupervisedFinetuning.Replay;
+using UnsupervisedFinetuning.Augment;
 
 namespace UnsupervisedFinetuning.Engine;
 
+/// <summary>How mixed query views spend compute.</summary>
+public enum MixingCompute
+{
+    /// <summary>Mixed queries take the place of the plain ones: no extra pass, equal cost per step.</summary>
+    Replace,
+
+    /// <summary>
+    /// A second, mixed query pass whose loss is averaged with the plain loss (as Un-Mix does): ≈ 1.7× the
+    /// cost of a step, which a fair comparison must charge to it (see <see cref="FinetuneResult.OnlineImagePasses"/>).
+    /// </summary>
+    Add,
+}
+
 /// <summary>
-/// Everything a finetuning run is configured with; validated by <see cref="FinetuneOptionsValidator"/>
-/// when the engine is built. Defaults suit unsupervised finetuning of a pretrained backbone on a few
-/// hundred to a few thousand images.
+/// What the engine owns in a run: its length, batch, optimizer and schedule, device, seed, checkpoints
+/// and housekeeping. The method, replay and mixing have options of their own (<see cref="Methods.MocoV2Options"/>,
+/// <see cref="Replay.SparseReplayOptions"/>, <see cref="Mixing.MixingOptions"/>, …). Validated when the
+/// engine is built; defaults suit finetuning a pretrained backbone on a few hundred to a few thousand images.
 /// </summary>
 public sealed class FinetuneOptions
 {
-    /// <summary>Objective (and so method). Default <see cref="ObjectiveKind.MocoV2"/>.</summary>
-    public ObjectiveKind Objective { get; set; } = ObjectiveKind.MocoV2;
-
-    /// <summary>Temperature τ; 0 picks the objective's default (MoCo v2 0.2, SimCLR 0.5; unused by BYOL).</summary>
-    public double Temperature { get; set; }
-
-    /// <summary>Negative queue size K; 0 picks the largest multiple of the batch size not above min(4096, |D_t ∪ S|).</summary>
-    public int QueueSize { get; set; }
-
-    /// <summary>Embedding width of the projection head; 0 picks 128 (MoCo v2, SimCLR) or 256 (BYOL).</summary>
-    public int ProjectionDimension { get; set; }
-
-    /// <summary>Hidden width of the projection head; 0 picks the backbone's feature width (MoCo v2, SimCLR) or 4096 (BYOL).</summary>
-    public int ProjectionHiddenDimension { get; set; }
-
-    /// <summary>Hidden width of BYOL's predictor; 0 picks 4096.</summary>
-    public int PredictorHiddenDimension { get; set; }
-
-    /// <summary>Passes over the training set; used when <see cref="Steps"/> is 0. Default 1.</summary>
+    /// <summary>Passes over the training set (target plus replayed images); used when <see cref="Steps"/> is null. Default 1.</summary>
     public int Epochs { get; set; } = 1;
 
-    /// <summary>Total optimizer steps; overrides <see cref="Epochs"/> when positive. Default 0.</summary>
-    public int Steps { get; set; }
+    /// <summary>Total optimizer steps; overrides <see cref="Epochs"/> when set. Default null.</summary>
+    public int? Steps { get; set; }
 
-    /// <summary>Images per batch (target and replayed source together). Default 128.</summary>
+    /// <summary>Images per batch (target and replayed source together), at least 2. Default 128.</summary>
     public int BatchSize { get; set; } = 128;
 
     /// <summary>Optimizer. Default <see cref="OptimizerKind.Sgd"/>.</summary>
@@ -43,13 +38,13 @@ public sealed class FinetuneOptions
     /// <summary>Peak learning rate, reached after warm-up. Default 0.03 (MoCo v2 for batch 256).</summary>
     public double LearningRate { get; set; } = 0.03;
 
-    /// <summary>Learning rate at the end of the cosine decay. Default 0.</summary>
+    /// <summary>Learning rate at the end of the cosine decay, in [0, LearningRate]. Default 0.</summary>
     public double MinLearningRate { get; set; }
 
     /// <summary>Share of the steps spent in linear warm-up, in [0, 1). Default 0.05.</summary>
     public double WarmupFraction { get; set; } = 0.05;
 
-    /// <summary>Momentum of SGD and LARS (β₁ of AdamW). Default 0.9.</summary>
+    /// <summary>Momentum of SGD and LARS (β₁ of AdamW), in [0, 1). Default 0.9.</summary>
     public double OptimizerMomentum { get; set; } = 0.9;
 
     /// <summary>Weight decay. Default 1e-4.</summary>
@@ -58,26 +53,17 @@ public sealed class FinetuneOptions
     /// <summary>LARS trust coefficient η. Default 0.001.</summary>
     public double LarsTrustCoefficient { get; set; } = 0.001;
 
-    /// <summary>EMA coefficient m of the momentum target, in [0, 1]. Default 0.99.</summary>
-    public double EmaMomentum { get; set; } = 0.99;
-
-    /// <summary>Seed of every random choice of the run. Default 0.</summary>
+    /// <summary>Seed of every random choice of the run (data order, replay, augmentation, mixing, new weights). Default 0.</summary>
     public long Seed { get; set; }
 
     /// <summary>Device: "auto" (CUDA when available, else CPU), "cpu", "cuda", "cuda:N", "mps". Default "auto".</summary>
     public string Device { get; set; } = TorchDevices.Auto;
 
-    /// <summary>Side of the square training views in pixels; 0 keeps the target images' height. Default 0.</summary>
-    public int ImageSize { get; set; }
+    /// <summary>How mixed query views spend compute when a mixing strategy is used. Default <see cref="MixingCompute.Replace"/>.</summary>
+    public MixingCompute MixingCompute { get; set; } = MixingCompute.Replace;
 
-    /// <summary>Augmentation recipe when the engine is not given one. Default <see cref="AugmentationPreset.Auto"/>.</summary>
-    public AugmentationPreset Augmentation { get; set; } = AugmentationPreset.Auto;
-
-    /// <summary>Per-channel normalisation mean; null picks the recipe's default (0.5 for small images, ImageNet's otherwise).</summary>
-    public float[]? NormalizationMean { get; set; }
-
-    /// <summary>Per-channel normalisation standard deviation; null picks the recipe's default.</summary>
-    public float[]? NormalizationStd { get; set; }
+    /// <summary>The two-view augmentation the engine builds when it is not given one.</summary>
+    public AugmentationOptions Augmentation { get; set; } = new();
 
     /// <summary>What a NaN or infinite loss does. Default <see cref="NonFiniteLossPolicy.Throw"/>.</summary>
     public NonFiniteLossPolicy NonFiniteLoss { get; set; } = NonFiniteLossPolicy.Throw;
@@ -85,25 +71,16 @@ public sealed class FinetuneOptions
     /// <summary>Folder of the run's checkpoint; null writes none. Default null.</summary>
     public string? CheckpointDirectory { get; set; }
 
-    /// <summary>Write a checkpoint every N steps (also at the end and on cancellation); 0 only at the end and on cancellation. Default 0.</summary>
-    public int CheckpointEverySteps { get; set; }
+    /// <summary>Also write a checkpoint every N steps; null writes one only at the end and on cancellation. Default null.</summary>
+    public int? CheckpointEverySteps { get; set; }
 
     /// <summary>
     /// Return freed native memory to the operating system every N steps (glibc's malloc_trim; see
-    /// <see cref="NativeMemory"/>); 0 never does. Default 50: keeps resident memory flat over long runs
+    /// <see cref="NativeMemory"/>); null never does. Default 50: keeps resident memory flat over long runs
     /// at a cost of well under 1% of a step.
     /// </summary>
-    public int TrimNativeMemoryEverySteps { get; set; } = 50;
+    public int? TrimNativeMemoryEverySteps { get; set; } = 50;
 
     /// <summary>Report progress every N steps. Default 1.</summary>
     public int ProgressEverySteps { get; set; } = 1;
-
-    /// <summary>Sparse source replay. Default: none.</summary>
-    public ReplayOptions Replay { get; set; } = new();
-
-    /// <summary>Data mixing. Default: none.</summary>
-    public MixingOptions Mixing { get; set; } = new();
-
-    /// <summary>The temperature in effect: <see cref="Temperature"/> or the objective's default.</summary>
-    public double EffectiveTemperature => Temperature > 0 ? Temperature : Objective == ObjectiveKind.SimClr ? 0.5 : 0.2;
 }

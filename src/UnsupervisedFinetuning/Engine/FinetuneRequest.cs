@@ -19,7 +19,7 @@ public sealed class FinetuneRequest
     /// <summary>A pretrained projection head to continue from; a new one is created when null.</summary>
     public ProjectionHead? Head { get; init; }
 
-    /// <summary>A pretrained BYOL predictor to continue from; a new one is created when null (BYOL only).</summary>
+    /// <summary>A pretrained predictor to continue from (BYOL, SimSiam); a new one is created when null.</summary>
     public ProjectionHead? Predictor { get; init; }
 
     /// <summary>A checkpoint written by a previous run with the same options to continue from.</summary>

@@ -7,7 +7,7 @@ namespace UnsupervisedFinetuning.Engine;
 public sealed class FinetuneResult
 {
     internal FinetuneResult(Backbone backbone, ProjectionHead head, ProjectionHead? predictor, IReadOnlyList<EpochSummary> history,
-        IReadOnlyList<int> replayedSourceIndices, long steps, long queryImagePasses, long keyImagePasses, long skippedSteps, string? checkpoint)
+        IReadOnlyList<int> replayedSourceIndices, long steps, long onlineImagePasses, long targetImagePasses, long skippedSteps, string? checkpoint)
     {
         Backbone = backbone;
         Head = head;
@@ -15,8 +15,8 @@ public sealed class FinetuneResult
         History = history;
         ReplayedSourceIndices = replayedSourceIndices;
         Steps = steps;
-        QueryImagePasses = queryImagePasses;
-        KeyImagePasses = keyImagePasses;
+        OnlineImagePasses = onlineImagePasses;
+        TargetImagePasses = targetImagePasses;
         SkippedSteps = skippedSteps;
         CheckpointPath = checkpoint;
     }
@@ -27,7 +27,7 @@ public sealed class FinetuneResult
     /// <summary>The projection head trained with it.</summary>
     public ProjectionHead Head { get; }
 
-    /// <summary>BYOL's predictor, if the objective has one.</summary>
+    /// <summary>The predictor trained on the online branch (BYOL, SimSiam); null for methods without one.</summary>
     public ProjectionHead? Predictor { get; }
 
     /// <summary>Per-epoch summaries, in order.</summary>
@@ -39,11 +39,14 @@ public sealed class FinetuneResult
     /// <summary>Optimizer steps taken in total (including those before a resume).</summary>
     public long Steps { get; }
 
-    /// <summary>Images passed forward and backward through the online network: the compute to equalise when comparing arms.</summary>
-    public long QueryImagePasses { get; }
+    /// <summary>
+    /// Images passed forward and backward through the online network (every query view, and SimCLR's and
+    /// SimSiam's second views): the compute to equalise when comparing arms.
+    /// </summary>
+    public long OnlineImagePasses { get; }
 
-    /// <summary>Images passed forward (without backward) through the momentum target.</summary>
-    public long KeyImagePasses { get; }
+    /// <summary>Images passed forward only, without gradients (momentum target, stop-gradient targets).</summary>
+    public long TargetImagePasses { get; }
 
     /// <summary>Steps skipped because their loss was not finite.</summary>
     public long SkippedSteps { get; }

@@ -5,7 +5,7 @@ namespace UnsupervisedFinetuning.Engine;
 /// step: <c>lr(t) = peak·(t + 1)/W</c> for t &lt; W, else
 /// <c>min + ½(peak − min)(1 + cos(π·(t − W)/(T − W)))</c>.
 /// </summary>
-public sealed class LearningRateSchedule
+internal sealed class LearningRateSchedule
 {
     /// <summary>Creates the schedule.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>

@@ -27,42 +27,34 @@ internal sealed class TrainingState
 
     public List<EpochSummary> History { get; set; } = [];
 
-    public long QueryImagePasses { get; set; }
+    public long OnlineImagePasses { get; set; }
 
-    public long KeyImagePasses { get; set; }
+    public long TargetImagePasses { get; set; }
 
     public long SkippedSteps { get; set; }
 
-    // Running totals of the epoch in progress.
-    public int EpochSteps { get; set; }
+    public EpochStatistics EpochStatistics { get; } = new();
 
-    public int EpochCounted { get; set; }
-
-    public double EpochLossSum { get; set; }
-
-    public long EpochImages { get; set; }
-
-    public double EpochSeconds { get; set; }
-
-    public double LastLearningRate { get; set; }
+    /// <summary>Whether the current epoch's plan is used up (or none was made yet).</summary>
+    public bool EpochDone => Plan is null || Position >= Plan.Count;
 
     /// <summary>Adds the epoch in progress to the history and returns it; null when it has no steps yet.</summary>
     public EpochSummary? CloseEpoch()
     {
-        if (EpochSteps == 0)
+        var summary = EpochStatistics.Close(Epoch);
+        if (summary is not null)
         {
-            return null;
+            History.Add(summary);
         }
 
-        double mean = EpochCounted > 0 ? EpochLossSum / EpochCounted : double.NaN;
-        double rate = EpochSeconds > 0 ? EpochImages / EpochSeconds : 0;
-        var summary = new EpochSummary(Epoch, EpochSteps, mean, LastLearningRate, rate, EpochSeconds);
-        History.Add(summary);
-        EpochSteps = 0;
-        EpochCounted = 0;
-        EpochLossSum = 0;
-        EpochImages = 0;
-        EpochSeconds = 0;
         return summary;
+    }
+
+    /// <summary>Starts the next epoch with <paramref name="plan"/>.</summary>
+    public void StartEpoch(IReadOnlyList<ReplayBatch> plan)
+    {
+        Plan = plan;
+        Position = 0;
+        Epoch++;
     }
 }

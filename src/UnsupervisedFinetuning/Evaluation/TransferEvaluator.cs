@@ -40,12 +40,14 @@ public sealed class TransferEvaluator
     /// <summary>Images per forward pass.</summary>
     public int BatchSize { get; }
 
-    /// <summary>Every metric the sets allow, by <see cref="TransferMetrics"/> name.</summary>
-    public IReadOnlyDictionary<string, double> Evaluate(Backbone backbone, TransferEvaluationSets sets, long seed = 0)
+    /// <summary>Every metric the sets allow (see <see cref="TransferEvaluation"/> for which need what).</summary>
+    /// <param name="backbone">The backbone to measure; put in eval mode while features are read, then restored.</param>
+    /// <param name="sets">The labelled splits and monitor images.</param>
+    /// <param name="seed">Seed of the monitor's augmented views.</param>
+    public TransferEvaluation Evaluate(Backbone backbone, TransferEvaluationSets sets, long seed = 0)
     {
         ArgumentNullException.ThrowIfNull(backbone);
         ArgumentNullException.ThrowIfNull(sets);
-        var metrics = new Dictionary<string, double>();
         using var scope = NewDisposeScope();
         Tensor Features(IImageDataset data) => FeatureExtractor.Extract(backbone, data, _preprocess, BatchSize);
 
@@ -54,30 +56,39 @@ public sealed class TransferEvaluator
         var trainLabels = sets.TargetTrain.GetLabels();
         var testLabels = sets.TargetTest.GetLabels();
         int classes = sets.TargetTrain.ClassCount;
-        metrics[TransferMetrics.TargetKnn] = Knn.Accuracy(trainFeatures, trainLabels, classes, testFeatures, testLabels);
+        var result = new TransferEvaluation { TargetKnn = Knn.Accuracy(trainFeatures, trainLabels, classes, testFeatures, testLabels) };
 
         if (sets.TargetValidation is not null)
         {
             var validationFeatures = Features(sets.TargetValidation);
             var validationLabels = sets.TargetValidation.GetLabels();
-            metrics[TransferMetrics.TargetKnnValidation] = Knn.Accuracy(trainFeatures, trainLabels, classes, validationFeatures, validationLabels);
             var probe = Probe.Fit(trainFeatures, trainLabels, validationFeatures, validationLabels, classes);
             using (probe.Model)
             {
-                metrics[TransferMetrics.TargetLinearProbe] = probe.Model.Accuracy(testFeatures, testLabels);
+                result = result with
+                {
+                    TargetKnnValidation = Knn.Accuracy(trainFeatures, trainLabels, classes, validationFeatures, validationLabels),
+                    TargetLinearProbe = probe.Model.Accuracy(testFeatures, testLabels),
+                };
             }
         }
 
         if (sets.SourceBank is not null && sets.SourceTest is not null)
         {
-            metrics[TransferMetrics.SourceKnn] = Knn.Accuracy(Features(sets.SourceBank), sets.SourceBank.GetLabels(), sets.SourceBank.ClassCount, Features(sets.SourceTest), sets.SourceTest.GetLabels());
+            result = result with
+            {
+                SourceKnn = Knn.Accuracy(Features(sets.SourceBank), sets.SourceBank.GetLabels(), sets.SourceBank.ClassCount, Features(sets.SourceTest), sets.SourceTest.GetLabels()),
+            };
         }
 
         if (sets.Monitor is not null)
         {
             var plain = Features(sets.Monitor);
-            metrics[TransferMetrics.RankMe] = RepresentationMonitors.RankMe(plain);
-            metrics[TransferMetrics.Uniformity] = RepresentationMonitors.Uniformity(plain);
+            result = result with
+            {
+                RankMe = RepresentationMonitors.RankMe(plain),
+                Uniformity = RepresentationMonitors.Uniformity(plain),
+            };
             if (_monitorViews is not null)
             {
                 var random = new SeededRandom(seed).Fork("monitor-views");
@@ -86,10 +97,10 @@ public sealed class TransferEvaluator
                     var (first, second) = _monitorViews.Apply(images, random);
                     return [first, second];
                 }, BatchSize);
-                metrics[TransferMetrics.Alignment] = RepresentationMonitors.Alignment(views[0], views[1]);
+                result = result with { Alignment = RepresentationMonitors.Alignment(views[0], views[1]) };
             }
         }
 
-        return metrics;
+        return result;
     }
 }

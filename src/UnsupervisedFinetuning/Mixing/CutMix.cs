@@ -7,16 +7,31 @@ namespace UnsupervisedFinetuning.Mixing;
 /// and clipped to the image, is pasted from x_π(i) into x_i; λ_i is then recomputed as the share of pixels
 /// actually kept, so the loss weights match the image.
 /// </summary>
-public sealed class CutMix : MixingStrategy
+public sealed class CutMix : IMixingStrategy
 {
-    /// <summary>Creates the strategy; <see cref="MixingOptions.Mode"/> must be <see cref="MixingMode.CutMix"/>.</summary>
-    public CutMix(MixingOptions options)
-        : base(options, MixingMode.CutMix)
+    private readonly MixingOptions _options;
+
+    /// <summary>Creates the strategy.</summary>
+    /// <param name="options">Its options (copied); the defaults when null.</param>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">An option is out of range (every failure is named).</exception>
+    public CutMix(MixingOptions? options = null)
     {
+        _options = new MixingOptionsValidator().ThrowIfInvalid(options?.Clone() ?? new MixingOptions());
+        Settings = StrategySettings.Of(_options);
     }
 
+    /// <inheritdoc />
+    public string Name => "cutmix";
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, string> Settings { get; }
+
+    /// <inheritdoc />
+    public MixResult Mix(Tensor queries, IReadOnlyList<bool> isSource, SeededRandom random) =>
+        MixingDraw.Mix(_options, queries, isSource, random, Combine);
+
     /// <summary>The box pasted for a drawn λ in an image of <paramref name="height"/>×<paramref name="width"/>: rows [Y1, Y2), columns [X1, X2).</summary>
-    public static (int Y1, int Y2, int X1, int X2) Box(double lambda, int height, int width, SeededRandom random)
+    internal static (int Y1, int Y2, int X1, int X2) Box(double lambda, int height, int width, SeededRandom random)
     {
         ArgumentNullException.ThrowIfNull(random);
         double cut = Math.Sqrt(1 - lambda);
@@ -31,8 +46,7 @@ public sealed class CutMix : MixingStrategy
         return (y1, y2, x1, x2);
     }
 
-    /// <inheritdoc />
-    protected override (Tensor Mixed, float[] Lambda) Combine(Tensor queries, int[] partner, float[] lambda, IReadOnlyList<bool> isSource, SeededRandom random)
+    private static (Tensor Mixed, float[] Lambda) Combine(Tensor queries, int[] partner, float[] lambda, SeededRandom random)
     {
         int batch = (int)queries.shape[0];
         int height = (int)queries.shape[2];

@@ -9,13 +9,18 @@ public sealed record MixResult(Tensor Images, MixPlan Plan);
 
 /// <summary>
 /// Data mixing (Un-Mix / i-Mix style): mixes the query views of a batch to raise the data density around
-/// the target samples. The key views are never mixed. Strategies are stateless; randomness comes from the
-/// generator passed in.
+/// the target samples, and says how (the <see cref="MixPlan"/>). The key views are never mixed. How the
+/// mixed queries are scored is the method's business (e.g. <see cref="Methods.MocoV2Options.MixedLoss"/>)
+/// and how much compute they take the engine's (<see cref="Engine.FinetuneOptions.MixingCompute"/>).
+/// Strategies are stateless; randomness comes from the generator passed in.
 /// </summary>
 public interface IMixingStrategy
 {
-    /// <summary>The options this strategy follows (mode, α, probability, partners, loss form, compute).</summary>
-    MixingOptions Options { get; }
+    /// <summary>Short name for logs and checkpoints, e.g. "mixup".</summary>
+    string Name { get; }
+
+    /// <summary>Every setting that changes training, by name, as invariant strings; a run resumes only with equal settings.</summary>
+    IReadOnlyDictionary<string, string> Settings { get; }
 
     /// <summary>
     /// Mixes <paramref name="queries"/> [B,C,H,W]. <paramref name="isSource"/>[i] marks replayed source images,

@@ -9,7 +9,10 @@ public sealed class NoMixing : IMixingStrategy
     public static NoMixing Instance { get; } = new();
 
     /// <inheritdoc />
-    public MixingOptions Options { get; } = new();
+    public string Name => "none";
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>();
 
     /// <inheritdoc />
     public MixResult Mix(Tensor queries, IReadOnlyList<bool> isSource, SeededRandom random)

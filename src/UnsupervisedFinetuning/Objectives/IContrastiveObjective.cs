@@ -9,16 +9,14 @@ public sealed record ObjectiveLoss(Tensor PerSample, Tensor Mean);
 
 /// <summary>
 /// A self-supervised objective as a pure function of embeddings: each query embedding is pulled towards
-/// its positive key (and, for contrastive objectives, pushed from negatives). Objectives hold no state;
-/// the momentum encoder, heads and negative queue are separate parts.
+/// its positive key (and, for contrastive objectives, pushed from negatives). Objectives hold no state:
+/// the methods (<see cref="Methods.ISelfSupervisedMethod"/>) own heads, momentum targets and queues and
+/// call these pure losses; per-sample losses let mixing weight them.
 /// </summary>
 public interface IContrastiveObjective
 {
     /// <summary>Short name for logs and reports, e.g. "InfoNCE".</summary>
     string Name { get; }
-
-    /// <summary>The parts the objective needs: negative queue, momentum target, predictor, symmetric loss.</summary>
-    ObjectiveParts Parts { get; }
 
     /// <summary>
     /// The loss of each query against its positive key.

@@ -29,9 +29,6 @@ public sealed class InfoNceLoss : IContrastiveObjective
     public string Name => "InfoNCE";
 
     /// <inheritdoc />
-    public ObjectiveParts Parts => ObjectiveParts.NegativeQueue | ObjectiveParts.MomentumTarget;
-
-    /// <inheritdoc />
     public ObjectiveLoss Compute(Tensor queries, Tensor keys, Tensor? negatives = null, Tensor? positives = null)
     {
         EmbeddingChecks.Pair(queries, keys);

@@ -26,9 +26,6 @@ public sealed class NtXentLoss : IContrastiveObjective
     public string Name => "NT-Xent";
 
     /// <inheritdoc />
-    public ObjectiveParts Parts => ObjectiveParts.None;
-
-    /// <inheritdoc />
     public ObjectiveLoss Compute(Tensor queries, Tensor keys, Tensor? negatives = null, Tensor? positives = null)
     {
         EmbeddingChecks.Pair(queries, keys);

@@ -7,7 +7,13 @@ public sealed class NoReplay : IReplaySampler
     public static NoReplay Instance { get; } = new();
 
     /// <inheritdoc />
-    public int[] SelectSubset(int targetCount, int sourceCount, SeededRandom random) => [];
+    public string Name => "none";
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>();
+
+    /// <inheritdoc />
+    public int[] SelectSubset(ReplaySelectionContext context) => [];
 
     /// <inheritdoc />
     public int StepsPerEpoch(int targetCount, int subsetCount, int batchSize) => EpochPlans.UnionSteps(targetCount, 0, batchSize);

@@ -10,4 +10,12 @@ public sealed record ReplayBatch(int[] Target, int[] Source)
 {
     /// <summary>Images in the batch.</summary>
     public int Count => Target.Length + Source.Length;
+
+    /// <summary>Per row of the batch tensor: whether it is a replayed source image (target rows come first).</summary>
+    public bool[] IsSource()
+    {
+        var isSource = new bool[Count];
+        Array.Fill(isSource, true, Target.Length, Source.Length);
+        return isSource;
+    }
 }

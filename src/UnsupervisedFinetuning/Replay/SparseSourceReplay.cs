@@ -2,63 +2,69 @@ namespace UnsupervisedFinetuning.Replay;
 
 /// <summary>
 /// Sparse source replay (Li, Chen et al. 2021, "Unsupervised Finetuning"): a small subset S of the source
-/// set, of size round(ratio·|D_t|) or an absolute count, is drawn once and trained on together with the
-/// target set, either as one shuffled union or with a fixed share of source images in every batch.
-/// The replayed images occupy the region of embedding space the pretrained model already uses, so the
-/// target data is pushed into a compact region instead of scattering.
+/// set, of size round(ratio·|D_t|) or an absolute count, is chosen once by an <see cref="IReplaySelector"/>
+/// (uniformly at random by default) and trained on together with the target set, either as one shuffled
+/// union or with a fixed share of source images in every batch. The replayed images occupy the region of
+/// embedding space the pretrained model already uses, so the target data is pushed into a compact region
+/// instead of scattering.
 /// </summary>
 public sealed class SparseSourceReplay : IReplaySampler
 {
+    private readonly SparseReplayOptions _options;
+    private readonly IReplaySelector _selector;
+
     /// <summary>Creates the strategy.</summary>
-    /// <exception cref="ArgumentException">The options do not describe sparse replay (Mode must be Sparse, ratio or count positive).</exception>
-    public SparseSourceReplay(ReplayOptions options)
+    /// <param name="options">Its options (copied); the defaults (ratio 0.25, Union) when null.</param>
+    /// <param name="selector">Which source images to replay; <see cref="UniformReplaySelector"/> when null.</param>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">An option is out of range (every failure is named).</exception>
+    public SparseSourceReplay(SparseReplayOptions? options = null, IReplaySelector? selector = null)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        if (options.Mode != ReplayMode.Sparse)
-        {
-            throw new ArgumentException($"ReplayOptions.Mode is {options.Mode}; SparseSourceReplay needs Sparse (use NoReplay otherwise).", nameof(options));
-        }
-
-        if (options.Count < 0 || (options.Count == 0 && !(options.Ratio > 0 && double.IsFinite(options.Ratio))))
-        {
-            throw new ArgumentException($"ReplayOptions needs Count > 0 or a finite Ratio > 0; got Count {options.Count}, Ratio {options.Ratio}.", nameof(options));
-        }
-
-        Options = options;
+        _options = new SparseReplayOptionsValidator().ThrowIfInvalid(options?.Clone() ?? new SparseReplayOptions());
+        _selector = selector ?? UniformReplaySelector.Instance;
+        Settings = StrategySettings.Of(_options, ("Selection", _selector.Name));
     }
 
-    /// <summary>The options this strategy follows.</summary>
-    public ReplayOptions Options { get; }
+    /// <inheritdoc />
+    public string Name => "sparse";
 
     /// <inheritdoc />
-    public int[] SelectSubset(int targetCount, int sourceCount, SeededRandom random)
+    public IReadOnlyDictionary<string, string> Settings { get; }
+
+    /// <inheritdoc />
+    public int[] SelectSubset(ReplaySelectionContext context)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        int size = Options.SubsetSize(targetCount);
+        ArgumentNullException.ThrowIfNull(context);
+        int size = _options.SubsetSize(context.Target.Count);
+        int sourceCount = context.SourceCount;
         if (sourceCount == 0)
         {
-            throw new ArgumentException("Sparse source replay needs a source dataset; none was given.", nameof(sourceCount));
+            throw new ArgumentException("Sparse source replay needs a source dataset; none was given (set FinetuneRequest.Source).", nameof(context));
         }
 
         if (size < 1 || size > sourceCount)
         {
-            throw new ArgumentException($"The replay subset would hold {size} images (ratio {Options.Ratio} × {targetCount} target images, or count {Options.Count}); the source set has {sourceCount}. Expected 1 to {sourceCount}.", nameof(sourceCount));
+            string asked = _options.Count is { } count ? $"count {count}" : $"ratio {_options.Ratio} × {context.Target.Count} target images";
+            throw new ArgumentException($"The replay subset would hold {size} images ({asked}); the source set has {sourceCount}. Expected 1 to {sourceCount}.", nameof(context));
         }
 
-        // Uniform selection: the first |S| entries of a seeded permutation, sorted for readability of reports.
-        int[] chosen = random.Permutation(sourceCount)[..size];
+        int[] chosen = _selector.Select(context, size);
+        if (chosen.Length != size || chosen.Distinct().Count() != size || chosen.Any(i => (uint)i >= (uint)sourceCount))
+        {
+            throw new InvalidOperationException($"Replay selector '{_selector.Name}' returned {chosen.Length} indices; expected {size} distinct source indices in [0, {sourceCount}).");
+        }
+
         Array.Sort(chosen);
         return chosen;
     }
 
     /// <inheritdoc />
-    public int StepsPerEpoch(int targetCount, int subsetCount, int batchSize) => Options.Composition == ReplayComposition.Union
+    public int StepsPerEpoch(int targetCount, int subsetCount, int batchSize) => _options.Composition == ReplayComposition.Union
         ? EpochPlans.UnionSteps(targetCount, subsetCount, batchSize)
         : EpochPlans.FixedShareSteps(targetCount, subsetCount, batchSize);
 
     /// <inheritdoc />
     public IReadOnlyList<ReplayBatch> PlanEpoch(int targetCount, IReadOnlyList<int> subset, int batchSize, SeededRandom random) =>
-        Options.Composition == ReplayComposition.Union
+        _options.Composition == ReplayComposition.Union
             ? EpochPlans.Union(targetCount, subset, batchSize, random)
             : EpochPlans.FixedShare(targetCount, subset, batchSize, random);
 }

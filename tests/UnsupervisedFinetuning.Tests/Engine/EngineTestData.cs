@@ -1,9 +1,21 @@
 using UnsupervisedFinetuning.Backbones;
 using UnsupervisedFinetuning.Data;
 using UnsupervisedFinetuning.Engine;
+using UnsupervisedFinetuning.Methods;
+using UnsupervisedFinetuning.Mixing;
+using UnsupervisedFinetuning.Replay;
 using static TorchSharp.torch;
 
 namespace UnsupervisedFinetuning.Tests.Engine;
+
+/// <summary>The methods the tests run.</summary>
+public enum MethodKind
+{
+    MocoV2,
+    SimClr,
+    Byol,
+    SimSiam,
+}
 
 /// <summary>Tiny, structured image sets and models that keep engine tests to seconds on a CPU.</summary>
 internal static class EngineTestData
@@ -42,18 +54,27 @@ internal static class EngineTestData
         return new SmallCnn(1, features);
     }
 
-    public static FinetuneOptions Options(ObjectiveKind objective = ObjectiveKind.MocoV2, int steps = 12) => new()
+    public static FinetuneOptions Options(int steps = 12) => new()
     {
-        Objective = objective,
         Steps = steps,
         BatchSize = 16,
         LearningRate = 0.05,
         Device = "cpu",
-        ProjectionDimension = 16,
-        ProjectionHiddenDimension = 32,
-        PredictorHiddenDimension = 32,
         Seed = 3,
     };
+
+    /// <summary>Each method with heads small enough for 16 px images and 32-d features.</summary>
+    public static ISelfSupervisedMethod Method(MethodKind kind, MixedLossForm mixedLoss = MixedLossForm.UnMix, double? temperature = null) => kind switch
+    {
+        MethodKind.MocoV2 => new MocoV2(new MocoV2Options { ProjectionDimension = 16, ProjectionHiddenDimension = 32, Temperature = temperature ?? 0.2, MixedLoss = mixedLoss }),
+        MethodKind.SimClr => new SimClr(new SimClrOptions { ProjectionDimension = 16, ProjectionHiddenDimension = 32, Temperature = temperature ?? 0.5 }),
+        MethodKind.Byol => new Byol(new ByolOptions { ProjectionDimension = 16, ProjectionHiddenDimension = 32, PredictorHiddenDimension = 32, Momentum = 0.99 }),
+        _ => new SimSiam(new SimSiamOptions { ProjectionDimension = 16, ProjectionHiddenDimension = 32, PredictorHiddenDimension = 8 }),
+    };
+
+    /// <summary>An engine with the test options, <paramref name="kind"/>'s method and the given strategies.</summary>
+    public static FinetuneEngine Engine(FinetuneOptions options, MethodKind kind = MethodKind.MocoV2, IReplaySampler? replay = null, IMixingStrategy? mixing = null) =>
+        FinetuneEngine.Create(options, Method(kind), replay, mixing);
 
     public static Dictionary<string, Tensor> Snapshot(nn.Module module) =>
         module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());

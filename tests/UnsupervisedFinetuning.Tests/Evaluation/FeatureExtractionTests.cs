@@ -52,16 +52,34 @@ public sealed class FeatureExtractionTests
 
         var metrics = evaluator.Evaluate(model, sets);
 
-        Assert.That(metrics.Keys, Is.EquivalentTo(new[]
+        Assert.That(metrics.ToMeasurements("arm", 0).Select(m => m.Metric), Is.EquivalentTo(new[]
         {
             TransferMetrics.TargetKnn, TransferMetrics.TargetKnnValidation, TransferMetrics.TargetLinearProbe, TransferMetrics.SourceKnn,
             TransferMetrics.RankMe, TransferMetrics.Uniformity, TransferMetrics.Alignment,
-        }));
+        }), "every metric the sets allow, under the report's column names");
         using var scope = NewDisposeScope();
         var train = FeatureExtractor.Extract(model, split.Train, x => augmentation.Evaluate(x, 16, 16));
         var test = FeatureExtractor.Extract(model, split.Test!, x => augmentation.Evaluate(x, 16, 16));
         double knn = new KnnClassifier().Accuracy(train, split.Train.GetLabels(), 3, test, split.Test!.GetLabels());
-        Assert.That(metrics[TransferMetrics.TargetKnn], Is.EqualTo(knn));
-        Assert.That(metrics[TransferMetrics.RankMe], Is.EqualTo(RepresentationMonitors.RankMe(train)).Within(1e-9));
+        Assert.That(metrics.TargetKnn, Is.EqualTo(knn));
+        Assert.That(metrics.SourceKnn, Is.EqualTo(knn), "the source sets are the target's here");
+        Assert.That(metrics.RankMe, Is.EqualTo(RepresentationMonitors.RankMe(train)).Within(1e-9));
+    }
+
+    [Test]
+    public void Evaluate_WithoutOptionalSets_LeavesTheirMetricsNull()
+    {
+        using var images = EngineTestData.Images(60, seed: 3);
+        int[] labels = Enumerable.Range(0, 60).Select(i => i % 3).ToArray();
+        using var labelled = new InMemoryLabeledImageDataset(images.Images.clone(), labels, 3);
+        var split = DatasetSplits.Stratified(labelled, 0.5, 0, 0.5, seed: 1);
+        using var model = EngineTestData.Model();
+        var augmentation = AugmentationPresets.SmallImage(16, 1);
+
+        var metrics = new TransferEvaluator(x => augmentation.Evaluate(x, 16, 16)).Evaluate(model, new TransferEvaluationSets { TargetTrain = split.Train, TargetTest = split.Test! });
+
+        Assert.That(metrics.TargetKnn, Is.InRange(0.0, 1.0));
+        Assert.That(new double?[] { metrics.TargetKnnValidation, metrics.TargetLinearProbe, metrics.SourceKnn, metrics.RankMe, metrics.Alignment, metrics.Uniformity }, Is.All.Null);
+        Assert.That(metrics.ToMeasurements("arm", 7), Has.Count.EqualTo(1).And.All.Matches<TransferMeasurement>(m => m.Metric == TransferMetrics.TargetKnn && m.Seed == 7));
     }
 }

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+using UnsupervisedFinetuning.Methods;
 using UnsupervisedFinetuning.Mixing;
 using UnsupervisedFinetuning.Objectives;
 using static TorchSharp.torch;
@@ -27,7 +29,7 @@ public sealed class MixingTests
     [TestCase(0.5)]
     public void Mixup_Lambda_FollowsBetaAlphaAlpha(double alpha)
     {
-        var mixup = new Mixup(new MixingOptions { Mode = MixingMode.Mixup, Alpha = alpha, FoldLambda = false });
+        var mixup = new Mixup(new MixingOptions { Alpha = alpha, FoldLambda = false });
         var random = new SeededRandom(1);
         var lambdas = new List<double>();
         using var scope = NewDisposeScope();
@@ -53,7 +55,7 @@ public sealed class MixingTests
     {
         using var scope = NewDisposeScope();
         var x = AugmentRandom(10);
-        var result = new Mixup(new MixingOptions { Mode = MixingMode.Mixup }).Mix(x, Targets(10), new SeededRandom(2));
+        var result = new Mixup(new MixingOptions()).Mix(x, Targets(10), new SeededRandom(2));
 
         for (int i = 0; i < 10; i++)
         {
@@ -71,7 +73,7 @@ public sealed class MixingTests
     public void FoldLambda_KeepsTheAnchorDominant()
     {
         using var scope = NewDisposeScope();
-        var plan = new Mixup(new MixingOptions { Mode = MixingMode.Mixup, FoldLambda = true }).Mix(Labelled(256, 2), Targets(256), new SeededRandom(4)).Plan;
+        var plan = new Mixup(new MixingOptions { FoldLambda = true }).Mix(Labelled(256, 2), Targets(256), new SeededRandom(4)).Plan;
 
         Assert.That(plan.Lambda.Min(), Is.GreaterThanOrEqualTo(0.5f));
     }
@@ -82,7 +84,7 @@ public sealed class MixingTests
     {
         using var scope = NewDisposeScope();
         var x = Labelled(32, 12);
-        var result = new CutMix(new MixingOptions { Mode = MixingMode.CutMix, Alpha = 1.0, FoldLambda = fold }).Mix(x, Targets(32), new SeededRandom(5));
+        var result = new CutMix(new MixingOptions { Alpha = 1.0, FoldLambda = fold }).Mix(x, Targets(32), new SeededRandom(5));
 
         for (int i = 0; i < 32; i++)
         {
@@ -107,7 +109,7 @@ public sealed class MixingTests
         bool[] isSource = [false, false, false, false, false, true, true, true];
         var x = Labelled(8, 4);
 
-        var result = new Mixup(new MixingOptions { Mode = MixingMode.Mixup, Partners = MixingPartners.TargetOnly }).Mix(x, isSource, new SeededRandom(6));
+        var result = new Mixup(new MixingOptions { Partners = MixingPartners.TargetOnly }).Mix(x, isSource, new SeededRandom(6));
 
         for (int i = 0; i < 8; i++)
         {
@@ -127,7 +129,7 @@ public sealed class MixingTests
     [Test]
     public void Probability_DecidesPerBatch()
     {
-        var mixup = new Mixup(new MixingOptions { Mode = MixingMode.Mixup, Probability = 0.5 });
+        var mixup = new Mixup(new MixingOptions { Probability = 0.5 });
         var random = new SeededRandom(7);
         using var scope = NewDisposeScope();
         var x = Labelled(4, 2);
@@ -135,7 +137,7 @@ public sealed class MixingTests
         int mixed = Enumerable.Range(0, 400).Count(_ => mixup.Mix(x, Targets(4), random).Plan.IsMixed);
 
         Assert.That(mixed, Is.InRange(200 - 40, 200 + 40));
-        Assert.That(new Mixup(new MixingOptions { Mode = MixingMode.Mixup, Probability = 0 }).Mix(x, Targets(4), random).Plan.IsMixed, Is.False);
+        Assert.That(new Mixup(new MixingOptions { Probability = 0 }).Mix(x, Targets(4), random).Plan.IsMixed, Is.False);
     }
 
     [Test]
@@ -148,13 +150,13 @@ public sealed class MixingTests
         var objective = new InfoNceLoss(0.2);
         var plan = new MixPlan([1f, 0.8f, 0.6f, 0.5f, 0.9f, 0.7f], [0, 2, 1, 4, 3, 0], isMixed: true);
 
-        var loss = MixedLoss.UnMix(objective, q, k, negatives, plan).item<float>();
+        var loss = objective.UnMixLoss(q, k, plan, negatives).item<float>();
 
         var own = objective.Compute(q, k, negatives).PerSample.data<float>().ToArray();
         var partner = objective.Compute(q, k.index_select(0, plan.PartnerTensor(CPU)), negatives).PerSample.data<float>().ToArray();
         double expected = Enumerable.Range(0, 6).Average(i => (plan.Lambda[i] * own[i]) + ((1 - plan.Lambda[i]) * partner[i]));
         Assert.That(loss, Is.EqualTo(expected).Within(1e-5));
-        Assert.That(MixedLoss.UnMix(objective, q, k, negatives, MixPlan.Identity(6)).item<float>(), Is.EqualTo(objective.Compute(q, k, negatives).Mean.item<float>()));
+        Assert.That(objective.UnMixLoss(q, k, MixPlan.Identity(6), negatives).item<float>(), Is.EqualTo(objective.Compute(q, k, negatives).Mean.item<float>()));
     }
 
     [Test]
@@ -167,7 +169,7 @@ public sealed class MixingTests
         var plan = new MixPlan([0.9f, 0.6f, 0.75f, 1f, 0.55f], [1, 0, 2, 4, 3], isMixed: true);
         const double Tau = 0.3;
 
-        double loss = MixedLoss.IMix(new InfoNceLoss(Tau), q, k, negatives, plan).item<float>();
+        double loss = MixedObjective.IMixLoss(new InfoNceLoss(Tau), q, k, negatives, plan).item<float>();
 
         double[] Row(Tensor t, int i) => t[i].to(ScalarType.Float64).data<double>().ToArray();
         double[] N(double[] v) { double n = Math.Sqrt(v.Sum(x => x * x)); return v.Select(x => x / n).ToArray(); }
@@ -197,10 +199,12 @@ public sealed class MixingTests
     }
 
     [Test]
-    public void MixingOptions_InvalidAlpha_NamesTheOption()
+    public void InvalidOptions_NameEveryFieldAndValue()
     {
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new MixingOptions { Mode = MixingMode.Mixup, Alpha = 0 }.Validate());
+        var e = Assert.Throws<OptionsValidationException>(() => _ = new CutMix(new MixingOptions { Alpha = 0, Probability = 1.5, Partners = (MixingPartners)4 }));
 
-        Assert.That(e!.Message, Does.Contain("MixingOptions.Alpha"));
+        Assert.That(e!.Message, Does.Contain("MixingOptions.Alpha is 0; expected a finite value > 0")
+            .And.Contain("MixingOptions.Probability is 1.5; expected a value in [0, 1]")
+            .And.Contain("MixingOptions.Partners is 4; expected TargetOnly or All"));
     }
 }

@@ -1,9 +1,9 @@
-namespace UnsupervisedFinetuning.Engine;
+namespace UnsupervisedFinetuning.Augment;
 
-/// <summary>Which two-view augmentation the engine builds when none is given.</summary>
+/// <summary>A published two-view augmentation recipe (see <see cref="AugmentationPresets"/>).</summary>
 public enum AugmentationPreset
 {
-    /// <summary>SmallImage for images up to 64 px, otherwise the objective's own recipe.</summary>
+    /// <summary>SmallImage for images up to 64 px, otherwise the recipe of the method that runs.</summary>
     Auto,
 
     /// <summary>The MoCo v2 recipe.</summary>

@@ -1,17 +1,24 @@
+using UnsupervisedFinetuning.Mixing;
 using UnsupervisedFinetuning.Objectives;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace UnsupervisedFinetuning.Mixing;
+namespace UnsupervisedFinetuning.Methods;
 
-/// <summary>The two published forms of the contrastive loss of mixed queries.</summary>
-public static class MixedLoss
+/// <summary>The losses of mixed queries, for the methods (built-in and your own) to call.</summary>
+public static class MixedObjective
 {
     /// <summary>
-    /// Un-Mix (Shen et al. 2022): <c>mean_i [λ_i·L(q̃_i, k_i) + (1 − λ_i)·L(q̃_i, k_π(i))]</c> with L the objective's
-    /// per-sample loss (for InfoNCE, each term against the queue). An unmixed plan gives the plain loss.
+    /// Un-Mix (Shen et al. 2022): <c>mean_i [λ_i·L(q̃_i, k_i) + (1 − λ_i)·L(q̃_i, k_π(i))]</c> with L the
+    /// objective's per-sample loss (for InfoNCE, each term against the queue). An unmixed plan gives the
+    /// objective's plain mean loss.
     /// </summary>
-    public static Tensor UnMix(IContrastiveObjective objective, Tensor queries, Tensor keys, Tensor? negatives, MixPlan plan)
+    /// <param name="objective">The per-sample loss L.</param>
+    /// <param name="queries">Embeddings of the (mixed) query views [B,D].</param>
+    /// <param name="keys">Embeddings of the key views [B,D].</param>
+    /// <param name="plan">How the query views were mixed.</param>
+    /// <param name="negatives">Negative keys [K,D] for objectives that use them.</param>
+    public static Tensor UnMixLoss(this IContrastiveObjective objective, Tensor queries, Tensor keys, MixPlan plan, Tensor? negatives = null)
     {
         ArgumentNullException.ThrowIfNull(objective);
         ArgumentNullException.ThrowIfNull(plan);
@@ -32,10 +39,8 @@ public static class MixedLoss
     /// λ_i on k_i and 1 − λ_i on k_π(i) (summed when π(i) = i); the loss is the cross-entropy with that
     /// target. An unmixed plan gives the plain InfoNCE loss.
     /// </summary>
-    public static Tensor IMix(InfoNceLoss objective, Tensor queries, Tensor keys, Tensor negatives, MixPlan plan)
+    internal static Tensor IMixLoss(InfoNceLoss objective, Tensor queries, Tensor keys, Tensor negatives, MixPlan plan)
     {
-        ArgumentNullException.ThrowIfNull(objective);
-        ArgumentNullException.ThrowIfNull(plan);
         if (!plan.IsMixed)
         {
             return objective.Compute(queries, keys, negatives).Mean;
@@ -44,7 +49,7 @@ public static class MixedLoss
         using var scope = NewDisposeScope();
         long batch = queries.shape[0];
         var q = F.normalize(queries, dim: 1);
-        var candidates = F.normalize(cat([keys, negatives], 0), dim: 1);                  // [B+K, D]
+        var candidates = F.normalize(cat([keys, negatives], 0), dim: 1);                         // [B+K, D]
         var logProbabilities = (q.matmul(candidates.t()) / objective.Temperature).log_softmax(1); // [B, B+K]
         var device = queries.device;
         var lambda = plan.LambdaTensor(device).to(logProbabilities.dtype);
@@ -53,5 +58,28 @@ public static class MixedLoss
         target.index_put_(lambda, rows, rows);
         target.index_put_(1 - lambda, [rows, plan.PartnerTensor(device)], accumulate: true);
         return (-(target * logProbabilities).sum(1)).mean().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Σ_j w_j · loss_j over the query views of a step; a single view of weight 1 is returned as is.</summary>
+    internal static Tensor WeightedSum(IReadOnlyList<QueryView> queries, Func<QueryView, Tensor> loss)
+    {
+        if (queries.Count == 0)
+        {
+            throw new ArgumentException("A step needs at least one query view.", nameof(queries));
+        }
+
+        Tensor? total = null;
+        foreach (var query in queries)
+        {
+            var term = loss(query);
+            if (query.Weight != 1.0)
+            {
+                term = term * query.Weight;
+            }
+
+            total = total is null ? term : total + term;
+        }
+
+        return total!;
     }
 }

@@ -1,0 +1,115 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using UnsupervisedFinetuning.Methods;
+using UnsupervisedFinetuning.Mixing;
+using UnsupervisedFinetuning.Replay;
+
+namespace UnsupervisedFinetuning.DependencyInjection;
+
+/// <summary>
+/// Chooses the method, replay and mixing of the engine, one feature per call; each has options of its own,
+/// validated when the engine is resolved. A later call of the same kind replaces an earlier one.
+/// </summary>
+public static class UnsupervisedFinetuningBuilderExtensions
+{
+    /// <summary>MoCo v2 (the default method) with these options.</summary>
+    public static IUnsupervisedFinetuningBuilder AddMocoV2(this IUnsupervisedFinetuningBuilder builder, Action<MocoV2Options>? configure = null) =>
+        builder.AddMethod<MocoV2Options, MocoV2OptionsValidator>(configure, o => new MocoV2(o));
+
+    /// <summary>SimCLR with these options.</summary>
+    public static IUnsupervisedFinetuningBuilder AddSimClr(this IUnsupervisedFinetuningBuilder builder, Action<SimClrOptions>? configure = null) =>
+        builder.AddMethod<SimClrOptions, SimClrOptionsValidator>(configure, o => new SimClr(o));
+
+    /// <summary>BYOL with these options.</summary>
+    public static IUnsupervisedFinetuningBuilder AddByol(this IUnsupervisedFinetuningBuilder builder, Action<ByolOptions>? configure = null) =>
+        builder.AddMethod<ByolOptions, ByolOptionsValidator>(configure, o => new Byol(o));
+
+    /// <summary>SimSiam with these options.</summary>
+    public static IUnsupervisedFinetuningBuilder AddSimSiam(this IUnsupervisedFinetuningBuilder builder, Action<SimSiamOptions>? configure = null) =>
+        builder.AddMethod<SimSiamOptions, SimSiamOptionsValidator>(configure, o => new SimSiam(o));
+
+    /// <summary>Your own method, resolved from the container (its constructor's dependencies too).</summary>
+    public static IUnsupervisedFinetuningBuilder AddMethod<TMethod>(this IUnsupervisedFinetuningBuilder builder)
+        where TMethod : class, ISelfSupervisedMethod
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Replace(ServiceDescriptor.Singleton<ISelfSupervisedMethod, TMethod>());
+        return builder;
+    }
+
+    /// <summary>Sparse source replay with these options; selection by the registered <see cref="IReplaySelector"/>, uniform when none is.</summary>
+    public static IUnsupervisedFinetuningBuilder AddSparseReplay(this IUnsupervisedFinetuningBuilder builder, Action<SparseReplayOptions>? configure = null)
+    {
+        Configure<SparseReplayOptions, SparseReplayOptionsValidator>(builder, Options.DefaultName, configure);
+        builder.Services.Replace(ServiceDescriptor.Singleton<IReplaySampler>(sp =>
+            new SparseSourceReplay(sp.GetRequiredService<IOptions<SparseReplayOptions>>().Value, sp.GetService<IReplaySelector>())));
+        return builder;
+    }
+
+    /// <summary>Your own replay selection rule for <see cref="AddSparseReplay"/>, resolved from the container.</summary>
+    public static IUnsupervisedFinetuningBuilder AddReplaySelector<TSelector>(this IUnsupervisedFinetuningBuilder builder)
+        where TSelector : class, IReplaySelector
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Replace(ServiceDescriptor.Singleton<IReplaySelector, TSelector>());
+        return builder;
+    }
+
+    /// <summary>Your own replay sampler, resolved from the container.</summary>
+    public static IUnsupervisedFinetuningBuilder AddReplay<TSampler>(this IUnsupervisedFinetuningBuilder builder)
+        where TSampler : class, IReplaySampler
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Replace(ServiceDescriptor.Singleton<IReplaySampler, TSampler>());
+        return builder;
+    }
+
+    /// <summary>Mixup of the query views with these options.</summary>
+    public static IUnsupervisedFinetuningBuilder AddMixup(this IUnsupervisedFinetuningBuilder builder, Action<MixingOptions>? configure = null) =>
+        builder.AddMixing(nameof(Mixup), configure, o => new Mixup(o));
+
+    /// <summary>CutMix of the query views with these options.</summary>
+    public static IUnsupervisedFinetuningBuilder AddCutMix(this IUnsupervisedFinetuningBuilder builder, Action<MixingOptions>? configure = null) =>
+        builder.AddMixing(nameof(CutMix), configure, o => new CutMix(o));
+
+    /// <summary>Your own mixing strategy, resolved from the container.</summary>
+    public static IUnsupervisedFinetuningBuilder AddMixing<TStrategy>(this IUnsupervisedFinetuningBuilder builder)
+        where TStrategy : class, IMixingStrategy
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Replace(ServiceDescriptor.Singleton<IMixingStrategy, TStrategy>());
+        return builder;
+    }
+
+    private static IUnsupervisedFinetuningBuilder AddMethod<TOptions, TValidator>(this IUnsupervisedFinetuningBuilder builder, Action<TOptions>? configure, Func<TOptions, ISelfSupervisedMethod> create)
+        where TOptions : class
+        where TValidator : class, IValidateOptions<TOptions>
+    {
+        Configure<TOptions, TValidator>(builder, Options.DefaultName, configure);
+        builder.Services.Replace(ServiceDescriptor.Singleton(sp => create(sp.GetRequiredService<IOptions<TOptions>>().Value)));
+        return builder;
+    }
+
+    // Mixup and CutMix share one options type, so each keeps its settings under its own name.
+    private static IUnsupervisedFinetuningBuilder AddMixing(this IUnsupervisedFinetuningBuilder builder, string name, Action<MixingOptions>? configure, Func<MixingOptions, IMixingStrategy> create)
+    {
+        Configure<MixingOptions, MixingOptionsValidator>(builder, name, configure);
+        builder.Services.Replace(ServiceDescriptor.Singleton(sp => create(sp.GetRequiredService<IOptionsMonitor<MixingOptions>>().Get(name))));
+        return builder;
+    }
+
+    private static void Configure<TOptions, TValidator>(IUnsupervisedFinetuningBuilder builder, string name, Action<TOptions>? configure)
+        where TOptions : class
+        where TValidator : class, IValidateOptions<TOptions>
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = builder.Services.AddOptions<TOptions>(name);
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, TValidator>());
+    }
+}

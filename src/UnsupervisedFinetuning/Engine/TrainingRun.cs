@@ -1,0 +1,276 @@
+using TorchSharp;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using UnsupervisedFinetuning.Augment;
+using UnsupervisedFinetuning.Data;
+using UnsupervisedFinetuning.Evaluation;
+using UnsupervisedFinetuning.Methods;
+using UnsupervisedFinetuning.Mixing;
+using UnsupervisedFinetuning.Replay;
+using static TorchSharp.torch;
+
+namespace UnsupervisedFinetuning.Engine;
+
+/// <summary>
+/// One call of <see cref="FinetuneEngine.Run"/> once it is set up: the device, the method's networks, the
+/// optimizer and schedule, the augmentation, the progress state, and where checkpoints go. Set-up checks
+/// everything it can before it changes anything the caller owns: a resume whose checkpoint is unreadable
+/// or was written with other settings is refused before any weight is loaded.
+/// </summary>
+internal sealed class TrainingRun : IDisposable
+{
+    private readonly ILogger _logger;
+    private readonly Dictionary<string, string> _fingerprint;
+
+    private TrainingRun(FinetuneRequest request, Device device, TwoViewAugmentation augmentation, TrainingState state, long totalSteps,
+        ISelfSupervisedModel model, EngineOptimizer optimizer, LearningRateSchedule schedule, Dictionary<string, string> fingerprint, string? checkpointPath, ILogger logger)
+    {
+        Request = request;
+        Device = device;
+        Augmentation = augmentation;
+        State = state;
+        TotalSteps = totalSteps;
+        Model = model;
+        Optimizer = optimizer;
+        Schedule = schedule;
+        _fingerprint = fingerprint;
+        CheckpointPath = checkpointPath;
+        _logger = logger;
+    }
+
+    public FinetuneRequest Request { get; }
+
+    public Device Device { get; }
+
+    public TwoViewAugmentation Augmentation { get; }
+
+    public TrainingState State { get; }
+
+    public long TotalSteps { get; }
+
+    public ISelfSupervisedModel Model { get; }
+
+    public EngineOptimizer Optimizer { get; }
+
+    public LearningRateSchedule Schedule { get; }
+
+    /// <summary>Where the engine keeps the run's checkpoint; null without checkpointing.</summary>
+    public string? CheckpointPath { get; }
+
+    /// <summary>The newest checkpoint of this run (written, or resumed from).</summary>
+    public string? LastCheckpoint { get; private set; }
+
+    public static TrainingRun Start(FinetuneRequest request, FinetuneOptions options, ISelfSupervisedMethod method, IReplaySampler replay, IMixingStrategy mixing,
+        TwoViewAugmentation? augmentation, ILogger logger)
+    {
+        ValidateData(request);
+        var target = request.Target;
+        var device = TorchDevices.Resolve(options.Device);
+        var header = request.ResumeFrom is null ? null : EngineCheckpoint.ReadHeader(request.ResumeFrom);
+
+        int size = options.Augmentation.ImageSize ?? target.Shape.Height;
+        var views = augmentation ?? AugmentationPresets.Create(options.Augmentation, method.Augmentation, target.Shape.Channels, size);
+        var root = new SeededRandom(options.Seed);
+        var state = new TrainingState
+        {
+            Subset = [],
+            ReplayRandom = root.Fork("replay"),
+            AugmentRandom = root.Fork("augment"),
+            MixRandom = root.Fork("mixing"),
+        };
+
+        request.Backbone.to(device);
+        state.Subset = header?.Subset ?? SelectSubset(request, replay, views, size, state.ReplayRandom);
+        long totalSteps = options.Steps ?? (long)options.Epochs * replay.StepsPerEpoch(target.Count, state.Subset.Length, options.BatchSize);
+        var fingerprint = Fingerprint(options, method, replay, mixing, augmentation is null ? options.Augmentation : null, target, state.Subset.Length, totalSteps, size);
+        if (header is not null)
+        {
+            CheckFingerprint(request.ResumeFrom!, header.Fingerprint, fingerprint);
+            CheckSubset(request.ResumeFrom!, header.Subset, request.Source?.Count ?? 0);
+        }
+
+        var model = method.Build(new MethodContext
+        {
+            Backbone = request.Backbone,
+            Device = device,
+            BatchSize = options.BatchSize,
+            TrainingSetSize = target.Count + state.Subset.Length,
+            Seed = options.Seed,
+            Head = request.Head,
+            Predictor = request.Predictor,
+        });
+        EngineOptimizer? optimizer = null;
+        try
+        {
+            optimizer = new EngineOptimizer(model.TrainableParameters, options);
+            var schedule = new LearningRateSchedule(options.LearningRate, options.MinLearningRate, totalSteps, (long)Math.Floor(options.WarmupFraction * totalSteps));
+            string? checkpointPath = options.CheckpointDirectory is null ? null : Path.Combine(options.CheckpointDirectory, EngineCheckpoint.FileName);
+            var run = new TrainingRun(request, device, views, state, totalSteps, model, optimizer, schedule, fingerprint, checkpointPath, logger);
+            if (header is not null)
+            {
+                EngineCheckpoint.Load(request.ResumeFrom!, model, optimizer);
+                header.ApplyTo(state);
+                run.LastCheckpoint = request.ResumeFrom;
+                EngineLog.Resumed(logger, request.ResumeFrom!, state.Step);
+            }
+
+            return run;
+        }
+        catch
+        {
+            optimizer?.Dispose();
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The batch of the next step; starts a new epoch (with a new plan) when the current one is used up.</summary>
+    public ReplayBatch NextBatch(IReplaySampler replay, int batchSize)
+    {
+        if (State.EpochDone)
+        {
+            CloseEpoch();
+            State.StartEpoch(replay.PlanEpoch(Request.Target.Count, State.Subset, batchSize, State.ReplayRandom));
+        }
+
+        return State.Plan![State.Position];
+    }
+
+    /// <summary>Books a finished step: counters, epoch statistics, skipped steps.</summary>
+    public void Record(ReplayBatch batch, double loss, double learningRate, TimeSpan elapsed)
+    {
+        if (!double.IsFinite(loss))
+        {
+            EngineLog.SkippedNonFinite(_logger, State.Step, loss);
+            State.SkippedSteps++;
+        }
+
+        State.EpochStatistics.Add(loss, batch.Count, elapsed.TotalSeconds, learningRate);
+        State.Position++;
+        State.Step++;
+    }
+
+    public void CloseEpoch()
+    {
+        if (State.CloseEpoch() is { } e)
+        {
+            EngineLog.EpochDone(_logger, e.Epoch, e.Steps, e.MeanLoss, e.LastLearningRate, e.ImagesPerSecond);
+        }
+    }
+
+    public void SaveCheckpoint()
+    {
+        if (CheckpointPath is null)
+        {
+            return;
+        }
+
+        EngineCheckpoint.Save(CheckpointPath, EngineCheckpoint.Header.From(State, _fingerprint), Model, Optimizer);
+        LastCheckpoint = CheckpointPath;
+        EngineLog.CheckpointWritten(_logger, CheckpointPath, State.Step);
+    }
+
+    public void Dispose()
+    {
+        Optimizer.Dispose();
+        Model.Dispose();
+    }
+
+    private static void ValidateData(FinetuneRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request.Backbone);
+        ArgumentNullException.ThrowIfNull(request.Target);
+        var target = request.Target;
+        if (target.Count == 0)
+        {
+            throw new ArgumentException("The target set is empty.", nameof(request));
+        }
+
+        if (target.Shape.Channels != request.Backbone.InputChannels)
+        {
+            throw new ArgumentException($"Target images have {target.Shape.Channels} channel(s) but the backbone expects {request.Backbone.InputChannels}.", nameof(request));
+        }
+
+        if (request.Source is { } source && source.Shape != target.Shape)
+        {
+            throw new ArgumentException($"Source images {source.Shape} and target images {target.Shape} must share one shape; load both at the same size and colour mode.", nameof(request));
+        }
+    }
+
+    /// <summary>Replay selection, with the pretrained backbone's features on offer (computed only if the rule asks).</summary>
+    private static int[] SelectSubset(FinetuneRequest request, IReplaySampler replay, TwoViewAugmentation views, int size, SeededRandom random)
+    {
+        var backbone = request.Backbone;
+        using var context = new ReplaySelectionContext(request.Target, request.Source, random, data => FeatureExtractor.Extract(backbone, data, x => views.Evaluate(x, size, size)));
+        return replay.SelectSubset(context);
+    }
+
+    private static Dictionary<string, string> Fingerprint(FinetuneOptions options, ISelfSupervisedMethod method, IReplaySampler replay, IMixingStrategy mixing,
+        AugmentationOptions? augmentation, IImageDataset target, int replayCount, long totalSteps, int size)
+    {
+        static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+        static string Integer(long value) => value.ToString(CultureInfo.InvariantCulture);
+        var fingerprint = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["Method"] = method.Name,
+            ["Replay"] = replay.Name,
+            ["Mixing"] = mixing.Name,
+            ["TargetCount"] = Integer(target.Count),
+            ["TargetShape"] = target.Shape.ToString(),
+            ["ReplayCount"] = Integer(replayCount),
+            ["TotalSteps"] = Integer(totalSteps),
+            ["BatchSize"] = Integer(options.BatchSize),
+            ["Seed"] = Integer(options.Seed),
+            ["Optimizer"] = options.Optimizer.ToString(),
+            // Numbers that change the trajectory: a resume with any of them changed would no longer continue
+            // the run it claims to continue ("R" round-trips doubles exactly).
+            ["LearningRate"] = Number(options.LearningRate),
+            ["MinLearningRate"] = Number(options.MinLearningRate),
+            ["WarmupFraction"] = Number(options.WarmupFraction),
+            ["OptimizerMomentum"] = Number(options.OptimizerMomentum),
+            ["WeightDecay"] = Number(options.WeightDecay),
+            ["LarsTrustCoefficient"] = Number(options.LarsTrustCoefficient),
+            ["MixingCompute"] = options.MixingCompute.ToString(),
+            ["ImageSize"] = Integer(size),
+            ["Augmentation"] = augmentation is null ? "custom" : "options",
+        };
+        void Add(string prefix, IReadOnlyDictionary<string, string> settings)
+        {
+            foreach (var (key, value) in settings)
+            {
+                fingerprint[$"{prefix}.{key}"] = value;
+            }
+        }
+
+        Add("Method", method.Settings);
+        Add("Replay", replay.Settings);
+        Add("Mixing", mixing.Settings);
+        if (augmentation is not null)
+        {
+            Add("Augmentation", StrategySettings.Of(augmentation));
+        }
+
+        return fingerprint;
+    }
+
+    private static void CheckFingerprint(string path, Dictionary<string, string> stored, Dictionary<string, string> current)
+    {
+        foreach (string key in current.Keys.Union(stored.Keys))
+        {
+            stored.TryGetValue(key, out var old);
+            current.TryGetValue(key, out var now);
+            if (old != now)
+            {
+                throw new InvalidDataException($"{path}: the checkpoint was written with {key} = {old ?? "(absent)"} but this run has {key} = {now ?? "(absent)"}; resume with the same options and data.");
+            }
+        }
+    }
+
+    private static void CheckSubset(string path, int[] subset, int sourceCount)
+    {
+        if (subset.Any(i => (uint)i >= (uint)sourceCount))
+        {
+            throw new InvalidDataException($"{path}: the checkpoint replays source images up to index {subset.Max()} but the source set has {sourceCount} images; resume with the same source set.");
+        }
+    }
+}

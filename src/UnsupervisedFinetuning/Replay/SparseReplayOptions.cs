@@ -1,0 +1,44 @@
+using Microsoft.Extensions.Options;
+
+namespace UnsupervisedFinetuning.Replay;
+
+/// <summary>How batches are composed from target and replayed images.</summary>
+public enum ReplayComposition
+{
+    /// <summary>Each epoch shuffles D_t ∪ S and cuts it into batches; the share of source images varies per batch.</summary>
+    Union,
+
+    /// <summary>Every batch holds round(B·r/(1+r)) source images (r = |S|/|D_t|); an epoch is one pass over the target set.</summary>
+    FixedShare,
+}
+
+/// <summary>Options of <see cref="SparseSourceReplay"/>. Every default is the specification's (DESIGN §2).</summary>
+public sealed class SparseReplayOptions
+{
+    /// <summary>|S| = round(Ratio · |D_t|), finite and &gt; 0; used when <see cref="Count"/> is null. Default 0.25.</summary>
+    public double Ratio { get; set; } = 0.25;
+
+    /// <summary>An absolute |S| (at least 1) that overrides <see cref="Ratio"/>. Default null.</summary>
+    public int? Count { get; set; }
+
+    /// <summary>Batch composition. Default <see cref="ReplayComposition.Union"/>.</summary>
+    public ReplayComposition Composition { get; set; } = ReplayComposition.Union;
+
+    /// <summary>The replay subset size for a target set of <paramref name="targetCount"/> images.</summary>
+    public int SubsetSize(int targetCount) => Count ?? (int)Math.Round(Ratio * targetCount, MidpointRounding.AwayFromZero);
+
+    internal SparseReplayOptions Clone() => (SparseReplayOptions)MemberwiseClone();
+}
+
+/// <summary>Validates <see cref="SparseReplayOptions"/>, naming every field that is out of range.</summary>
+internal sealed class SparseReplayOptionsValidator : IValidateOptions<SparseReplayOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SparseReplayOptions options)
+    {
+        var check = new OptionsFailures(nameof(SparseReplayOptions));
+        check.Require(double.IsFinite(options.Ratio) && options.Ratio > 0, nameof(options.Ratio), options.Ratio, "a finite value > 0");
+        check.Require(options.Count is null or > 0, nameof(options.Count), options.Count, "null (use Ratio) or a positive number of source images");
+        check.Require(Enum.IsDefined(options.Composition), nameof(options.Composition), options.Composition, "Union or FixedShare");
+        return check.Result();
+    }
+}
