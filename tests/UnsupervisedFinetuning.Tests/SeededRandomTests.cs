@@ -35,7 +35,8 @@ public sealed class SeededRandomTests
     [Test]
     public void FromState_AllZero_IsRejected()
     {
-        Assert.Throws<ArgumentException>(() => SeededRandom.FromState([0, 0, 0, 0]));
+        var e = Assert.Throws<ArgumentException>(() => SeededRandom.FromState([0, 0, 0, 0]));
+        Assert.That(e!.Message, Does.Contain("all zeros is invalid"));
     }
 
     [Test]

@@ -79,14 +79,25 @@ internal sealed class TrainingRun : IDisposable
             MixRandom = root.Fork("mixing"),
         };
 
-        request.Backbone.to(device);
-        state.Subset = header?.Subset ?? SelectSubset(request, replay, views, size, state.ReplayRandom);
+        // A resume replays the checkpoint's subset and is checked in full before the backbone is touched
+        // (moved, loaded into); a fresh run selects with the pretrained backbone on the run's device.
+        if (header is not null)
+        {
+            CheckSubset(request.ResumeFrom!, header.Subset, request.Source?.Count ?? 0);
+            state.Subset = header.Subset;
+        }
+        else
+        {
+            request.Backbone.to(device);
+            state.Subset = SelectSubset(request, replay, views, size, state.ReplayRandom);
+        }
+
         long totalSteps = options.Steps ?? (long)options.Epochs * replay.StepsPerEpoch(target.Count, state.Subset.Length, options.BatchSize);
         var fingerprint = Fingerprint(options, method, replay, mixing, augmentation is null ? options.Augmentation : null, target, state.Subset.Length, totalSteps, size);
         if (header is not null)
         {
             CheckFingerprint(request.ResumeFrom!, header.Fingerprint, fingerprint);
-            CheckSubset(request.ResumeFrom!, header.Subset, request.Source?.Count ?? 0);
+            request.Backbone.to(device);
         }
 
         var model = method.Build(new MethodContext

@@ -92,8 +92,7 @@ public sealed class Byol : ISelfSupervisedMethod
         {
             var predictions = input.Queries.Select(view => Predict(view.Images)).ToArray(); // p [B,D] per query view
             var targets = target.Encode(input.Second);                                       // z′ [B,D], no gradient
-            int next = 0;
-            var loss = MixedObjective.WeightedSum(input.Queries, view => _loss.UnMixLoss(predictions[next++], targets, view.Plan));
+            var loss = MixedObjective.WeightedSum(input.Queries, (view, j) => _loss.UnMixLoss(predictions[j], targets, view.Plan));
 
             // Symmetric term: the second view predicts the first view's target.
             loss = loss + _loss.Compute(Predict(input.Second), target.Encode(input.First)).Mean;

@@ -60,8 +60,8 @@ public static class MixedObjective
         return (-(target * logProbabilities).sum(1)).mean().MoveToOuterDisposeScope();
     }
 
-    /// <summary>Σ_j w_j · loss_j over the query views of a step; a single view of weight 1 is returned as is.</summary>
-    internal static Tensor WeightedSum(IReadOnlyList<QueryView> queries, Func<QueryView, Tensor> loss)
+    /// <summary>Σ_j w_j · loss(view_j, j) over the query views of a step; a single view of weight 1 is returned as is.</summary>
+    internal static Tensor WeightedSum(IReadOnlyList<QueryView> queries, Func<QueryView, int, Tensor> loss)
     {
         if (queries.Count == 0)
         {
@@ -69,12 +69,12 @@ public static class MixedObjective
         }
 
         Tensor? total = null;
-        foreach (var query in queries)
+        for (int j = 0; j < queries.Count; j++)
         {
-            var term = loss(query);
-            if (query.Weight != 1.0)
+            var term = loss(queries[j], j);
+            if (queries[j].Weight != 1.0)
             {
-                term = term * query.Weight;
+                term = term * queries[j].Weight;
             }
 
             total = total is null ? term : total + term;

@@ -142,10 +142,9 @@ public sealed class MocoV2 : ISelfSupervisedMethod
         {
             var queries = input.Queries.Select(view => Head.call(_backbone.call(view.Images))).ToArray(); // q̃ [B,D] per query view
             var keys = _target.Encode(input.Second);                                                       // k [B,D], no gradient
-            int next = 0;
-            var loss = MixedObjective.WeightedSum(input.Queries, view => _form == MixedLossForm.IMix
-                ? MixedObjective.IMixLoss(_loss, queries[next++], keys, _queue.Keys, view.Plan)
-                : _loss.UnMixLoss(queries[next++], keys, view.Plan, _queue.Keys));
+            var loss = MixedObjective.WeightedSum(input.Queries, (view, j) => _form == MixedLossForm.IMix
+                ? MixedObjective.IMixLoss(_loss, queries[j], keys, _queue.Keys, view.Plan)
+                : _loss.UnMixLoss(queries[j], keys, view.Plan, _queue.Keys));
             _keys = keys;
             return new MethodLoss(loss, (long)input.BatchSize * queries.Length, input.BatchSize);
         }

@@ -85,8 +85,7 @@ public sealed class SimClr : ISelfSupervisedMethod
         {
             var queries = input.Queries.Select(view => head.call(backbone.call(view.Images))).ToArray(); // z₁ [B,D] per query view
             var keys = head.call(backbone.call(input.Second));                                           // z₂ [B,D], with gradients
-            int next = 0;
-            var value = MixedObjective.WeightedSum(input.Queries, view => loss.UnMixLoss(queries[next++], keys, view.Plan));
+            var value = MixedObjective.WeightedSum(input.Queries, (view, j) => loss.UnMixLoss(queries[j], keys, view.Plan));
             return new MethodLoss(value, (long)input.BatchSize * (queries.Length + 1), 0);
         }
 

@@ -94,8 +94,7 @@ public sealed class SimSiam : ISelfSupervisedMethod
             var first = input.Queries.Select(view => projector.call(backbone.call(view.Images))).ToArray(); // z₁ [B,D] per query view
             var z2 = projector.call(backbone.call(input.Second));                                           // z₂ [B,D]
             var p2 = predictor.call(z2);                                                                     // p₂ [B,D]
-            int next = 0;
-            var forward = MixedObjective.WeightedSum(input.Queries, view => _cosine.UnMixLoss(predictor.call(first[next++]), z2.detach(), view.Plan));
+            var forward = MixedObjective.WeightedSum(input.Queries, (view, j) => _cosine.UnMixLoss(predictor.call(first[j]), z2.detach(), view.Plan));
 
             // z₁ of the plain first views: reuse an unmixed query view's, or encode them without gradients.
             int plain = input.Queries.ToList().FindIndex(view => !view.Plan.IsMixed && ReferenceEquals(view.Images, input.First));

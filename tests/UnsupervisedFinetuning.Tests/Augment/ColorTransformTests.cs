@@ -192,7 +192,8 @@ public sealed class ColorTransformTests
         var output = normalize.Apply(images);
 
         Assert.That(output[1, 1, 0, 1].item<float>(), Is.EqualTo((images[1, 1, 0, 1].item<float>() - 0.2f) / 0.25f).Within(1e-6));
-        Assert.Throws<ArgumentException>(() => normalize.Apply(AugmentTestData.Images(1, 1, 2, 2)));
+        var e = Assert.Throws<ArgumentException>(() => normalize.Apply(AugmentTestData.Images(1, 1, 2, 2)));
+        Assert.That(e!.Message, Does.Contain("configured for 3 channels but the images have 1"));
     }
 
     /// <summary>The textbook RGB → HSV conversion (Python's colorsys), per pixel.</summary>

@@ -83,6 +83,7 @@ public sealed class TwoViewAugmentationTests
         var a = new AugmentationPipeline(new Normalize([0.5f], [0.5f]));
         var b = new AugmentationPipeline(new Normalize([0.4f], [0.5f]));
 
-        Assert.Throws<ArgumentException>(() => _ = new TwoViewAugmentation(a, b));
+        var e = Assert.Throws<ArgumentException>(() => _ = new TwoViewAugmentation(a, b));
+        Assert.That(e!.Message, Does.Contain("same normalisation"));
     }
 }

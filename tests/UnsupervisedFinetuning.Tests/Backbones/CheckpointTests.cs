@@ -183,7 +183,8 @@ public sealed class CheckpointTests
     [Test]
     public void ReadStateDict_MissingFile_Throws()
     {
-        Assert.Throws<FileNotFoundException>(() => Checkpoint.ReadStateDict(Fixture("absent.pth")));
+        var e = Assert.Throws<FileNotFoundException>(() => Checkpoint.ReadStateDict(Fixture("absent.pth")));
+        Assert.That(e!.Message, Does.Contain("Checkpoint not found").And.Contain("absent.pth"));
     }
 
     [Test]

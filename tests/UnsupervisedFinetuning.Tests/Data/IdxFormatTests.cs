@@ -168,6 +168,7 @@ public sealed class IdxFormatTests
     [Test]
     public void ReadImages_MissingFile_Throws()
     {
-        Assert.Throws<FileNotFoundException>(() => IdxFormat.ReadImages(_dir.File("absent")));
+        var e = Assert.Throws<FileNotFoundException>(() => IdxFormat.ReadImages(_dir.File("absent")));
+        Assert.That(e!.Message, Does.Contain("IDX file not found").And.Contain(_dir.File("absent")));
     }
 }

@@ -238,7 +238,8 @@ public sealed class ImageFolderTests
     [Test]
     public void LoadUnlabeled_MissingRoot_Throws()
     {
-        Assert.Throws<DirectoryNotFoundException>(() => ImageFolder.LoadUnlabeled(_dir.File("absent")));
+        var e = Assert.Throws<DirectoryNotFoundException>(() => ImageFolder.LoadUnlabeled(_dir.File("absent")));
+        Assert.That(e!.Message, Does.Contain("Image folder not found").And.Contain(_dir.File("absent")));
     }
 
     [Test]

@@ -94,7 +94,8 @@ public sealed class MomentumAndQueueTests
         using var online = new SmallCnn(1, 16);
         using var target = online.CloneArchitecture();
 
-        Assert.Throws<ArgumentOutOfRangeException>(() => _ = new MomentumEncoder(online, target, m));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => _ = new MomentumEncoder(online, target, m));
+        Assert.That(e!.Message, Does.Contain("must lie in [0, 1]"));
     }
 
     [Test]
