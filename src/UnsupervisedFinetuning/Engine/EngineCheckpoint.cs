@@ -1,5 +1,6 @@
 using TorchSharp;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using UnsupervisedFinetuning.Methods;
 using UnsupervisedFinetuning.Replay;
 using static TorchSharp.torch;
@@ -23,7 +24,9 @@ internal static class EngineCheckpoint
     private const string Magic = "UnsupervisedFinetuning.Checkpoint";
     private const int Version = 2;
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
+    // NaN is a legitimate value here (the mean loss of an epoch whose steps were all skipped), so the
+    // header writes it as "NaN" instead of refusing it.
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = false, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public static void Save(string path, Header header, ISelfSupervisedModel model, EngineOptimizer optimizer)
     {

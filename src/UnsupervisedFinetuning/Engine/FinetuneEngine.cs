@@ -122,7 +122,7 @@ public sealed class FinetuneEngine
                 double loss = TrainStep(batch, run);
                 if (!double.IsFinite(loss) && _options.NonFiniteLoss == NonFiniteLossPolicy.Throw)
                 {
-                    throw new NonFiniteLossException(state.Step, loss, run.LastCheckpoint);
+                    throw new NonFiniteLossException(state.Step + 1, loss, run.LastCheckpoint); // numbered as progress counts
                 }
 
                 run.Record(batch, loss, learningRate, Stopwatch.GetElapsedTime(started));

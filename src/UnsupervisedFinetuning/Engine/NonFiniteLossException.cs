@@ -4,6 +4,9 @@ namespace UnsupervisedFinetuning.Engine;
 public sealed class NonFiniteLossException : Exception
 {
     /// <summary>Creates the exception.</summary>
+    /// <param name="step">The step whose loss was not finite (the first step is 1).</param>
+    /// <param name="loss">The loss value.</param>
+    /// <param name="lastCheckpoint">The last checkpoint written before it, if any.</param>
     public NonFiniteLossException(long step, double loss, string? lastCheckpoint)
         : base($"The loss became {loss} at step {step}; training stopped without applying that step. " +
                (lastCheckpoint is null
@@ -16,7 +19,7 @@ public sealed class NonFiniteLossException : Exception
         LastCheckpoint = lastCheckpoint;
     }
 
-    /// <summary>The step whose loss was not finite (0-based).</summary>
+    /// <summary>The step whose loss was not finite, numbered as progress reports count steps (the first step is 1).</summary>
     public long Step { get; }
 
     /// <summary>The loss value.</summary>

@@ -97,22 +97,26 @@ internal sealed class TrainingRun : IDisposable
         if (header is not null)
         {
             CheckFingerprint(request.ResumeFrom!, header.Fingerprint, fingerprint);
-            request.Backbone.to(device);
         }
 
-        var model = method.Build(new MethodContext
-        {
-            Backbone = request.Backbone,
-            Device = device,
-            BatchSize = options.BatchSize,
-            TrainingSetSize = target.Count + state.Subset.Length,
-            Seed = options.Seed,
-            Head = request.Head,
-            Predictor = request.Predictor,
-        });
+        // What the caller owns and a resume loads into, saved to put back if the load fails half-way.
+        using var snapshot = header is null ? null : ModuleSnapshot.Capture(request.Backbone, request.Head, request.Predictor);
+        request.Backbone.to(device);
+
+        ISelfSupervisedModel? model = null;
         EngineOptimizer? optimizer = null;
         try
         {
+            model = method.Build(new MethodContext
+            {
+                Backbone = request.Backbone,
+                Device = device,
+                BatchSize = options.BatchSize,
+                TrainingSetSize = target.Count + state.Subset.Length,
+                Seed = options.Seed,
+                Head = request.Head,
+                Predictor = request.Predictor,
+            });
             optimizer = new EngineOptimizer(model.TrainableParameters, options);
             var schedule = new LearningRateSchedule(options.LearningRate, options.MinLearningRate, totalSteps, (long)Math.Floor(options.WarmupFraction * totalSteps));
             string? checkpointPath = options.CheckpointDirectory is null ? null : Path.Combine(options.CheckpointDirectory, EngineCheckpoint.FileName);
@@ -130,7 +134,8 @@ internal sealed class TrainingRun : IDisposable
         catch
         {
             optimizer?.Dispose();
-            model.Dispose();
+            model?.Dispose();
+            snapshot?.Restore();
             throw;
         }
     }
@@ -152,7 +157,7 @@ internal sealed class TrainingRun : IDisposable
     {
         if (!double.IsFinite(loss))
         {
-            EngineLog.SkippedNonFinite(_logger, State.Step, loss);
+            EngineLog.SkippedNonFinite(_logger, State.Step + 1, loss); // numbered as progress counts
             State.SkippedSteps++;
         }
 

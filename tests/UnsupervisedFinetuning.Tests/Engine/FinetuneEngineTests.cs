@@ -262,7 +262,93 @@ public sealed class FinetuneEngineTests
 
         var e = Assert.Throws<InvalidDataException>(() => EngineTestData.Engine(options).Run(new FinetuneRequest { Backbone = model, Target = target, ResumeFrom = broken }));
 
-        Assert.That(e!.Message, Does.Contain(broken).And.Contain("truncated"));
+        TestContext.Out.WriteLine(e!.Message);
+        Assert.That(e.Message, Does.Contain(broken).And.Contain("truncated"));
+        Assert.That(e.Message, Does.Not.Contain("\n").And.Length.LessThan(400), "one line that names the problem, no native stack trace");
+    }
+
+    [Test]
+    public void Resume_FromACheckpointCutAnywhere_IsOneShortLineNamingTheFile()
+    {
+        // Regression: a cut inside a tensor's data surfaced libtorch's native stack trace (≈ 3 KB) in the message.
+        using var dir = new TempDirectory();
+        using var target = EngineTestData.Images(48, seed: 9);
+        using var model = EngineTestData.Model();
+        var options = EngineTestData.Options(steps: 2);
+        options.CheckpointDirectory = dir.Path;
+        EngineTestData.Engine(options).Run(new FinetuneRequest { Backbone = model, Target = target });
+        byte[] bytes = File.ReadAllBytes(Path.Combine(dir.Path, EngineCheckpoint.FileName));
+        var messages = new List<string>();
+        foreach (double share in new[] { 0.0, 0.01, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99, 0.999 })
+        {
+            string broken = Path.Combine(dir.Path, $"cut-{share}.checkpoint");
+            File.WriteAllBytes(broken, bytes[..(int)(bytes.Length * share)]);
+
+            var e = Assert.Throws<InvalidDataException>(() => EngineTestData.Engine(options).Run(new FinetuneRequest { Backbone = model, Target = target, ResumeFrom = broken }), $"cut at {share:P1}");
+
+            messages.Add(e!.Message);
+            Assert.That(e.Message, Does.Contain(broken));
+            Assert.That(e.Message, Does.Not.Contain("\n").And.Length.LessThan(400), $"cut at {share:P1}: {e.Message}");
+        }
+
+        TestContext.Out.WriteLine(string.Join(Environment.NewLine, messages));
+    }
+
+    [Test]
+    public void Resume_FromATruncatedCheckpoint_LeavesEveryNetworkTheCallerPassedUntouched()
+    {
+        // Regression: the weights of a checkpoint that fails half-way used to stay in the caller's backbone.
+        using var dir = new TempDirectory();
+        using var target = EngineTestData.Images(48, seed: 9);
+        using var model = EngineTestData.Model();
+        var options = EngineTestData.Options(steps: 2);
+        options.CheckpointDirectory = dir.Path;
+        var method = EngineTestData.Method(MethodKind.Byol);
+        var first = FinetuneEngine.Create(options, method).Run(new FinetuneRequest { Backbone = model, Target = target });
+        first.Head.Dispose();
+        first.Predictor!.Dispose();
+        string path = Path.Combine(dir.Path, EngineCheckpoint.FileName);
+        string broken = Path.Combine(dir.Path, "broken.checkpoint");
+        byte[] bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(broken, bytes[..(bytes.Length * 3 / 4)]); // the backbone's weights are whole, the rest is cut
+        using var fresh = EngineTestData.Model(seed: 42);
+        using var head = new UnsupervisedFinetuning.Objectives.ProjectionHead(32, 32, 16, batchNorm: true);
+        using var predictor = new UnsupervisedFinetuning.Objectives.ProjectionHead(16, 32, 16, batchNorm: true);
+        var before = new[] { EngineTestData.Snapshot(fresh), EngineTestData.Snapshot(head), EngineTestData.Snapshot(predictor) };
+
+        var e = Assert.Throws<InvalidDataException>(() => FinetuneEngine.Create(options, method).Run(new FinetuneRequest
+        {
+            Backbone = fresh,
+            Head = head,
+            Predictor = predictor,
+            Target = target,
+            ResumeFrom = broken,
+        }));
+
+        Assert.That(e!.Message, Does.Contain(broken));
+        var after = new[] { EngineTestData.Snapshot(fresh), EngineTestData.Snapshot(head), EngineTestData.Snapshot(predictor) };
+        Assert.That(before.Zip(after).All(pair => EngineTestData.BitEqual(pair.First, pair.Second)), Is.True, "backbone, head and predictor as they were");
+    }
+
+    [Test]
+    public void Checkpoint_RemovesTheTemporaryFilesOfAnInterruptedWrite()
+    {
+        // Regression: a write killed between creating and renaming its temporary file left it forever.
+        using var dir = new TempDirectory();
+        using var target = EngineTestData.Images(48, seed: 9);
+        using var model = EngineTestData.Model();
+        string orphan = Path.Combine(dir.Path, EngineCheckpoint.FileName + ".tmp-0123456789abcdef");
+        string unrelated = Path.Combine(dir.Path, "other.dat.tmp-0123456789abcdef");
+        File.WriteAllBytes(orphan, new byte[100]);
+        File.WriteAllBytes(unrelated, new byte[100]);
+        var options = EngineTestData.Options(steps: 2);
+        options.CheckpointDirectory = dir.Path;
+
+        EngineTestData.Engine(options).Run(new FinetuneRequest { Backbone = model, Target = target });
+
+        Assert.That(File.Exists(orphan), Is.False, "the orphan of this checkpoint is gone");
+        Assert.That(File.Exists(unrelated), Is.True, "another file's temporary is not this write's business");
+        Assert.That(Directory.GetFiles(dir.Path).Select(Path.GetFileName), Is.EquivalentTo(new[] { EngineCheckpoint.FileName, "other.dat.tmp-0123456789abcdef" }));
     }
 
     [Test]
@@ -290,12 +376,14 @@ public sealed class FinetuneEngineTests
     {
         using var target = EngineTestData.Images(48, seed: 10);
         using var model = EngineTestData.Model();
-        var engine = FinetuneEngine.Create(EngineTestData.Options(steps: 6), new PoisonedMethod(EngineTestData.Method(MethodKind.MocoV2), poisonCall: 3));
+        var engine = FinetuneEngine.Create(EngineTestData.Options(steps: 6), new PoisonedMethod(EngineTestData.Method(MethodKind.MocoV2), call => call == 3));
+        long lastReported = 0;
 
-        var e = Assert.Throws<NonFiniteLossException>(() => engine.Run(new FinetuneRequest { Backbone = model, Target = target }));
+        var e = Assert.Throws<NonFiniteLossException>(() => engine.Run(new FinetuneRequest { Backbone = model, Target = target }, new SynchronousProgress<FinetuneProgress>(p => lastReported = p.Step)));
 
-        Assert.That(e!.Step, Is.EqualTo(2));
-        Assert.That(e.Message, Does.Contain("at step 2").And.Contain("CheckpointDirectory"));
+        Assert.That(lastReported, Is.EqualTo(2), "progress reported steps 1 and 2");
+        Assert.That(e!.Step, Is.EqualTo(3), "the third step, numbered as progress numbers steps");
+        Assert.That(e.Message, Does.Contain("at step 3").And.Contain("CheckpointDirectory"));
     }
 
     [Test]
@@ -305,13 +393,43 @@ public sealed class FinetuneEngineTests
         using var model = EngineTestData.Model();
         var options = EngineTestData.Options(steps: 6);
         options.NonFiniteLoss = NonFiniteLossPolicy.SkipStep;
-        var engine = FinetuneEngine.Create(options, new PoisonedMethod(EngineTestData.Method(MethodKind.MocoV2), poisonCall: 3));
+        var engine = FinetuneEngine.Create(options, new PoisonedMethod(EngineTestData.Method(MethodKind.MocoV2), call => call == 3));
 
         var result = engine.Run(new FinetuneRequest { Backbone = model, Target = target });
 
         Assert.That(result.Steps, Is.EqualTo(6));
         Assert.That(result.SkippedSteps, Is.EqualTo(1));
         Assert.That(result.History.All(h => double.IsFinite(h.MeanLoss)), Is.True);
+    }
+
+    [Test]
+    public void Run_EveryStepOfAnEpochSkipped_CheckpointsItsNaNMeanAndResumes()
+    {
+        // Regression: an epoch whose steps were all skipped has a NaN mean loss, which the checkpoint's
+        // JSON writer used to refuse, crashing the run at its first checkpoint.
+        using var dir = new TempDirectory();
+        using var target = EngineTestData.Images(48, seed: 10);
+        using var model = EngineTestData.Model();
+        var options = EngineTestData.Options(steps: 6);
+        options.NonFiniteLoss = NonFiniteLossPolicy.SkipStep;
+        options.CheckpointDirectory = dir.Path;
+        options.CheckpointEverySteps = 2;
+        var poisoned = new PoisonedMethod(EngineTestData.Method(MethodKind.MocoV2), call => call <= 3); // epoch 1 (3 steps) all skipped
+        using var cts = new CancellationTokenSource();
+
+        Assert.Throws<OperationCanceledException>(() => FinetuneEngine.Create(options, poisoned).Run(
+            new FinetuneRequest { Backbone = model, Target = target },
+            new SynchronousProgress<FinetuneProgress>(p => { if (p.Step == 4) { cts.Cancel(); } }),
+            cts.Token));
+        var header = EngineCheckpoint.ReadHeader(Path.Combine(dir.Path, EngineCheckpoint.FileName));
+        var healthy = new PoisonedMethod(EngineTestData.Method(MethodKind.MocoV2), _ => false);
+        var result = FinetuneEngine.Create(options, healthy).Run(new FinetuneRequest { Backbone = model, Target = target, ResumeFrom = Path.Combine(dir.Path, EngineCheckpoint.FileName) });
+
+        Assert.That(header.History, Has.Count.EqualTo(1));
+        Assert.That(header.History[0].MeanLoss, Is.NaN, "the skipped epoch's mean survives the checkpoint as NaN");
+        Assert.That(result.Steps, Is.EqualTo(6));
+        Assert.That(result.SkippedSteps, Is.EqualTo(3));
+        Assert.That(result.History.Select(h => double.IsNaN(h.MeanLoss)), Is.EqualTo(new[] { true, false }));
     }
 
     [Test]
@@ -431,8 +549,8 @@ public sealed class FinetuneEngineTests
         Assert.That(schedule.At(10 + 49) + schedule.At(10 + 50), Is.EqualTo(2 * middle).Within(2e-3));
     }
 
-    /// <summary>A user's method wrapper: the inner method, but the n-th loss (1-based) is NaN.</summary>
-    private sealed class PoisonedMethod(ISelfSupervisedMethod inner, int poisonCall) : ISelfSupervisedMethod
+    /// <summary>A user's method wrapper: the inner method, but the losses of the calls <paramref name="poison"/> picks (1-based) are NaN.</summary>
+    private sealed class PoisonedMethod(ISelfSupervisedMethod inner, Func<int, bool> poison) : ISelfSupervisedMethod
     {
         public string Name => inner.Name;
 
@@ -440,9 +558,9 @@ public sealed class FinetuneEngineTests
 
         public IReadOnlyDictionary<string, string> Settings => inner.Settings;
 
-        public ISelfSupervisedModel Build(MethodContext context) => new Model(inner.Build(context), poisonCall);
+        public ISelfSupervisedModel Build(MethodContext context) => new Model(inner.Build(context), poison);
 
-        private sealed class Model(ISelfSupervisedModel inner, int poisonCall) : ISelfSupervisedModel
+        private sealed class Model(ISelfSupervisedModel inner, Func<int, bool> poison) : ISelfSupervisedModel
         {
             private int _calls;
 
@@ -457,7 +575,7 @@ public sealed class FinetuneEngineTests
             public MethodLoss Loss(MethodInput input)
             {
                 var loss = inner.Loss(input);
-                return ++_calls == poisonCall ? loss with { Value = loss.Value * double.NaN } : loss;
+                return poison(++_calls) ? loss with { Value = loss.Value * double.NaN } : loss;
             }
 
             public void AfterStep() => inner.AfterStep();
