@@ -27,26 +27,41 @@ public static class Checkpoint
             throw new FileNotFoundException($"Checkpoint not found: {path}", path);
         }
 
-        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+        // The content decides the reader, not the name; sizes, shapes and the pickle's globals are checked
+        // before a reader allocates anything for them.
+        using var stream = File.OpenRead(path);
+        var format = CheckpointFile.Detect(stream);
+        if (format == CheckpointFormat.Safetensors)
         {
+            CheckpointFile.CheckSafetensors(stream, path);
             try
             {
-                return Safetensors.LoadStateDict(path);
+                return Safetensors.LoadStateDict(stream, leaveOpen: true);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                throw new InvalidDataException($"{path}: not a readable safetensors file ({e.GetType().Name}: {e.Message}).", e);
+                throw new InvalidDataException($"{path}: not a readable safetensors file ({CheckpointFile.Brief(e)}).", e);
             }
+        }
+
+        if (format != CheckpointFormat.PyTorchZip)
+        {
+            throw new InvalidDataException(CheckpointFile.Explain(format, path, stream));
         }
 
         Hashtable root;
         try
         {
-            root = PyTorchUnpickler.UnpickleStateDict(path);
+            CheckpointFile.CheckPickle(stream, path);
+            root = PyTorchUnpickler.UnpickleStateDict(stream, leaveOpen: true);
+        }
+        catch (InvalidDataException e) when (e.Message.StartsWith(path, StringComparison.Ordinal))
+        {
+            throw; // our own check, already naming the file
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            throw new InvalidDataException($"{path}: not a readable PyTorch checkpoint ({e.GetType().Name}: {e.Message}); expected a file written by torch.save.", e);
+            throw new InvalidDataException($"{path}: not a readable PyTorch checkpoint ({CheckpointFile.Brief(e)}); expected a file written by torch.save.", e);
         }
 
         IDictionary stateDict = FindStateDict(root)
@@ -170,6 +185,7 @@ public static class Checkpoint
 
     /// <summary>Loads a file written by <see cref="Save"/> into a model of the same architecture.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not TorchSharp weights (the message says what it is), is truncated, or belongs to another architecture.</exception>
     public static void LoadTorchSharp(nn.Module model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -178,7 +194,26 @@ public static class Checkpoint
             throw new FileNotFoundException($"Weights file not found: {path}", path);
         }
 
-        model.load(path);
+        using var stream = File.OpenRead(path);
+        var format = CheckpointFile.Detect(stream);
+        if (format is CheckpointFormat.PyTorchZip or CheckpointFormat.PyTorchLegacy or CheckpointFormat.Safetensors)
+        {
+            throw new InvalidDataException($"{path}: a {(format == CheckpointFormat.Safetensors ? "safetensors" : "PyTorch")} checkpoint, not TorchSharp weights; load it with Checkpoint.Load.");
+        }
+
+        if (format != CheckpointFormat.TorchSharp)
+        {
+            throw new InvalidDataException(CheckpointFile.Explain(format, path, stream));
+        }
+
+        try
+        {
+            model.load(stream);
+        }
+        catch (Exception e) when (e is EndOfStreamException or ArgumentException or IOException or InvalidOperationException or System.Runtime.InteropServices.ExternalException)
+        {
+            throw new InvalidDataException($"{path}: not complete TorchSharp weights for this model ({CheckpointFile.Brief(e)}).", e);
+        }
     }
 
     // A nested state dict under a known key wins over tensors at the top level: training checkpoints keep

@@ -28,7 +28,25 @@ public sealed record CheckpointLoadReport(
     /// <summary>Whether every model key was loaded and nothing was left over.</summary>
     public bool IsExact => Missing.Count == 0 && Unexpected.Count == 0 && ShapeMismatches.Count == 0;
 
+    /// <summary>
+    /// Missing model keys that the checkpoint does hold but the key map dropped (for example <c>fc.*</c>
+    /// while <see cref="CheckpointKeyMap.KeepClassifier"/> is false): after a non-strict load they keep
+    /// their current, possibly random, values.
+    /// </summary>
+    public IReadOnlyList<string> MissingButDropped =>
+        Missing.Where(key => Dropped.Any(d => d == key || d.EndsWith("." + key, StringComparison.Ordinal))).ToList();
+
     /// <inheritdoc />
-    public override string ToString() =>
-        $"{Source}: {Loaded.Count} loaded, {Missing.Count} missing, {Unexpected.Count} unexpected, {ShapeMismatches.Count} shape mismatches, {Dropped.Count} dropped";
+    public override string ToString()
+    {
+        string text = $"{Source}: {Loaded.Count} loaded, {Missing.Count} missing, {Unexpected.Count} unexpected, {ShapeMismatches.Count} shape mismatches, {Dropped.Count} dropped";
+        var droppedMissing = MissingButDropped;
+        return droppedMissing.Count == 0 ? text : $"{text}; {DescribeDroppedMissing(droppedMissing)}";
+    }
+
+    /// <summary>A sentence about model keys the key map dropped from the checkpoint.</summary>
+    internal static string DescribeDroppedMissing(IReadOnlyList<string> keys) =>
+        $"{string.Join(", ", keys.Take(4))}{(keys.Count > 4 ? $" (+{keys.Count - 4} more)" : "")} {(keys.Count == 1 ? "is" : "are")} in the checkpoint but the key map dropped " +
+        $"{(keys.Count == 1 ? "it" : "them")}{(keys.Any(k => k.StartsWith("fc.", StringComparison.Ordinal)) ? " (CheckpointKeyMap.KeepClassifier is false; set it to load fc.*)" : " (see CheckpointKeyMap.DropPrefixes)")}, " +
+        "so a non-strict load leaves them at their current values";
 }

@@ -26,6 +26,11 @@ public sealed class CheckpointMismatchException : Exception
             parts.Add($"{report.Missing.Count} missing key(s): " + string.Join(", ", report.Missing.Take(8)) + More(report.Missing.Count, 8));
         }
 
+        if (report.MissingButDropped is { Count: > 0 } dropped)
+        {
+            parts.Add(CheckpointLoadReport.DescribeDroppedMissing(dropped));
+        }
+
         if (report.Unexpected.Count > 0)
         {
             parts.Add($"{report.Unexpected.Count} unexpected key(s): " + string.Join(", ", report.Unexpected.Take(8)) + More(report.Unexpected.Count, 8));

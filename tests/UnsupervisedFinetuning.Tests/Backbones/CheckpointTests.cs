@@ -79,9 +79,13 @@ public sealed class CheckpointTests
         var e = Assert.Throws<CheckpointMismatchException>(() => Checkpoint.Load(model, Fixture("resnet18_w16.pth")));
         Assert.That(e!.Report.Missing, Is.EquivalentTo(new[] { "fc.weight", "fc.bias" }));
         Assert.That(e.Message, Does.Contain("fc.weight"));
+        // Regression: the message did not say the file has them and the key map dropped them.
+        Assert.That(e.Message, Does.Contain("in the checkpoint but the key map dropped them").And.Contain("KeepClassifier is false"));
 
         var report = Checkpoint.Load(model, Fixture("resnet18_w16.pth"), strict: false);
         Assert.That(report.Missing, Is.EquivalentTo(new[] { "fc.weight", "fc.bias" }));
+        Assert.That(report.MissingButDropped, Is.EquivalentTo(new[] { "fc.weight", "fc.bias" }), "the non-strict load says the classifier stayed as it was");
+        Assert.That(report.ToString(), Does.Contain("KeepClassifier"));
         Assert.That(report.Loaded, Has.Count.EqualTo(model.state_dict().Count - 2));
         Assert.That(model.state_dict()["fc.weight"].eq(before).all().item<bool>(), Is.True, "a missing key keeps the model's own value");
     }
