@@ -1,0 +1,148 @@
+using System.CommandLine;
+using System.Globalization;
+using UnsupervisedFinetuning.Engine;
+
+namespace UnsupervisedFinetuning.Samples.Quickstart;
+
+/// <summary>
+/// The Quickstart's arguments: parsed, checked against each other and against the machine (the output
+/// folder is tried before the experiment starts), and turned into <see cref="Settings"/>. Every problem is
+/// one line naming the option, what it got and what it expects.
+/// </summary>
+internal sealed class QuickstartCommandLine
+{
+    private QuickstartCommandLine(ParseResult result, Settings? settings, IReadOnlyList<string> errors)
+    {
+        Result = result;
+        Settings = settings;
+        Errors = errors;
+    }
+
+    /// <summary>System.CommandLine's result (for --help and --version).</summary>
+    public ParseResult Result { get; }
+
+    /// <summary>The run's settings; null when there are errors or help was asked for.</summary>
+    public Settings? Settings { get; }
+
+    /// <summary>Every problem found, one line each.</summary>
+    public IReadOnlyList<string> Errors { get; }
+
+    public static QuickstartCommandLine Parse(string[] args)
+    {
+        var pairingOption = new Option<string>("--pairing") { Description = "far: Fashion 0–4 → MNIST digits; near: Fashion 0–4 → Fashion 5–9", DefaultValueFactory = _ => "far" };
+        var seedsOption = new Option<string>("--seeds") { Description = "Comma-separated seeds, e.g. 0,1,2", DefaultValueFactory = _ => "0" };
+        var targetOption = new Option<int>("--target-size") { Description = "Unlabelled target images to finetune on", DefaultValueFactory = _ => 300 };
+        var stepsOption = new Option<int?>("--steps") { Description = "Finetuning steps of each arm (equal compute; default 500)" };
+        var epochsOption = new Option<int?>("--epochs") { Description = "Instead of --steps: passes over the unlabelled target set (steps = ⌈epochs × target size / batch size⌉)" };
+        var batchOption = new Option<int>("--batch-size") { Description = "Images per step", DefaultValueFactory = _ => 128 };
+        var lrOption = new Option<double?>("--lr") { Description = "Peak learning rate (default: chosen on validation per pairing, far 0.02, near 0.06)" };
+        var ratioOption = new Option<double>("--replay-ratio") { Description = "Replayed source images per target image", DefaultValueFactory = _ => 0.25 };
+        var alphaOption = new Option<double>("--mixing-alpha") { Description = "α of λ ~ Beta(α, α)", DefaultValueFactory = _ => 1.0 };
+        var mixModeOption = new Option<string>("--mixing") { Description = "mixup or cutmix", DefaultValueFactory = _ => "mixup" };
+        var mixComputeOption = new Option<string>("--mixing-compute") { Description = "replace (no extra pass) or add (second query pass; arms without mixing then get twice the steps)", DefaultValueFactory = _ => "replace" };
+        var outOption = new Option<DirectoryInfo>("--out") { Description = "Folder for report.md/csv/json and report.png", DefaultValueFactory = _ => new DirectoryInfo("quickstart-output") };
+        var dataOption = new Option<DirectoryInfo?>("--data") { Description = "The samples/data folder (found automatically)" };
+        var deviceOption = new Option<string>("--device") { Description = "auto, cpu, cuda, cuda:N", DefaultValueFactory = _ => "auto" };
+
+        var root = new RootCommand("Unsupervised finetuning, the paper's comparison in miniature")
+        {
+            pairingOption, seedsOption, targetOption, stepsOption, epochsOption, batchOption, lrOption, ratioOption, alphaOption, mixModeOption, mixComputeOption, outOption, dataOption, deviceOption,
+        };
+        pairingOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? ""; if (v is not ("far" or "near")) { r.AddError($"--pairing must be far or near; got '{v}'."); } });
+        seedsOption.Validators.Add(r =>
+        {
+            string text = r.GetValueOrDefault<string>() ?? string.Empty;
+            string[] parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (parts.Length == 0 || parts.Any(s => !long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)))
+            {
+                r.AddError($"--seeds must be a comma-separated list of at least one integer, e.g. 0,1,2; got '{text}'.");
+            }
+        });
+        targetOption.Validators.Add(r => { int v = r.GetValueOrDefault<int>(); if (v < 32 || v > 7000) { r.AddError($"--target-size must be between 32 and 7000; got {v}."); } });
+        stepsOption.Validators.Add(r => { int? v = r.GetValueOrDefault<int?>(); if (v < 1) { r.AddError($"--steps must be at least 1; got {v}."); } });
+        epochsOption.Validators.Add(r => { int? v = r.GetValueOrDefault<int?>(); if (v < 1) { r.AddError($"--epochs must be at least 1; got {v}."); } });
+        dataOption.Validators.Add(r => { var d = r.GetValueOrDefault<DirectoryInfo?>(); if (d is not null && !d.Exists) { r.AddError($"--data {d.FullName} does not exist."); } });
+        deviceOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? ""; if (!TorchDevices.IsValidName(v)) { r.AddError($"--device must be auto, cpu, cuda, cuda:N or mps; got '{v}'."); } });
+        batchOption.Validators.Add(r => { int v = r.GetValueOrDefault<int>(); if (v < 2) { r.AddError($"--batch-size must be at least 2; got {v}."); } });
+        lrOption.Validators.Add(r => { double? v = r.GetValueOrDefault<double?>(); if (v is not null && !(v > 0 && double.IsFinite(v.Value))) { r.AddError($"--lr must be a finite value > 0; got {v}."); } });
+        ratioOption.Validators.Add(r => { double v = r.GetValueOrDefault<double>(); if (!(v > 0 && v <= 10)) { r.AddError($"--replay-ratio must be in (0, 10]; got {v}."); } });
+        alphaOption.Validators.Add(r => { double v = r.GetValueOrDefault<double>(); if (!(v > 0 && double.IsFinite(v))) { r.AddError($"--mixing-alpha must be a finite value > 0; got {v}."); } });
+        mixModeOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? ""; if (v is not ("mixup" or "cutmix")) { r.AddError($"--mixing must be mixup or cutmix; got '{v}'."); } });
+        mixComputeOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? ""; if (v is not ("replace" or "add")) { r.AddError($"--mixing-compute must be replace or add; got '{v}'."); } });
+
+        var result = root.Parse(args);
+        var errors = result.Errors.Select(e => e.Message).ToList();
+        bool helpOrVersion = result.Action is not null && (result.Action.GetType().Name.Contains("Help", StringComparison.Ordinal) || result.Action.GetType().Name.Contains("Version", StringComparison.Ordinal));
+        if (errors.Count > 0 || helpOrVersion)
+        {
+            return new QuickstartCommandLine(result, null, errors);
+        }
+
+        // Rules across options: System.CommandLine's per-option validators see one option each.
+        int targetSize = result.GetValue(targetOption);
+        int batchSize = result.GetValue(batchOption);
+        if (result.GetValue(stepsOption) is not null && result.GetValue(epochsOption) is not null)
+        {
+            errors.Add("Give --steps or --epochs, not both.");
+        }
+
+        if (batchSize > targetSize)
+        {
+            errors.Add($"--batch-size ({batchSize}) must not exceed --target-size ({targetSize}): a step needs a full batch of target images.");
+        }
+
+        var data = result.GetValue(dataOption) ?? SampleDataDirectory.Find();
+        if (data is null)
+        {
+            errors.Add("samples/data was not found above the working directory or the program; pass --data <folder>.");
+        }
+
+        // The report is written after the whole experiment: find out now whether it can be.
+        var output = result.GetValue(outOption)!;
+        if (WriteProblem(output) is { } problem)
+        {
+            errors.Add($"--out {output.FullName}: cannot write there ({problem}).");
+        }
+
+        if (errors.Count > 0)
+        {
+            return new QuickstartCommandLine(result, null, errors);
+        }
+
+        var pairing = result.GetValue(pairingOption) == "near" ? Pairing.Near : Pairing.Far;
+        int steps = result.GetValue(stepsOption)
+            ?? (result.GetValue(epochsOption) is int epochs ? (int)Math.Ceiling((double)epochs * targetSize / batchSize) : 500);
+        var settings = new Settings(
+            pairing,
+            result.GetValue(seedsOption)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => long.Parse(s, CultureInfo.InvariantCulture)).Distinct().ToArray(),
+            targetSize,
+            steps,
+            batchSize,
+            result.GetValue(lrOption) ?? (pairing == Pairing.Far ? 0.02 : 0.06),
+            result.GetValue(ratioOption),
+            result.GetValue(alphaOption),
+            result.GetValue(mixModeOption)!,
+            result.GetValue(mixComputeOption) == "add" ? MixingCompute.Add : MixingCompute.Replace,
+            output,
+            data!,
+            result.GetValue(deviceOption)!);
+        return new QuickstartCommandLine(result, settings, errors);
+    }
+
+    /// <summary>Why files cannot be created in <paramref name="folder"/> (creating it if needed), or null when they can.</summary>
+    private static string? WriteProblem(DirectoryInfo folder)
+    {
+        try
+        {
+            Directory.CreateDirectory(folder.FullName);
+            string probe = Path.Combine(folder.FullName, $".write-test-{Guid.NewGuid():N}");
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            return e.Message;
+        }
+    }
+}
