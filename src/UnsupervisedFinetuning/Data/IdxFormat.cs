@@ -100,60 +100,16 @@ public static class IdxFormat
         });
     }
 
+    /// <summary>
+    /// Deflate cannot compress by more than 1032:1, so a gzip stream of n bytes cannot expand to more than
+    /// about 1032·n; a header that declares more is refused before anything is allocated for it.
+    /// </summary>
+    private const long MaxDeflateRatio = 1032;
+
+    // Streams the file: the header is checked against the file's size (raw) or the most its gzip stream can
+    // hold before the data is allocated, the data is read straight into its final array, and reading stops
+    // one byte past the declared size. Peak memory is the data once (plus the tensor a loader builds from it).
     private static (byte[] Data, int[] Dims) Read(string path, int expectedDimensions, string what)
-    {
-        byte[] bytes = ReadMaybeGzip(path);
-        if (bytes.Length < 4)
-        {
-            throw new InvalidDataException($"{path}: {bytes.Length} bytes is too short for an IDX header (4 bytes of magic).");
-        }
-
-        if (bytes[0] != 0 || bytes[1] != 0)
-        {
-            throw new InvalidDataException($"{path}: magic 0x{bytes[0]:X2}{bytes[1]:X2}{bytes[2]:X2}{bytes[3]:X2} at offset 0 is not IDX; an IDX file starts with 0x0000 then the type and the number of dimensions (e.g. 0x00000803 for images).");
-        }
-
-        if (bytes[2] != UnsignedByte)
-        {
-            throw new InvalidDataException($"{path}: data type 0x{bytes[2]:X2} at offset 2 is not 0x08 (unsigned byte), the only type MNIST-style files use.");
-        }
-
-        if (bytes[3] != expectedDimensions)
-        {
-            throw new InvalidDataException($"{path}: {bytes[3]} dimensions (offset 3, magic 0x0000{bytes[2]:X2}{bytes[3]:X2}); expected {expectedDimensions} for {what}.");
-        }
-
-        int headerLength = 4 + (4 * expectedDimensions);
-        if (bytes.Length < headerLength)
-        {
-            throw new InvalidDataException($"{path}: {bytes.Length} bytes is too short for the {headerLength}-byte header of {what} (truncated).");
-        }
-
-        var dims = new int[expectedDimensions];
-        long expected = 1;
-        for (int d = 0; d < expectedDimensions; d++)
-        {
-            dims[d] = BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(4 + (4 * d)));
-            if (dims[d] <= 0)
-            {
-                throw new InvalidDataException($"{path}: dimension {d} (offset {4 + (4 * d)}) is {dims[d]}; sizes must be positive.");
-            }
-
-            expected *= dims[d];
-        }
-
-        long actual = bytes.Length - headerLength;
-        if (actual != expected)
-        {
-            throw new InvalidDataException(
-                $"{path}: the header declares {what} of size [{string.Join(",", dims)}], which needs {expected} bytes after the {headerLength}-byte header, " +
-                $"but {actual} bytes follow ({(actual < expected ? "truncated" : "trailing data")}).");
-        }
-
-        return (bytes.AsSpan(headerLength).ToArray(), dims);
-    }
-
-    private static byte[] ReadMaybeGzip(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
@@ -161,22 +117,115 @@ public static class IdxFormat
             throw new FileNotFoundException($"IDX file not found: {path}", path);
         }
 
-        byte[] raw = File.ReadAllBytes(path);
-        if (raw.Length < 2 || raw[0] != 0x1f || raw[1] != 0x8b)
-        {
-            return raw;
-        }
-
+        using var file = File.OpenRead(path);
+        long fileLength = file.Length;
+        Span<byte> magic = stackalloc byte[2];
+        bool gzip = file.Read(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+        file.Position = 0;
+        using Stream input = gzip ? new GZipStream(file, CompressionMode.Decompress) : file;
         try
         {
-            using var gzip = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
-            using var output = new MemoryStream();
-            gzip.CopyTo(output);
-            return output.ToArray();
+            int headerLength = 4 + (4 * expectedDimensions);
+            byte[] header = new byte[headerLength];
+            int got = ReadUpTo(input, header);
+            CheckMagic(path, header.AsSpan(0, Math.Min(got, 4)), got, expectedDimensions, what);
+            if (got < headerLength)
+            {
+                throw new InvalidDataException($"{path}: {got} bytes is too short for the {headerLength}-byte header of {what} (truncated).");
+            }
+
+            var dims = new int[expectedDimensions];
+            long expected = 1;
+            for (int d = 0; d < expectedDimensions; d++)
+            {
+                dims[d] = BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(4 + (4 * d)));
+                if (dims[d] <= 0)
+                {
+                    throw new InvalidDataException($"{path}: dimension {d} (offset {4 + (4 * d)}) is {dims[d]}; sizes must be positive.");
+                }
+
+                expected *= dims[d]; // at most (2³¹)³: fits a long
+            }
+
+            string declared = $"the header declares {what} of size [{string.Join(",", dims)}], which needs {expected} bytes after the {headerLength}-byte header";
+            if (!gzip && fileLength - headerLength != expected)
+            {
+                long actual = fileLength - headerLength;
+                throw new InvalidDataException($"{path}: {declared}, but {actual} bytes follow ({(actual < expected ? "truncated" : "trailing data")}).");
+            }
+
+            if (gzip && expected > fileLength * MaxDeflateRatio)
+            {
+                throw new InvalidDataException($"{path}: {declared}, but a gzip stream of {fileLength} bytes cannot expand to more than {fileLength * MaxDeflateRatio} (truncated or forged header).");
+            }
+
+            if (expected > Array.MaxLength)
+            {
+                throw new InvalidDataException($"{path}: {declared}; at most {Array.MaxLength} bytes fit one array.");
+            }
+
+            byte[] data = new byte[expected];
+            long read = ReadUpTo(input, data);
+            if (read < expected)
+            {
+                throw new InvalidDataException($"{path}: {declared}, but {read} bytes follow (truncated).");
+            }
+
+            if (input.ReadByte() >= 0)
+            {
+                throw new InvalidDataException($"{path}: {declared}, but more bytes follow (trailing data).");
+            }
+
+            return (data, dims);
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException)
+        catch (Exception e) when (gzip && IsGzipFailure(e, path))
         {
             throw new InvalidDataException($"{path}: the gzip stream is corrupt or truncated ({e.Message}).", e);
         }
+    }
+
+    // GZipStream's own errors (IOException, or InvalidDataException without our file name in front).
+    private static bool IsGzipFailure(Exception e, string path) =>
+        e is IOException || (e is InvalidDataException && !e.Message.StartsWith(path, StringComparison.Ordinal));
+
+    private static void CheckMagic(string path, ReadOnlySpan<byte> magic, int available, int expectedDimensions, string what)
+    {
+        if (available < 4)
+        {
+            throw new InvalidDataException($"{path}: {available} bytes is too short for an IDX header (4 bytes of magic).");
+        }
+
+        if (magic[0] != 0 || magic[1] != 0)
+        {
+            throw new InvalidDataException($"{path}: magic 0x{magic[0]:X2}{magic[1]:X2}{magic[2]:X2}{magic[3]:X2} at offset 0 is not IDX; an IDX file starts with 0x0000 then the type and the number of dimensions (e.g. 0x00000803 for images).");
+        }
+
+        if (magic[2] != UnsignedByte)
+        {
+            throw new InvalidDataException($"{path}: data type 0x{magic[2]:X2} at offset 2 is not 0x08 (unsigned byte), the only type MNIST-style files use.");
+        }
+
+        if (magic[3] != expectedDimensions)
+        {
+            throw new InvalidDataException($"{path}: {magic[3]} dimensions (offset 3, magic 0x0000{magic[2]:X2}{magic[3]:X2}); expected {expectedDimensions} for {what}.");
+        }
+    }
+
+    /// <summary>Fills <paramref name="buffer"/> as far as the stream goes; returns the bytes read.</summary>
+    private static int ReadUpTo(Stream input, Span<byte> buffer)
+    {
+        int total = 0;
+        while (total < buffer.Length)
+        {
+            int n = input.Read(buffer[total..]);
+            if (n == 0)
+            {
+                break;
+            }
+
+            total += n;
+        }
+
+        return total;
     }
 }

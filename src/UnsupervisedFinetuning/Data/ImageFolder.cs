@@ -104,17 +104,32 @@ public static partial class ImageFolder
             throw new InvalidDataException($"{file}: not an image SkiaSharp can decode ({created}); expected PNG or JPEG.");
         }
 
-        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        using var decoded = new SKBitmap(info);
-        SKCodecResult result = codec.GetPixels(info, decoded.GetPixels());
-        if (result != SKCodecResult.Success)
+        // The header's size is checked before the pixels are allocated: a file may declare far more than it holds.
+        long declared = (long)codec.Info.Width * codec.Info.Height;
+        if (declared > options.MaxDecodedPixels)
         {
-            string why = result == SKCodecResult.IncompleteInput ? "the file is truncated" : "decoding failed";
-            throw new InvalidDataException($"{file}: {why} ({result}, image declared {info.Width}x{info.Height}).");
+            throw new InvalidDataException($"{file}: declares {codec.Info.Width}x{codec.Info.Height} = {declared:N0} pixels; at most ImageFolderOptions.MaxDecodedPixels = {options.MaxDecodedPixels:N0} are decoded.");
         }
 
-        using var sized = Resize(decoded, options, file);
-        return ToPlanes(sized, options);
+        try
+        {
+            var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+            using var decoded = new SKBitmap(info);
+            SKCodecResult result = codec.GetPixels(info, decoded.GetPixels());
+            if (result != SKCodecResult.Success)
+            {
+                string why = result == SKCodecResult.IncompleteInput ? "the file is truncated" : "decoding failed";
+                throw new InvalidDataException($"{file}: {why} ({result}, image declared {info.Width}x{info.Height}).");
+            }
+
+            using var sized = Resize(decoded, options, file);
+            return ToPlanes(sized, options);
+        }
+        catch (Exception e) when (e is not InvalidDataException and not OutOfMemoryException)
+        {
+            // SkiaSharp reports allocation and codec failures as plain exceptions; they are unreadable files all the same.
+            throw new InvalidDataException($"{file}: could not be decoded ({e.GetType().Name}: {e.Message}).", e);
+        }
     }
 
     private static byte[]? TryDecode(string file, ImageFolderOptions options, ILogger logger)

@@ -47,9 +47,22 @@ public sealed class ImageFolderOptions
     /// </summary>
     public bool SkipUnreadable { get; set; }
 
+    /// <summary>
+    /// The most pixels a file may declare (width × height) to be decoded. The header is read first, so a file
+    /// that declares more — a photo above the limit, or a tiny file that lies about its size — is refused as
+    /// unreadable before anything is allocated; decoding allocates at most 4 bytes per declared pixel.
+    /// Default 64,000,000 (a 64-megapixel photo, 256 MB while it is decoded).
+    /// </summary>
+    public long MaxDecodedPixels { get; set; } = 64_000_000;
+
     /// <summary>Throws when a value is out of range, naming the option.</summary>
     public void Validate()
     {
+        if (MaxDecodedPixels < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxDecodedPixels), MaxDecodedPixels, "ImageFolderOptions.MaxDecodedPixels must be at least 1.");
+        }
+
         if (Height <= 0 || Height > 4096)
         {
             throw new ArgumentOutOfRangeException(nameof(Height), Height, "ImageFolderOptions.Height must be in [1, 4096].");

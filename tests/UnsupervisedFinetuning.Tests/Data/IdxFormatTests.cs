@@ -171,4 +171,47 @@ public sealed class IdxFormatTests
         var e = Assert.Throws<FileNotFoundException>(() => IdxFormat.ReadImages(_dir.File("absent")));
         Assert.That(e!.Message, Does.Contain("IDX file not found").And.Contain(_dir.File("absent")));
     }
+
+    [Test]
+    public void ReadImages_GzipBombBehindASmallHeader_StopsAtTheDeclaredSize()
+    {
+        // Regression: a .gz whose header says 10 images but which expands to far more was decompressed whole
+        // (1 GB took 4.1 GB resident) before "trailing data". 256 MB of zeros compress to ≈ 250 KB.
+        string path = _dir.File("bomb.gz");
+        using (var file = File.Create(path))
+        using (var gz = new GZipStream(file, CompressionLevel.Fastest))
+        {
+            gz.Write(HandWritten(0x08, [10, 28, 28], new byte[10 * 28 * 28]));
+            var zeros = new byte[1 << 20];
+            for (int i = 0; i < 256; i++)
+            {
+                gz.Write(zeros);
+            }
+        }
+
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.Throws<InvalidDataException>(() => IdxFormat.ReadImages(path));
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+
+        Assert.That(e!.Message, Does.Contain(path).And.Contain("trailing data"));
+        Assert.That(allocated, Is.LessThan(2 << 20), "bounded by the declared 7,840 bytes plus the reader's buffers, not the 256 MB the stream holds");
+        TestContext.Out.WriteLine($"{allocated / 1024.0:F0} KB allocated, {clock.ElapsedMilliseconds} ms, file {new FileInfo(path).Length / 1024} KB");
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void ReadImages_HeaderDeclaringMoreThanTheFileCanHold_IsRefusedBeforeAllocating(bool gzip)
+    {
+        // 60,000 images of 1000×1000 (60 GB) declared by a file of a few dozen bytes.
+        byte[] raw = HandWritten(0x08, [60_000, 1000, 1000], new byte[16]);
+        string path = _dir.File(gzip ? "forged.gz" : "forged.idx");
+        File.WriteAllBytes(path, gzip ? Gzip(raw) : raw);
+
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        var e = Assert.Throws<InvalidDataException>(() => IdxFormat.ReadImages(path));
+
+        Assert.That(GC.GetTotalAllocatedBytes(precise: true) - before, Is.LessThan(1 << 20));
+        Assert.That(e!.Message, Does.Contain("[60000,1000,1000]").And.Contain(gzip ? "cannot expand to more than" : "truncated"));
+    }
 }

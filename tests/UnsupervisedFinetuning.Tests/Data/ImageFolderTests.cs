@@ -250,6 +250,83 @@ public sealed class ImageFolderTests
         Assert.That(e!.Message, Does.Contain("ImageFolderOptions.Height"));
     }
 
+    [TestCase(20_000, 20_000)]
+    [TestCase(100_000, 100_000)]
+    public void Decode_PngThatLiesAboutItsSize_IsRefusedBeforeAllocating(int width, int height)
+    {
+        // Regression: a 118-byte PNG declaring 20000x20000 cost 1.6 GB and 6 s before "truncated"; one declaring
+        // 100000x100000 threw a raw System.Exception that SkipUnreadable did not catch.
+        string path = _dir.File($"liar-{width}.png");
+        File.WriteAllBytes(path, LyingPng(width, height));
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.Throws<InvalidDataException>(() => ImageFolder.Decode(path, new ImageFolderOptions()));
+
+        // The pixel buffer would be native (SkiaSharp), so the evidence is the message (refused from the
+        // header) and the time: the allocating attempt took 6 s for 20000x20000.
+        Assert.That(e!.Message, Does.Contain(path).And.Contain($"declares {width}x{height}").And.Contain("MaxDecodedPixels"));
+        Assert.That(clock.ElapsedMilliseconds, Is.LessThan(1000), "refused from the header, not after a decode attempt");
+    }
+
+    [Test]
+    public void LoadUnlabeled_LyingPngWithSkipping_SkipsItAndKeepsTheRest()
+    {
+        WriteImage("root/good.png", 4, 4, SKEncodedImageFormat.Png);
+        File.WriteAllBytes(_dir.File("root/liar.png"), LyingPng(100_000, 100_000));
+        var logger = new ListLogger();
+
+        using var dataset = ImageFolder.LoadUnlabeled(_dir.File("root"), new ImageFolderOptions { Height = 4, Width = 4, SkipUnreadable = true }, logger);
+
+        Assert.That(dataset.Count, Is.EqualTo(1));
+        Assert.That(logger.Entries, Has.One.Matches<(LogLevel Level, string Message)>(entry => entry.Message.Contains("liar.png", StringComparison.Ordinal) && entry.Message.Contains("MaxDecodedPixels", StringComparison.Ordinal)));
+    }
+
+    [Test]
+    public void Decode_ImageWithinALoweredLimit_IsRefusedAndWithinTheDefault_Decodes()
+    {
+        string path = WriteImage("photo.png", 40, 30, SKEncodedImageFormat.Png);
+
+        var e = Assert.Throws<InvalidDataException>(() => ImageFolder.Decode(path, new ImageFolderOptions { MaxDecodedPixels = 1000 }));
+
+        Assert.That(e!.Message, Does.Contain("declares 40x30 = 1,200 pixels; at most ImageFolderOptions.MaxDecodedPixels = 1,000"));
+        Assert.That(ImageFolder.Decode(path, new ImageFolderOptions { Height = 8, Width = 8 }), Has.Length.EqualTo(3 * 8 * 8));
+    }
+
+    /// <summary>A PNG with a valid signature and IHDR declaring <paramref name="width"/>×<paramref name="height"/> RGB, one empty IDAT and IEND: under 100 bytes.</summary>
+    private static byte[] LyingPng(int width, int height)
+    {
+        var png = new List<byte> { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0d, 0x0a, 0x1a, 0x0a };
+        void Chunk(string type, byte[] data)
+        {
+            png.AddRange(BigEndian(data.Length));
+            byte[] typed = [.. System.Text.Encoding.ASCII.GetBytes(type), .. data];
+            png.AddRange(typed);
+            png.AddRange(BigEndian((int)Crc32(typed)));
+        }
+
+        Chunk("IHDR", [.. BigEndian(width), .. BigEndian(height), 8, 2, 0, 0, 0]); // 8-bit RGB
+        Chunk("IDAT", [0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);             // an empty zlib stream
+        Chunk("IEND", []);
+        return [.. png];
+    }
+
+    private static byte[] BigEndian(int value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
+
+    private static uint Crc32(byte[] data)
+    {
+        uint crc = 0xffffffff;
+        foreach (byte b in data)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++)
+            {
+                crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xedb88320 : crc >> 1;
+            }
+        }
+
+        return ~crc;
+    }
+
     private sealed class ListLogger : ILogger
     {
         public List<(LogLevel Level, string Message)> Entries { get; } = [];
