@@ -59,13 +59,16 @@ public static class CifarBinary
                 throw new FileNotFoundException($"CIFAR batch file not found: {file}", file);
             }
 
-            byte[] bytes = File.ReadAllBytes(file);
-            if (bytes.Length == 0 || bytes.Length % record != 0)
+            // CIFAR has no header: the size on disk decides, and is checked before the file is read.
+            long length = new FileInfo(file).Length;
+            if (length == 0 || length % record != 0)
             {
                 throw new InvalidDataException(
-                    $"{file}: {bytes.Length} bytes is not a whole number of {record}-byte {kind} records " +
-                    $"({bytes.Length / record} records and {bytes.Length % record} bytes left over; truncated, or the wrong CIFAR variant?).");
+                    $"{file}: {length} bytes is not a whole number of {record}-byte {kind} records " +
+                    $"({length / record} records and {length % record} bytes left over; truncated, or the wrong CIFAR variant?).");
             }
+
+            byte[] bytes = File.ReadAllBytes(file);
 
             contents.Add(bytes);
             total += bytes.Length / record;
