@@ -247,27 +247,6 @@ public sealed class FinetuneEngineTests
     }
 
     [Test]
-    public void Resume_FromATruncatedCheckpoint_NamesTheFile()
-    {
-        using var dir = new TempDirectory();
-        using var target = EngineTestData.Images(48, seed: 9);
-        using var model = EngineTestData.Model();
-        var options = EngineTestData.Options(steps: 2);
-        options.CheckpointDirectory = dir.Path;
-        EngineTestData.Engine(options).Run(new FinetuneRequest { Backbone = model, Target = target });
-        string path = Path.Combine(dir.Path, EngineCheckpoint.FileName);
-        string broken = Path.Combine(dir.Path, "broken.checkpoint");
-        byte[] bytes = File.ReadAllBytes(path);
-        File.WriteAllBytes(broken, bytes[..(bytes.Length / 2)]);
-
-        var e = Assert.Throws<InvalidDataException>(() => EngineTestData.Engine(options).Run(new FinetuneRequest { Backbone = model, Target = target, ResumeFrom = broken }));
-
-        TestContext.Out.WriteLine(e!.Message);
-        Assert.That(e.Message, Does.Contain(broken).And.Contain("truncated"));
-        Assert.That(e.Message, Does.Not.Contain("\n").And.Length.LessThan(400), "one line that names the problem, no native stack trace");
-    }
-
-    [Test]
     public void Resume_FromACheckpointCutAnywhere_IsOneShortLineNamingTheFile()
     {
         // Regression: a cut inside a tensor's data surfaced libtorch's native stack trace (≈ 3 KB) in the message.
@@ -288,6 +267,7 @@ public sealed class FinetuneEngineTests
 
             messages.Add(e!.Message);
             Assert.That(e.Message, Does.Contain(broken));
+            Assert.That(e.Message, share >= 0.1 ? Does.Contain("truncated") : Does.Contain("not a readable UnsupervisedFinetuning checkpoint"));
             Assert.That(e.Message, Does.Not.Contain("\n").And.Length.LessThan(400), $"cut at {share:P1}: {e.Message}");
         }
 
