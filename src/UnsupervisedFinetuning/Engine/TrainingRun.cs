@@ -101,7 +101,10 @@ internal sealed class TrainingRun : IDisposable
 
         // What the caller owns and a resume loads into, saved to put back if the load fails half-way.
         using var snapshot = header is null ? null : ModuleSnapshot.Capture(request.Backbone, request.Head, request.Predictor);
-        request.Backbone.to(device);
+        if (header is not null)
+        {
+            request.Backbone.to(device); // a fresh run moved it before selecting
+        }
 
         ISelfSupervisedModel? model = null;
         EngineOptimizer? optimizer = null;

@@ -11,7 +11,7 @@ public interface IReplaySelector
     /// <summary>Short name for logs and checkpoints, e.g. "uniform".</summary>
     string Name { get; }
 
-    /// <summary>Chooses <paramref name="count"/> distinct source indices, in ascending order.</summary>
+    /// <summary>Chooses <paramref name="count"/> distinct source indices, in any order (the sampler sorts them).</summary>
     /// <param name="context">The data, the run's generator and the pretrained features.</param>
     /// <param name="count">|S|, between 1 and the source set's size.</param>
     int[] Select(ReplaySelectionContext context, int count);

@@ -53,7 +53,7 @@ public sealed class SparseSourceReplay : IReplaySampler
             throw new InvalidOperationException($"Replay selector '{_selector.Name}' returned {chosen.Length} indices; expected {size} distinct source indices in [0, {sourceCount}).");
         }
 
-        Array.Sort(chosen);
+        Array.Sort(chosen); // ascending, so reports and checkpoints read the same whatever the rule's order
         return chosen;
     }
 

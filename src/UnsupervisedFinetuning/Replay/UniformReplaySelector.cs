@@ -13,9 +13,7 @@ public sealed class UniformReplaySelector : IReplaySelector
     public int[] Select(ReplaySelectionContext context, int count)
     {
         ArgumentNullException.ThrowIfNull(context);
-        // The first |S| entries of a seeded permutation, sorted for readability of reports.
-        int[] chosen = context.Random.Permutation(context.SourceCount)[..count];
-        Array.Sort(chosen);
-        return chosen;
+        // The first |S| entries of a seeded permutation (the sampler sorts them).
+        return context.Random.Permutation(context.SourceCount)[..count];
     }
 }
