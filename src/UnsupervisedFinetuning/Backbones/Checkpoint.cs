@@ -1,5 +1,6 @@
 using System.Collections;
 using TorchSharp.PyBridge;
+using UnsupervisedFinetuning.IO;
 using static TorchSharp.torch;
 
 namespace UnsupervisedFinetuning.Backbones;

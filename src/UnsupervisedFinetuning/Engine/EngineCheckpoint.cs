@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using UnsupervisedFinetuning.Methods;
 using UnsupervisedFinetuning.Replay;
+using UnsupervisedFinetuning.IO;
 using static TorchSharp.torch;
 
 namespace UnsupervisedFinetuning.Engine;

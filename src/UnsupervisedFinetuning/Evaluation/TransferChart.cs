@@ -1,4 +1,5 @@
 using ScottPlot;
+using UnsupervisedFinetuning.IO;
 
 namespace UnsupervisedFinetuning.Evaluation;
 
@@ -18,7 +19,8 @@ public static class TransferChart
 
     /// <summary>
     /// Writes the chart as a PNG of <see cref="Width"/> × <see cref="Height"/> px, atomically (temporary
-    /// file, then rename, <see cref="AtomicFile"/>). Arms without both metrics are left out. Accuracies (fractions) are shown in %.
+    /// file, then rename: a failed write leaves the previous file in place). Arms without both metrics are left
+    /// out. Accuracies (fractions) are shown in %.
     /// </summary>
     /// <param name="report">The measurements.</param>
     /// <param name="path">The PNG file to write.</param>
@@ -27,10 +29,19 @@ public static class TransferChart
     /// <param name="yMetric">Metric on the y axis (default source kNN, retention).</param>
     /// <returns><paramref name="path"/>.</returns>
     /// <exception cref="ArgumentException">No arm has both metrics.</exception>
+    /// <exception cref="IOException">The file could not be written; a previous file at <paramref name="path"/> is unchanged.</exception>
     public static string WritePng(TransferReport report, string path, string? title = null, string xMetric = TransferMetrics.TargetKnn, string yMetric = TransferMetrics.SourceKnn)
     {
-        ArgumentNullException.ThrowIfNull(report);
         ArgumentException.ThrowIfNullOrEmpty(path);
+        byte[] png = RenderPng(report, title, xMetric, yMetric);
+        AtomicFile.Write(path, stream => stream.Write(png));
+        return path;
+    }
+
+    /// <summary>The chart of <see cref="WritePng"/> as PNG bytes.</summary>
+    internal static byte[] RenderPng(TransferReport report, string? title = null, string xMetric = TransferMetrics.TargetKnn, string yMetric = TransferMetrics.SourceKnn)
+    {
+        ArgumentNullException.ThrowIfNull(report);
         var points = report.Arms
             .Select(arm => (Arm: arm, X: report.Summarize(arm, xMetric), Y: report.Summarize(arm, yMetric)))
             .Where(p => p.X.Count > 0 && p.Y.Count > 0)
@@ -64,8 +75,6 @@ public static class TransferChart
         plot.ShowLegend(Edge.Right); // outside the data area: no corner of a trade-off plot is reliably empty
         plot.Axes.Margins(horizontal: 0.12, vertical: 0.12);
 
-        byte[] png = plot.GetImageBytes(Width, Height, ImageFormat.Png);
-        AtomicFile.Write(path, stream => stream.Write(png));
-        return path;
+        return plot.GetImageBytes(Width, Height, ImageFormat.Png);
     }
 }

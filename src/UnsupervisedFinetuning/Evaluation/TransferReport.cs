@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using UnsupervisedFinetuning.IO;
 
 namespace UnsupervisedFinetuning.Evaluation;
 
@@ -143,29 +144,29 @@ public sealed class TransferReport
     /// <summary>
     /// Writes <c>{name}.md</c>, <c>{name}.csv</c>, <c>{name}.json</c> and — when arms carry both target kNN and
     /// source kNN — the trade-off chart <c>{name}.png</c> (<see cref="TransferChart"/>) into
-    /// <paramref name="directory"/>. Each file is written beside its target and renamed over it, so an existing
-    /// good report is never left half-replaced.
+    /// <paramref name="directory"/>, as one unit: every file is written beside its target first, and only when
+    /// all succeeded are they renamed over the targets, so an existing report is never left half-replaced.
     /// </summary>
     /// <returns>The paths written.</returns>
+    /// <exception cref="IOException">A file could not be written (disk full, permission denied); the message names it and the previous report is unchanged.</exception>
     public IReadOnlyList<string> Write(string directory, string name = "report")
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         ArgumentException.ThrowIfNullOrEmpty(name);
-        Directory.CreateDirectory(directory);
-        var written = new List<string>();
+        var files = new List<(string Path, Action<Stream> Write)>();
         foreach (var (extension, content) in new[] { ("md", ToMarkdown()), ("csv", ToCsv()), ("json", ToJson()) })
         {
-            string path = Path.Combine(directory, $"{name}.{extension}");
-            AtomicFile.WriteAllText(path, content);
-            written.Add(path);
+            files.Add((Path.Combine(directory, $"{name}.{extension}"), AtomicFile.Utf8(content)));
         }
 
         if (Arms.Any(arm => Summarize(arm, TransferMetrics.TargetKnn).Count > 0 && Summarize(arm, TransferMetrics.SourceKnn).Count > 0))
         {
-            written.Add(TransferChart.WritePng(this, Path.Combine(directory, $"{name}.png")));
+            byte[] png = TransferChart.RenderPng(this);
+            files.Add((Path.Combine(directory, $"{name}.png"), stream => stream.Write(png)));
         }
 
-        return written;
+        AtomicFile.WriteAll(files);
+        return files.Select(f => f.Path).ToList();
     }
 
     private static Summary Stats(IEnumerable<double> values)
