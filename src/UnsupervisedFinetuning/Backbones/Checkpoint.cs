@@ -41,7 +41,7 @@ public static class Checkpoint
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                throw new InvalidDataException($"{path}: not a readable safetensors file ({CheckpointFile.Brief(e)}).", e);
+                throw new InvalidDataException($"{path}: not a readable safetensors file ({ExceptionText.Brief(e)}).", e);
             }
         }
 
@@ -62,7 +62,7 @@ public static class Checkpoint
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            throw new InvalidDataException($"{path}: not a readable PyTorch checkpoint ({CheckpointFile.Brief(e)}); expected a file written by torch.save.", e);
+            throw new InvalidDataException($"{path}: not a readable PyTorch checkpoint ({ExceptionText.Brief(e)}); expected a file written by torch.save.", e);
         }
 
         IDictionary stateDict = FindStateDict(root)
@@ -184,7 +184,11 @@ public static class Checkpoint
         });
     }
 
-    /// <summary>Loads a file written by <see cref="Save"/> into a model of the same architecture.</summary>
+    /// <summary>
+    /// Loads a file written by <see cref="Save"/> (TorchSharp's <c>Module.save</c> format) into a model of the
+    /// same architecture. Every name, dtype and shape is checked against the model and every declared size
+    /// against the file before anything is copied; a rejected file leaves the model unchanged.
+    /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not TorchSharp weights (the message says what it is), is truncated, or belongs to another architecture.</exception>
     public static void LoadTorchSharp(nn.Module model, string path)
@@ -207,13 +211,15 @@ public static class Checkpoint
             throw new InvalidDataException(CheckpointFile.Explain(format, path, stream));
         }
 
+        // Our bounded reader of TorchSharp's layout, all or nothing: a failed load leaves the model unchanged.
         try
         {
-            model.load(stream);
+            using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            TorchSharpFormat.LoadModule(reader, model, path, "the file");
         }
-        catch (Exception e) when (e is EndOfStreamException or ArgumentException or IOException or InvalidOperationException or System.Runtime.InteropServices.ExternalException)
+        catch (Exception e) when (e is EndOfStreamException or InvalidDataException or IOException or FormatException or OverflowException or System.Runtime.InteropServices.ExternalException)
         {
-            throw new InvalidDataException($"{path}: not complete TorchSharp weights for this model ({CheckpointFile.Brief(e)}).", e);
+            throw new InvalidDataException($"{path}: not complete TorchSharp weights for this model ({ExceptionText.Detail(e, path)}).", e);
         }
     }
 

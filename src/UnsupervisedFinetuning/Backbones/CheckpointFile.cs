@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
+using static UnsupervisedFinetuning.IO.ExceptionText;
 
 namespace UnsupervisedFinetuning.Backbones;
 
@@ -28,6 +29,12 @@ internal static class CheckpointFile
 
     /// <summary>The largest <c>data.pkl</c> read (a state dict's pickle holds names and shapes, not weights: kilobytes to a few megabytes).</summary>
     public const long MaxPickleBytes = 64L * 1024 * 1024;
+
+    /// <summary>All tensors of a PyTorch checkpoint together may take this many times the storage bytes its archive holds.</summary>
+    public const long MaxTensorBytesPerStorageByte = 2;
+
+    // Deflate cannot expand more than 1032:1.
+    private const long MaxDeflateRatio = 1032;
 
     private const string EngineMagic = "UnsupervisedFinetuning.Checkpoint";
 
@@ -111,6 +118,11 @@ internal static class CheckpointFile
         var header = new byte[headerLength];
         stream.ReadExactly(header);
         stream.Position = 0;
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+        {
+            throw new InvalidDataException($"{path}: the safetensors header is not valid UTF-8 JSON.");
+        }
+
         long data = length - 8 - (long)headerLength;
         JsonDocument json;
         try
@@ -119,7 +131,7 @@ internal static class CheckpointFile
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{path}: the safetensors header is not valid JSON ({e.Message}).", e);
+            throw new InvalidDataException($"{path}: the safetensors header is not valid JSON ({Brief(e)}).", e);
         }
 
         using (json)
@@ -136,8 +148,13 @@ internal static class CheckpointFile
         }
     }
 
-    /// <summary>Checks the pickle of a PyTorch zip checkpoint against the allow-list before it is unpickled.</summary>
-    /// <exception cref="InvalidDataException">The archive has no pickle, the pickle is too large or malformed, or it names a global outside the allow-list.</exception>
+    /// <summary>
+    /// Checks a PyTorch zip checkpoint before it is unpickled: the pickle's globals against the allow-list, and
+    /// every tensor's declared shape against the storage entry that backs it, so that no reader allocates
+    /// more than the archive holds.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The archive has no pickle, the pickle is too large or malformed, names a
+    /// global outside the allow-list, or declares tensors larger than their storage.</exception>
     public static void CheckPickle(Stream stream, string path)
     {
         stream.Position = 0;
@@ -146,44 +163,95 @@ internal static class CheckpointFile
             var entry = archive.Entries.FirstOrDefault(e => e.Name.EndsWith("data.pkl", StringComparison.Ordinal))
                 ?? throw new InvalidDataException($"{path}: a zip archive without the data.pkl of a torch.save checkpoint.");
             var pickle = ReadBounded(entry, path);
-            List<(string Module, string Name)> globals;
+            PickleContents contents;
             try
             {
-                globals = PickleScanner.Globals(pickle);
+                contents = PickleScanner.Scan(pickle);
             }
             catch (InvalidDataException e)
             {
                 throw new InvalidDataException($"{path}: refused: {e.Message}.", e);
             }
 
-            foreach (var (module, name) in globals)
+            foreach (var (module, name) in contents.Globals)
             {
                 if (!AllowedGlobals.Contains($"{module}.{name}"))
                 {
                     bool runsCode = CodeRunningModules.Contains(module.Split('.')[0]);
                     throw new InvalidDataException(
-                        $"{path}: refused: the checkpoint's pickle names {module}.{name}, which is not on the list of what a checkpoint may construct " +
+                        $"{path}: refused: the checkpoint's pickle names {Printable(module)}.{Printable(name)}, which is not on the list of what a checkpoint may construct " +
                         "(ordered dicts, tensors and their storages, argparse.Namespace). " +
                         (runsCode ? "It runs code when the file is loaded: the file is unsafe — do not open it with torch.load either." : "Treat the file as untrusted; save the state dict alone (torch.save(model.state_dict(), path)) to load it here."));
                 }
             }
+
+            CheckTensors(archive, contents.Tensors, path);
         }
 
         stream.Position = 0;
     }
 
-    /// <summary>The first line of an exception's message, at most 200 characters: native errors carry whole stack traces.</summary>
-    public static string Brief(Exception e)
+    /// <summary>
+    /// Every tensor must fit the storage entry it is read from, and all of them together may take at most
+    /// <see cref="MaxTensorBytesPerStorageByte"/> times the storage the archive holds (tensors that share a
+    /// storage are each read in full). A compressed entry may not declare more than deflate can expand to.
+    /// </summary>
+    private static void CheckTensors(ZipArchive archive, IReadOnlyList<PickledTensor> tensors, string path)
     {
-        string message = e.Message;
-        int newline = message.IndexOfAny(['\r', '\n']);
-        if (newline >= 0)
+        long storageBytes = 0;
+        foreach (var entry in archive.Entries)
         {
-            message = message[..newline];
+            if (entry.CompressedLength != entry.Length && entry.Length > MaxDeflateRatio * Math.Max(1, entry.CompressedLength))
+            {
+                throw new InvalidDataException($"{path}: refused: archive entry {Printable(entry.FullName)} declares {entry.Length} bytes from {entry.CompressedLength} compressed, more than deflate can expand to.");
+            }
+
+            if (IsStorage(entry))
+            {
+                storageBytes += entry.Length;
+            }
         }
 
-        return $"{e.GetType().Name}: {(message.Length > 200 ? message[..200] + "…" : message)}";
+        long tensorBytes = 0;
+        foreach (var tensor in tensors)
+        {
+            string shape = $"[{string.Join(", ", tensor.Shape)}]";
+            long elementSize = StorageElementSize(tensor.StorageType)
+                ?? throw new InvalidDataException($"{path}: refused: a tensor is stored as {Printable(tensor.StorageType)}, which this reader does not know.");
+            var entry = archive.Entries.FirstOrDefault(e => IsStorage(e) && e.FullName.EndsWith("data/" + tensor.StorageKey, StringComparison.Ordinal))
+                ?? throw new InvalidDataException($"{path}: refused: a tensor of shape {shape} refers to storage data/{Printable(tensor.StorageKey)}, which the archive does not hold.");
+            // Int128 holds any product of a few sizes exactly; a shape of many huge sizes saturates.
+            Int128 bytes = elementSize;
+            foreach (long size in tensor.Shape)
+            {
+                bytes = size < 0 || bytes < 0 ? -1 : Int128.Min(bytes * size, long.MaxValue);
+            }
+
+            if (bytes < 0 || bytes > entry.Length)
+            {
+                throw new InvalidDataException($"{path}: refused: a tensor declares shape {shape} of {tensor.StorageType} ({(bytes < 0 ? "a negative size" : bytes == long.MaxValue ? "more bytes than a long counts" : $"{bytes} bytes")}) but its storage data/{Printable(tensor.StorageKey)} holds {entry.Length} bytes (corrupt or forged).");
+            }
+
+            tensorBytes += (long)bytes;
+            if (tensorBytes > MaxTensorBytesPerStorageByte * storageBytes)
+            {
+                throw new InvalidDataException($"{path}: refused: its tensors would take more than {MaxTensorBytesPerStorageByte} × the {storageBytes} bytes of storage the archive holds (a storage read again and again).");
+            }
+        }
     }
+
+    // torch.save keeps each storage in <archive>/data/<key>.
+    private static bool IsStorage(ZipArchiveEntry entry) => entry.FullName.StartsWith("data/", StringComparison.Ordinal) || entry.FullName.Contains("/data/", StringComparison.Ordinal);
+
+    private static long? StorageElementSize(string storageType) => storageType switch
+    {
+        "DoubleStorage" or "LongStorage" or "ComplexFloatStorage" => 8,
+        "FloatStorage" or "IntStorage" => 4,
+        "HalfStorage" or "BFloat16Storage" or "ShortStorage" => 2,
+        "CharStorage" or "ByteStorage" or "BoolStorage" => 1,
+        "ComplexDoubleStorage" => 16,
+        _ => null,
+    };
 
     private static byte[] ReadBounded(ZipArchiveEntry entry, string path)
     {
@@ -217,7 +285,7 @@ internal static class CheckpointFile
             || !value.TryGetProperty("shape", out var shape) || shape.ValueKind != JsonValueKind.Array
             || !value.TryGetProperty("data_offsets", out var offsets) || offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2)
         {
-            throw new InvalidDataException($"{path}: safetensors entry '{entry.Name}' lacks dtype, shape or data_offsets [begin, end].");
+            throw new InvalidDataException($"{path}: safetensors entry '{Printable(entry.Name)}' lacks dtype, shape or data_offsets [begin, end].");
         }
 
         int elementSize = dtype.GetString() switch
@@ -226,13 +294,13 @@ internal static class CheckpointFile
             "F32" or "I32" => 4,
             "F16" or "BF16" or "I16" => 2,
             "I8" or "U8" or "BOOL" => 1,
-            var other => throw new InvalidDataException($"{path}: safetensors entry '{entry.Name}' has dtype '{other}'; supported: F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL."),
+            var other => throw new InvalidDataException($"{path}: safetensors entry '{Printable(entry.Name)}' has dtype '{Printable(other ?? "")}'; supported: F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL."),
         };
         long begin = offsets[0].TryGetInt64(out long b) ? b : -1;
         long end = offsets[1].TryGetInt64(out long e) ? e : -1;
         if (begin < 0 || end < begin || end > data)
         {
-            throw new InvalidDataException($"{path}: safetensors entry '{entry.Name}' spans bytes [{offsets[0]}, {offsets[1]}) of a data section of {data} bytes.");
+            throw new InvalidDataException($"{path}: safetensors entry '{Printable(entry.Name)}' spans bytes [{Printable(offsets[0].GetRawText())}, {Printable(offsets[1].GetRawText())}) of a data section of {data} bytes.");
         }
 
         // The element count must match the bytes on disk, computed without overflow, before anything is allocated.
@@ -250,7 +318,7 @@ internal static class CheckpointFile
 
         if (bytes != end - begin)
         {
-            throw new InvalidDataException($"{path}: safetensors entry '{entry.Name}' of shape {shape} and dtype {dtype} does not fill its {end - begin} bytes.");
+            throw new InvalidDataException($"{path}: safetensors entry '{Printable(entry.Name)}' of shape {Printable(shape.ToString())} and dtype {Printable(dtype.ToString())} does not fill its {end - begin} bytes.");
         }
     }
 

@@ -145,10 +145,12 @@ public static class IdxFormat
                     throw new InvalidDataException($"{path}: dimension {d} (offset {4 + (4 * d)}) is {dims[d]}; sizes must be positive.");
                 }
 
-                expected *= dims[d]; // at most (2³¹)³: fits a long
+                // Saturates: three sizes of up to 2³¹ − 1 can multiply past a long, and any such size is refused below.
+                expected = dims[d] > long.MaxValue / expected ? long.MaxValue : expected * dims[d];
             }
 
-            string declared = $"the header declares {what} of size [{string.Join(",", dims)}], which needs {expected} bytes after the {headerLength}-byte header";
+            string needs = expected == long.MaxValue ? "more than 2⁶³" : expected.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            string declared = $"the header declares {what} of size [{string.Join(",", dims)}], which needs {needs} bytes after the {headerLength}-byte header";
             if (!gzip && fileLength - headerLength != expected)
             {
                 long actual = fileLength - headerLength;

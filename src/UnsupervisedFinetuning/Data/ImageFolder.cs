@@ -113,7 +113,8 @@ public static partial class ImageFolder
 
         try
         {
-            var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+            var size = DecodeSize(codec, options);
+            var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
             using var decoded = new SKBitmap(info);
             SKCodecResult result = codec.GetPixels(info, decoded.GetPixels());
             if (result != SKCodecResult.Success)
@@ -128,8 +129,27 @@ public static partial class ImageFolder
         catch (Exception e) when (e is not InvalidDataException and not OutOfMemoryException)
         {
             // SkiaSharp reports allocation and codec failures as plain exceptions; they are unreadable files all the same.
-            throw new InvalidDataException($"{file}: could not be decoded ({e.GetType().Name}: {e.Message}).", e);
+            throw new InvalidDataException($"{file}: could not be decoded ({UnsupervisedFinetuning.IO.ExceptionText.Brief(e)}).", e);
         }
+    }
+
+    /// <summary>
+    /// The smallest size the codec decodes to directly that still covers the working size: JPEG decodes at
+    /// k/8 of its size (so a large photo never costs its full pixel buffer), PNG only at full size.
+    /// </summary>
+    private static SKSizeI DecodeSize(SKCodec codec, ImageFolderOptions options)
+    {
+        var full = new SKSizeI(codec.Info.Width, codec.Info.Height);
+        for (int eighths = 1; eighths < 8; eighths++)
+        {
+            var scaled = codec.GetScaledDimensions(eighths / 8f);
+            if (scaled.Width >= options.Width && scaled.Height >= options.Height && scaled.Width <= full.Width && scaled.Height <= full.Height)
+            {
+                return scaled;
+            }
+        }
+
+        return full;
     }
 
     private static byte[]? TryDecode(string file, ImageFolderOptions options, ILogger logger)

@@ -99,25 +99,25 @@ internal static class EngineCheckpoint
                 string stored = reader.ReadString();
                 if (stored != name)
                 {
-                    throw new InvalidDataException($"{path}: expected the weights of '{name}' but found '{stored}'; the checkpoint was written for another method.");
+                    throw new InvalidDataException($"{path}: expected the weights of '{name}' but found '{ExceptionText.Printable(stored)}'; the checkpoint was written for another method.");
                 }
 
-                module.load(reader, strict: true);
+                TorchSharpFormat.LoadModule(reader, module, path, $"the weights of '{name}'");
             }
 
-            optimizer.Load(reader);
+            optimizer.Load(reader, path);
             int count = reader.ReadInt32();
             for (int i = 0; i < count; i++)
             {
                 string name = reader.ReadString();
-                state[name] = TorchSharp.TensorExtensionMethods.Load(reader);
+                state[name] = TorchSharpFormat.ReadTensor(reader, path);
             }
 
             model.LoadState(state);
         }
-        catch (Exception e) when (e is EndOfStreamException or ArgumentException)
+        catch (Exception e) when (e is EndOfStreamException or ArgumentException or FormatException or OverflowException or InvalidDataException or System.Runtime.InteropServices.ExternalException)
         {
-            throw new InvalidDataException($"{path}: the checkpoint is truncated or does not fit this model ({e.Message}).", e);
+            throw new InvalidDataException($"{path}: the checkpoint is truncated or does not fit this model ({ExceptionText.Detail(e, path)}).", e);
         }
         finally
         {
@@ -152,13 +152,13 @@ internal static class EngineCheckpoint
             return JsonSerializer.Deserialize<Header>(reader.ReadString(), Json)
                 ?? throw new InvalidDataException($"{path}: the checkpoint header is empty.");
         }
-        catch (Exception e) when (e is EndOfStreamException or JsonException or IOException and not FileNotFoundException)
+        catch (Exception e) when (e is EndOfStreamException or JsonException or FormatException or IOException and not FileNotFoundException)
         {
-            throw new InvalidDataException($"{path}: not a readable UnsupervisedFinetuning checkpoint ({e.Message}).", e);
+            throw new InvalidDataException($"{path}: not a readable UnsupervisedFinetuning checkpoint ({ExceptionText.Brief(e)}).", e);
         }
     }
 
-    private static string Truncate(string s) => s.Length > 40 ? s[..40] + "…" : s;
+    private static string Truncate(string s) => ExceptionText.Printable(s, 40);
 
     /// <summary>The JSON part of a checkpoint.</summary>
     internal sealed class Header

@@ -127,6 +127,51 @@ public sealed class HostileCheckpointTests
     }
 
     [Test]
+    public void HandWrittenTensorPickle_LoadsAsPyTorchWouldHaveIt()
+    {
+        // The scan and the real unpickler see the same tensor: the builder below is a faithful torch.save pickle.
+        string path = Write("one.pth", Zip(TensorPickle(("w", [2, 2], 0)), [1f, 2f, 3f, 4f]));
+
+        var state = Checkpoint.ReadStateDict(path);
+
+        Assert.That(state["w"].shape, Is.EqualTo(new long[] { 2, 2 }));
+        Assert.That(state["w"].data<float>().ToArray(), Is.EqualTo(new[] { 1f, 2f, 3f, 4f }));
+        state["w"].Dispose();
+    }
+
+    [Test]
+    public void PickledTensorLargerThanItsStorage_IsRefusedBeforeAllocating()
+    {
+        // A 10¹⁰-element float tensor (40 GB) declared over a 16-byte storage: PyBridge would call torch.empty first.
+        string path = Write("shape.pth", Zip(TensorPickle(("w", [100000, 100000], 0)), [1f, 2f, 3f, 4f]));
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+
+        var e = Refused(path);
+
+        Assert.That(GC.GetTotalAllocatedBytes(precise: true) - before, Is.LessThan(1 << 20), "bounded: well under 1 MB allocated");
+        Assert.That(e.Message, Does.Contain("a tensor declares shape [100000, 100000] of FloatStorage (40000000000 bytes) but its storage data/0 holds 16 bytes"));
+    }
+
+    [Test]
+    public void OneStorageReadByManyTensors_IsRefused()
+    {
+        // 1000 tensors over the same 16-byte storage: each would be read in full.
+        var tensors = Enumerable.Range(0, 1000).Select(i => ($"w{i}", new[] { 4 }, 0)).ToArray();
+
+        var e = Refused(Write("many.pth", Zip(TensorPickle(tensors), [1f, 2f, 3f, 4f])));
+
+        Assert.That(e.Message, Does.Contain($"its tensors would take more than {CheckpointFile.MaxTensorBytesPerStorageByte} × the"));
+    }
+
+    [Test]
+    public void PickledTensorOnAStorageTheArchiveLacks_IsRefused()
+    {
+        var e = Refused(Write("missing.pth", Zip(TensorPickle(("w", [4], 7)), [1f, 2f, 3f, 4f])));
+
+        Assert.That(e.Message, Does.Contain("refers to storage data/7, which the archive does not hold"));
+    }
+
+    [Test]
     public void SafetensorsHeaderLongerThanTheFile_IsRefusedBeforeAllocating()
     {
         // Regression: a 10-byte file whose header length says 2³¹ let OutOfMemoryException escape.
@@ -179,6 +224,73 @@ public sealed class HostileCheckpointTests
         var e = Assert.Throws<InvalidDataException>(() => Checkpoint.LoadTorchSharp(other, path));
 
         Assert.That(e!.Message, Does.StartWith(path).And.Contain("not complete TorchSharp weights"));
+    }
+
+    [Test]
+    public void TorchSharpWeightsWithAForgedRank_AreRefusedBeforeAllocating_AndTheModelIsUnchanged()
+    {
+        // Regression (fuzzing): TorchSharp's reader allocates long[rank] for whatever rank the file declares;
+        // a rank of 2²⁸ cost 2 GB before the read failed.
+        string path = Path.Combine(_dir.Path, "weights.dat");
+        using (var saved = new SmallCnn(1, 8))
+        {
+            Checkpoint.Save(saved, path);
+        }
+
+        File.WriteAllBytes(path, ForgeFirstRank(File.ReadAllBytes(path), "features.0.conv.weight"));
+        using var model = new SmallCnn(1, 8);
+        var before = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        long allocated = GC.GetTotalAllocatedBytes(precise: true);
+
+        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.LoadTorchSharp(model, path))!;
+
+        Assert.That(GC.GetTotalAllocatedBytes(precise: true) - allocated, Is.LessThan(1 << 20), "bounded: well under 1 MB allocated");
+        Assert.That(e.Message, Does.StartWith(path).And.Contain("declares 268435456 dimensions; at most 16 are read"));
+        Assert.That(model.state_dict().All(kv => kv.Value.equal(before[kv.Key]).all().item<bool>()), Is.True, "a rejected file changes nothing");
+    }
+
+    [Test]
+    public void TorchSharpWeightsWithALaterTensorCut_LeaveTheModelUnchanged()
+    {
+        // All or nothing: every tensor is checked before the first is copied.
+        string path = Path.Combine(_dir.Path, "weights.dat");
+        using (var saved = new SmallCnn(1, 8))
+        {
+            Checkpoint.Save(saved, path);
+        }
+
+        byte[] bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..(bytes.Length - 3)]);
+        TorchSharp.torch.random.manual_seed(99);
+        using var model = new SmallCnn(1, 8);
+        var before = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+
+        Assert.Throws<InvalidDataException>(() => Checkpoint.LoadTorchSharp(model, path));
+
+        Assert.That(model.state_dict().All(kv => kv.Value.equal(before[kv.Key]).all().item<bool>()), Is.True);
+    }
+
+    [Test]
+    public void SafetensorsHeaderThatIsNotUtf8_IsInvalidData()
+    {
+        // Regression (fuzzing): an invalid UTF-8 byte in a name let InvalidOperationException out.
+        var header = Encoding.ASCII.GetBytes("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}");
+        header[2] = 0xff;
+        var bytes = BitConverter.GetBytes((long)header.Length).Concat(header).Concat(new byte[4]).ToArray();
+
+        var e = Refused(Write("utf8.safetensors", bytes));
+
+        Assert.That(e.Message, Does.Contain("the safetensors header is not valid UTF-8 JSON"));
+    }
+
+    /// <summary>Replaces the one-byte rank of the tensor stored after <paramref name="name"/> by the five-byte LEB128 of 2²⁸.</summary>
+    internal static byte[] ForgeFirstRank(byte[] file, string name)
+    {
+        var pattern = Encoding.UTF8.GetBytes(name);
+        int at = file.AsSpan().IndexOf(pattern);
+        Assert.That(at, Is.GreaterThan(0), $"'{name}' is in the file");
+        int rank = at + pattern.Length + 1; // after the name: the dtype byte, then the rank
+        return [.. file[..rank], 0x80, 0x80, 0x80, 0x80, 0x01, .. file[(rank + 1)..]];
     }
 
     [Test]
@@ -236,8 +348,64 @@ public sealed class HostileCheckpointTests
         return [0x8c, (byte)bytes.Length, .. bytes];
     }
 
-    /// <summary>A torch.save-style zip: archive/data.pkl and archive/version.</summary>
-    private static byte[] Zip(byte[] pickle)
+    /// <summary>
+    /// A protocol-2 pickle of a dict of tensors as torch.save writes it: for each (name, shape, storage key),
+    /// <c>name: torch._utils._rebuild_tensor_v2(persistent ('storage', torch.FloatStorage, key, 'cpu', numel),
+    /// 0, shape, contiguous stride, False, OrderedDict())</c>.
+    /// </summary>
+    private static byte[] TensorPickle(params (string Name, int[] Shape, int Storage)[] tensors)
+    {
+        var p = new List<byte> { 0x80, 0x02, (byte)'}' };
+        void Unicode(string text)
+        {
+            var bytes = Encoding.UTF8.GetBytes(text);
+            p.Add((byte)'X');
+            p.AddRange(BitConverter.GetBytes(bytes.Length));
+            p.AddRange(bytes);
+        }
+
+        void Int(int value)
+        {
+            p.Add((byte)'J');
+            p.AddRange(BitConverter.GetBytes(value));
+        }
+
+        void Tuple(IEnumerable<int> values)
+        {
+            p.Add((byte)'(');
+            foreach (int v in values)
+            {
+                Int(v);
+            }
+
+            p.Add((byte)'t');
+        }
+
+        foreach (var (name, shape, storage) in tensors)
+        {
+            Unicode(name);
+            p.AddRange(Encoding.ASCII.GetBytes("ctorch._utils\n_rebuild_tensor_v2\n("));
+            p.Add((byte)'(');
+            Unicode("storage");
+            p.AddRange(Encoding.ASCII.GetBytes("ctorch\nFloatStorage\n"));
+            Unicode(storage.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Unicode("cpu");
+            Int(4);
+            p.AddRange([(byte)'t', (byte)'Q']);
+            Int(0);
+            Tuple(shape);
+            Tuple(shape.Select((_, i) => shape.Skip(i + 1).Aggregate(1, (a, b) => a * b)));
+            p.Add(0x89);
+            p.AddRange(Encoding.ASCII.GetBytes("ccollections\nOrderedDict\n)R"));
+            p.AddRange([(byte)'t', (byte)'R', (byte)'s']);
+        }
+
+        p.Add((byte)'.');
+        return [.. p];
+    }
+
+    /// <summary>A torch.save-style zip: archive/data.pkl, archive/version and, when given, the storage archive/data/0.</summary>
+    private static byte[] Zip(byte[] pickle, float[]? storage = null)
     {
         using var buffer = new MemoryStream();
         using (var archive = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
@@ -245,6 +413,12 @@ public sealed class HostileCheckpointTests
             using (var stream = archive.CreateEntry("archive/data.pkl", CompressionLevel.NoCompression).Open())
             {
                 stream.Write(pickle);
+            }
+
+            if (storage is not null)
+            {
+                using var data = archive.CreateEntry("archive/data/0", CompressionLevel.NoCompression).Open();
+                data.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(storage.AsSpan()));
             }
 
             using var version = archive.CreateEntry("archive/version").Open();

@@ -77,6 +77,18 @@ public sealed class IdxFormatTests
     }
 
     [Test]
+    public void ReadImages_SizesWhoseProductOverflowsALong_AreRefused()
+    {
+        // Regression (fuzzing): (2³¹ − 1)³ overflowed the byte count, and new byte[negative] threw OverflowException.
+        string path = Path.Combine(_dir.Path, "overflow.idx");
+        File.WriteAllBytes(path, HandWritten(0x08, [int.MaxValue, int.MaxValue, int.MaxValue], new byte[16]));
+
+        var e = Assert.Throws<InvalidDataException>(() => IdxFormat.ReadImages(path));
+
+        Assert.That(e!.Message, Does.StartWith(path).And.Contain("which needs more than 2⁶³ bytes"));
+    }
+
+    [Test]
     public void ReadImages_BadMagic_NamesFileAndMagic()
     {
         byte[] file = HandWritten(0x08, [1, 2, 2], new byte[4]);

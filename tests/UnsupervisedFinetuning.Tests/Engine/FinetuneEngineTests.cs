@@ -351,6 +351,63 @@ public sealed class FinetuneEngineTests
         Assert.That(e!.Message, Does.Contain(old).And.Contain("format version 1").And.Contain("reads version 2").And.Contain("without ResumeFrom"));
     }
 
+    [TestCase(OptimizerKind.Sgd)]
+    [TestCase(OptimizerKind.AdamW)]
+    [TestCase(OptimizerKind.Lars)]
+    public void CancelThenResume_EveryOptimizer_GivesBitIdenticalWeights(OptimizerKind optimizer)
+    {
+        // The optimizer section is walked with TorchSharp's layout before it is loaded; each kind must resume exactly.
+        using var dir = new TempDirectory();
+        using var target = EngineTestData.Images(40, seed: 31);
+        FinetuneEngine Engine()
+        {
+            var o = EngineTestData.Options(steps: 6);
+            o.Optimizer = optimizer;
+            o.LearningRate = optimizer == OptimizerKind.AdamW ? 1e-3 : 0.05;
+            o.CheckpointDirectory = dir.Path;
+            return EngineTestData.Engine(o);
+        }
+
+        using var straight = EngineTestData.Model(seed: 12);
+        Engine().Run(new FinetuneRequest { Backbone = straight, Target = target });
+        using var interrupted = EngineTestData.Model(seed: 12);
+        using var cts = new CancellationTokenSource();
+        var cancelAt3 = new SynchronousProgress<FinetuneProgress>(p => { if (p.Step == 3) { cts.Cancel(); } });
+        Assert.Throws<OperationCanceledException>(() => Engine().Run(new FinetuneRequest { Backbone = interrupted, Target = target }, cancelAt3, cts.Token));
+        using var resumed = EngineTestData.Model(seed: 50);
+
+        Engine().Run(new FinetuneRequest { Backbone = resumed, Target = target, ResumeFrom = Path.Combine(dir.Path, EngineCheckpoint.FileName) });
+
+        Assert.That(EngineTestData.BitEqual(EngineTestData.Snapshot(straight), EngineTestData.Snapshot(resumed)), Is.True);
+    }
+
+    [Test]
+    public void Resume_FromACheckpointWithAForgedRank_IsRefusedBeforeAllocating()
+    {
+        // Regression (fuzzing): a rank of 2²⁸ in a stored tensor cost 1.3 GB (long[rank]) before the read failed;
+        // forged shapes reached libtorch's allocator ("Storage size calculation overflowed", ExternalException).
+        using var dir = new TempDirectory();
+        using var target = EngineTestData.Images(32, seed: 8);
+        var options = EngineTestData.Options(steps: 2);
+        options.CheckpointDirectory = dir.Path;
+        using (var model = EngineTestData.Model())
+        {
+            EngineTestData.Engine(options).Run(new FinetuneRequest { Backbone = model, Target = target });
+        }
+
+        string path = Path.Combine(dir.Path, EngineCheckpoint.FileName);
+        File.WriteAllBytes(path, UnsupervisedFinetuning.Tests.Backbones.HostileCheckpointTests.ForgeFirstRank(File.ReadAllBytes(path), "features.0.conv.weight"));
+        using var resumed = EngineTestData.Model(seed: 5);
+        var before = EngineTestData.Snapshot(resumed);
+        long allocated = GC.GetTotalAllocatedBytes(precise: true);
+
+        var e = Assert.Throws<InvalidDataException>(() => EngineTestData.Engine(options).Run(new FinetuneRequest { Backbone = resumed, Target = target, ResumeFrom = path }))!;
+
+        Assert.That(GC.GetTotalAllocatedBytes(precise: true) - allocated, Is.LessThan(16 << 20), "bounded: no long[2²⁸]");
+        Assert.That(e.Message, Does.StartWith(path).And.Contain("declares 268435456 dimensions"));
+        Assert.That(EngineTestData.BitEqual(before, EngineTestData.Snapshot(resumed)), Is.True, "the caller's backbone is untouched");
+    }
+
     [Test]
     public void Run_NonFiniteLossWithThrowPolicy_NamesTheStep()
     {
