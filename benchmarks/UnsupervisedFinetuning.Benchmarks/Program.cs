@@ -9,6 +9,7 @@ using UnsupervisedFinetuning.Benchmarks;
 // Memory probe:     ... -- memory [--steps 1000] [--trim-every 50] [--model resnet18|smallcnn]
 // PyTorch peer:     bash benchmarks/peer/compare.sh  (runs `... -- peer` and the Python script)
 // Step profile:     ... -- profile [--steps 20] [--augment mocov2|none]
+// IDX peak memory:  ... -- idx-memory [--mb 600] [--gzip] [--reader load|read]
 //
 // Benchmarks run in-process: BenchmarkDotNet's out-of-process toolchain builds a generated project that
 // skips Directory.Build.targets, so its copy of libLibTorchSharp.so would miss the libstdc++ load fix
@@ -17,6 +18,11 @@ using UnsupervisedFinetuning.Benchmarks;
 if (args.Length > 0 && args[0] == "memory")
 {
     return MemoryProbe.Run(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "idx-memory")
+{
+    return IdxMemoryProbe.Run(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "profile")

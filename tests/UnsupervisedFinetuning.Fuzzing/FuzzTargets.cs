@@ -59,10 +59,11 @@ internal static class FuzzTargets
         return new FuzzTarget(gzip ? "idx-gz" : "idx", gzip ? "case-idx.gz" : "case-idx", [images, labels], Mutator.Mutate,
             file =>
             {
-                // Either reader: the format is the same, the dimension count decides.
+                // Either reader: the format is the same, the dimension count decides. Images go through the
+                // loader users call, which reads straight into a tensor.
                 try
                 {
-                    IdxFormat.ReadImages(file);
+                    using var images = IdxFormat.LoadImages(file);
                 }
                 catch (InvalidDataException e) when (e.Message.Contains("dimension", StringComparison.OrdinalIgnoreCase))
                 {

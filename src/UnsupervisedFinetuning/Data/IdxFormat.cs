@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using UnsupervisedFinetuning.IO;
+using static TorchSharp.torch;
 
 namespace UnsupervisedFinetuning.Data;
 
@@ -21,10 +22,13 @@ public static class IdxFormat
     /// <exception cref="InvalidDataException">A file is malformed; the message names the file and what was wrong.</exception>
     public static InMemoryLabeledImageDataset LoadLabeled(string imagesPath, string labelsPath, int? classCount = null, IReadOnlyList<string>? classNames = null)
     {
-        var (pixels, count, height, width) = ReadImages(imagesPath);
+        // Labels first: they are small, and a mismatch is then found before the images are read.
         byte[] labelBytes = ReadLabels(labelsPath);
+        var images = ReadImagesTensor(imagesPath);
+        int count = (int)images.shape[0];
         if (labelBytes.Length != count)
         {
+            images.Dispose();
             throw new InvalidDataException($"{labelsPath}: holds {labelBytes.Length} labels but {imagesPath} holds {count} images.");
         }
 
@@ -36,29 +40,58 @@ public static class IdxFormat
         }
         catch (ArgumentException e)
         {
+            images.Dispose();
             throw new InvalidDataException($"{labelsPath}: {e.Message}", e);
         }
 
-        return InMemoryLabeledImageDataset.FromBytes(pixels, new ImageShape(1, height, width), labels, classes, classNames);
+        return new InMemoryLabeledImageDataset(images, labels, classes, classNames);
     }
 
     /// <summary>Loads images without labels as a grayscale dataset [N,1,H,W].</summary>
     /// <exception cref="InvalidDataException">The file is malformed; the message names the file and what was wrong.</exception>
     public static InMemoryImageDataset LoadImages(string imagesPath)
     {
-        var (pixels, count, height, width) = ReadImages(imagesPath);
-        return InMemoryImageDataset.FromBytes(pixels, count, new ImageShape(1, height, width));
+        return new InMemoryImageDataset(ReadImagesTensor(imagesPath));
     }
 
     /// <summary>Reads an images file: the pixels [N,H,W] row-major and the three sizes.</summary>
     public static (byte[] Pixels, int Count, int Height, int Width) ReadImages(string path)
     {
-        var (data, dims) = Read(path, expectedDimensions: 3, what: "images [N,H,W]");
+        var (data, dims) = Read(path, expectedDimensions: 3, what: "images [N,H,W]", ReadArray);
         return (data, dims[0], dims[1], dims[2]);
     }
 
     /// <summary>Reads a labels file: one byte per item.</summary>
-    public static byte[] ReadLabels(string path) => Read(path, expectedDimensions: 1, what: "labels [N]").Data;
+    public static byte[] ReadLabels(string path) => Read(path, expectedDimensions: 1, what: "labels [N]", ReadArray).Data;
+
+    // The loaders read straight into the dataset's uint8 tensor [N,1,H,W]: the data is held once.
+    private static Tensor ReadImagesTensor(string path) =>
+        Read(path, expectedDimensions: 3, what: "images [N,H,W]", (dims, bytes, input, declared) =>
+        {
+            var images = empty([dims[0], 1, dims[1], dims[2]], ScalarType.Byte);
+            try
+            {
+                images.ReadBytesFromStream(input, bufferSize: 1 << 20);
+                return images;
+            }
+            catch (EndOfStreamException e)
+            {
+                images.Dispose();
+                throw new InvalidDataException($"{declared}, but the data ends before that (truncated).", e);
+            }
+            catch
+            {
+                images.Dispose();
+                throw;
+            }
+        }).Data;
+
+    private static byte[] ReadArray(int[] dims, long bytes, Stream input, string declared)
+    {
+        byte[] data = new byte[bytes];
+        long read = ReadUpTo(input, data);
+        return read < bytes ? throw new InvalidDataException($"{declared}, but {read} bytes follow (truncated).") : data;
+    }
 
     /// <summary>Writes images [N,H,W] (row-major bytes) as IDX, gzip-compressed when <paramref name="gzip"/> is set.</summary>
     public static void WriteImages(string path, ReadOnlySpan<byte> pixels, int count, int height, int width, bool gzip)
@@ -110,7 +143,7 @@ public static class IdxFormat
     // Streams the file: the header is checked against the file's size (raw) or the most its gzip stream can
     // hold before the data is allocated, the data is read straight into its final array, and reading stops
     // one byte past the declared size. Peak memory is the data once (plus the tensor a loader builds from it).
-    private static (byte[] Data, int[] Dims) Read(string path, int expectedDimensions, string what)
+    private static (T Data, int[] Dims) Read<T>(string path, int expectedDimensions, string what, Func<int[], long, Stream, string, T> readData)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
@@ -167,15 +200,12 @@ public static class IdxFormat
                 throw new InvalidDataException($"{path}: {declared}; at most {Array.MaxLength} bytes fit one array.");
             }
 
-            byte[] data = new byte[expected];
-            long read = ReadUpTo(input, data);
-            if (read < expected)
-            {
-                throw new InvalidDataException($"{path}: {declared}, but {read} bytes follow (truncated).");
-            }
+            // The reader gets the header's claim prefixed with the file, to name it in a truncation message.
+            T data = readData(dims, expected, input, $"{path}: {declared}");
 
             if (input.ReadByte() >= 0)
             {
+                (data as IDisposable)?.Dispose();
                 throw new InvalidDataException($"{path}: {declared}, but more bytes follow (trailing data).");
             }
 

@@ -133,6 +133,30 @@ public sealed class IdxFormatTests
         Assert.That(e!.Message, Does.Contain(_dir.File("cut")).And.Contain("needs 36 bytes").And.Contain("but 31 bytes follow").And.Contain("truncated"));
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public void LoadImages_Truncated_NamesTheFileAndWhatTheHeaderClaimed(bool gzip)
+    {
+        // LoadImages reads straight into the dataset's tensor (the data is held once), so its truncation path is its own.
+        byte[] full = HandWritten(0x08, [4, 3, 3], Pixels(4, 3, 3));
+        byte[] cut = full[..(full.Length - 5)];
+        File.WriteAllBytes(_dir.File("cut"), gzip ? Gzip(cut) : cut);
+
+        var e = Assert.Throws<InvalidDataException>(() => IdxFormat.LoadImages(_dir.File("cut")));
+
+        Assert.That(e!.Message, Does.StartWith(_dir.File("cut")).And.Contain("needs 36 bytes").And.Contain("truncated"));
+    }
+
+    [Test]
+    public void LoadImages_TrailingData_IsRefused()
+    {
+        File.WriteAllBytes(_dir.File("long.gz"), Gzip(HandWritten(0x08, [2, 3, 3], Pixels(3, 3, 3))));
+
+        var e = Assert.Throws<InvalidDataException>(() => IdxFormat.LoadImages(_dir.File("long.gz")));
+
+        Assert.That(e!.Message, Does.StartWith(_dir.File("long.gz")).And.Contain("trailing data"));
+    }
+
     [Test]
     public void ReadImages_TruncatedGzipStream_NamesFile()
     {
