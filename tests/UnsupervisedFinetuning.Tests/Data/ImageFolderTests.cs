@@ -259,13 +259,56 @@ public sealed class ImageFolderTests
         string path = _dir.File($"liar-{width}.png");
         File.WriteAllBytes(path, LyingPng(width, height));
 
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var e = Assert.Throws<InvalidDataException>(() => ImageFolder.Decode(path, new ImageFolderOptions()));
+        InvalidDataException? e = null;
+        double added = PeakMegabytesAdded(() => e = Assert.Throws<InvalidDataException>(() => ImageFolder.Decode(path, new ImageFolderOptions())));
 
-        // The pixel buffer would be native (SkiaSharp), so the evidence is the message (refused from the
-        // header) and the time: the allocating attempt took 6 s for 20000x20000.
+        // The pixel buffer would be native (SkiaSharp): the process's peak resident memory is the evidence.
         Assert.That(e!.Message, Does.Contain(path).And.Contain($"declares {width}x{height}").And.Contain("MaxDecodedPixels"));
-        Assert.That(clock.ElapsedMilliseconds, Is.LessThan(1000), "refused from the header, not after a decode attempt");
+        Assert.That(added, Is.LessThan(16), "MB of peak resident memory added: refused from the header (the allocating attempt took 1.6 GB)");
+    }
+
+    [Test]
+    public void Decode_LargeJpeg_DecodesAtAScaleThatCoversTheWorkingSize()
+    {
+        // A 4000x3000 photo for a 32x32 dataset decodes at 1/8 (500x375, 0.75 MB), not at full size (48 MB),
+        // and the result is the same picture: a horizontal ramp of grey.
+        string path = _dir.File("big.jpg");
+        using (var bitmap = new SKBitmap(new SKImageInfo(4000, 3000, SKColorType.Gray8, SKAlphaType.Opaque)))
+        {
+            var ramp = bitmap.GetPixelSpan();
+            for (int i = 0; i < ramp.Length; i++)
+            {
+                ramp[i] = (byte)(i % 4000 * 255 / 3999);
+            }
+
+            using var encoded = bitmap.Encode(SKEncodedImageFormat.Jpeg, 95);
+            File.WriteAllBytes(path, encoded.ToArray());
+        }
+
+        var options = new ImageFolderOptions { Height = 32, Width = 32, Color = ImageColorMode.Grayscale };
+        Decode(path, options); // SkiaSharp's one-time costs are not the decode's
+
+        byte[] pixels = [];
+        double added = PeakMegabytesAdded(() => pixels = Decode(path, options));
+
+        Assert.That(added, Is.LessThan(16), "MB of peak resident memory added");
+        // Centre crop of a 4:3 ramp: columns span x ∈ [500, 3500) of 4000, i.e. grey 32..223.
+        for (int column = 0; column < 32; column++)
+        {
+            double expected = (500 + ((column + 0.5) * 3000 / 32)) * 255 / 3999;
+            Assert.That(pixels[(16 * 32) + column], Is.EqualTo(expected).Within(6), $"column {column}");
+        }
+    }
+
+    private static byte[] Decode(string path, ImageFolderOptions options) => ImageFolder.Decode(path, options);
+
+    // Peak resident memory (MB) the action adds to this process (Linux: VmHWM after resetting it).
+    private static double PeakMegabytesAdded(Action action)
+    {
+        Assume.That(UnsupervisedFinetuning.Fuzzing.ResidentMemory.ResetPeak(), "needs /proc/self/clear_refs (Linux)");
+        long before = UnsupervisedFinetuning.Fuzzing.ResidentMemory.Current()!.Value;
+        action();
+        return (UnsupervisedFinetuning.Fuzzing.ResidentMemory.Peak()!.Value - before) / 1e6;
     }
 
     [Test]
