@@ -9,6 +9,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Spectre.Console;
 using UnsupervisedFinetuning.Evaluation;
+using UnsupervisedFinetuning.Reporting;
 using UnsupervisedFinetuning.Samples.Quickstart;
 
 var commandLine = QuickstartCommandLine.Parse(args);
@@ -81,7 +82,7 @@ namespace UnsupervisedFinetuning.Samples.Quickstart
             report.Notes.Add($"Source model: SmallCnn (256-d), MoCo v2 pretrained {pretrained.Epochs} epochs on Fashion-MNIST classes 0–4 (samples/data/pretrained).");
             report.Notes.Add($"Finetuning: MoCo v2 from the pretrained backbone and head, {settings.TargetSize} unlabelled target images, {settings.Steps} steps of batch {settings.BatchSize} per arm (equal compute, mixing {settings.MixingMode} in {settings.MixingCompute.ToString().ToLowerInvariant()} mode, α = {settings.MixingAlpha}), lr {settings.LearningRate}, replay ratio {settings.ReplayRatio} (Union).");
             report.Notes.Add($"Evaluation: kNN (k = 20, τ = 0.07) with the target train split ({data.TargetTrain.Count} images) as bank, on {data.TargetTest.Count} target test images; linear probe (λ chosen on {data.TargetValidation.Count} validation images); retention = kNN on {data.SourceTest.Count} held-out source images with a {data.SourceBank.Count}-image source bank.");
-            var files = report.Write(settings.Output.FullName, "report").ToList();
+            var files = report.WriteWithChart(settings.Output.FullName, "report").ToList();
 
             var table = new Table().Border(TableBorder.Rounded).AddColumn("arm");
             string[] shown = [TransferMetrics.TargetKnn, TransferMetrics.TargetLinearProbe, TransferMetrics.SourceKnn, TransferMetrics.TargetKnnValidation];

@@ -142,31 +142,31 @@ public sealed class TransferReport
     }
 
     /// <summary>
-    /// Writes <c>{name}.md</c>, <c>{name}.csv</c>, <c>{name}.json</c> and — when arms carry both target kNN and
-    /// source kNN — the trade-off chart <c>{name}.png</c> (<see cref="TransferChart"/>) into
-    /// <paramref name="directory"/>, as one unit: every file is written beside its target first, and only when
-    /// all succeeded are they renamed over the targets, so an existing report is never left half-replaced.
+    /// Writes <c>{name}.md</c>, <c>{name}.csv</c> and <c>{name}.json</c> into <paramref name="directory"/>, as one
+    /// unit: every file is written beside its target first, and only when all succeeded are they renamed over
+    /// the targets, so an existing report is never left half-replaced. The trade-off chart (PNG) is in the
+    /// UnsupervisedFinetuning.Reporting package (<c>WriteWithChart</c>).
     /// </summary>
     /// <returns>The paths written.</returns>
     /// <exception cref="IOException">A file could not be written (disk full, permission denied); the message names it and the previous report is unchanged.</exception>
     public IReadOnlyList<string> Write(string directory, string name = "report")
     {
-        ArgumentException.ThrowIfNullOrEmpty(directory);
-        ArgumentException.ThrowIfNullOrEmpty(name);
-        var files = new List<(string Path, Action<Stream> Write)>();
-        foreach (var (extension, content) in new[] { ("md", ToMarkdown()), ("csv", ToCsv()), ("json", ToJson()) })
-        {
-            files.Add((Path.Combine(directory, $"{name}.{extension}"), AtomicFile.Utf8(content)));
-        }
-
-        if (Arms.Any(arm => Summarize(arm, TransferMetrics.TargetKnn).Count > 0 && Summarize(arm, TransferMetrics.SourceKnn).Count > 0))
-        {
-            byte[] png = TransferChart.RenderPng(this);
-            files.Add((Path.Combine(directory, $"{name}.png"), stream => stream.Write(png)));
-        }
-
+        var files = Files(directory, name);
         AtomicFile.WriteAll(files);
         return files.Select(f => f.Path).ToList();
+    }
+
+    /// <summary>The report's text files, as (path, writer) pairs for one atomic write.</summary>
+    internal List<(string Path, Action<Stream> Write)> Files(string directory, string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return
+        [
+            (Path.Combine(directory, $"{name}.md"), AtomicFile.Utf8(ToMarkdown())),
+            (Path.Combine(directory, $"{name}.csv"), AtomicFile.Utf8(ToCsv())),
+            (Path.Combine(directory, $"{name}.json"), AtomicFile.Utf8(ToJson())),
+        ];
     }
 
     private static Summary Stats(IEnumerable<double> values)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using UnsupervisedFinetuning.Evaluation;
+using UnsupervisedFinetuning.Reporting;
 
 namespace UnsupervisedFinetuning.Tests.Evaluation;
 
@@ -65,7 +66,7 @@ public sealed class TransferReportTests
     }
 
     [Test]
-    public void Write_WithTargetAndRetention_AddsTheTradeOffChart()
+    public void WriteWithChart_WithTargetAndRetention_AddsTheTradeOffChart()
     {
         using var dir = new TempDirectory();
         var report = new TransferReport(
@@ -76,7 +77,7 @@ public sealed class TransferReportTests
             new("replay", 1, TransferMetrics.SourceKnn, 0.85), new("replay", 2, TransferMetrics.SourceKnn, 0.86),
         ], "naive UFT", "trade-off");
 
-        var written = report.Write(dir.Path);
+        var written = report.WriteWithChart(dir.Path);
 
         Assert.That(written.Select(Path.GetFileName), Is.EquivalentTo(new[] { "report.md", "report.csv", "report.json", "report.png" }));
         Assert.That(Directory.GetFiles(dir.Path), Has.Length.EqualTo(4), "no temporaries left behind");

@@ -2,6 +2,7 @@ using UnsupervisedFinetuning.Backbones;
 using UnsupervisedFinetuning.Engine;
 using UnsupervisedFinetuning.Evaluation;
 using UnsupervisedFinetuning.IO;
+using UnsupervisedFinetuning.Reporting;
 using UnsupervisedFinetuning.Tests.Engine;
 
 namespace UnsupervisedFinetuning.Tests.IO;
@@ -61,7 +62,7 @@ public sealed class FailedSaveTests
     public void TransferReport_FailingOnAnyFile_ReplacesNoneOfThePreviousReport(Fault fault, int failOnWrite)
     {
         using var dir = new TempDirectory();
-        Report(0.80).Write(dir.Path);
+        Report(0.80).WriteWithChart(dir.Path);
         var before = Directory.GetFiles(dir.Path).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
         Assert.That(before.Keys, Is.EquivalentTo(new[] { "report.md", "report.csv", "report.json", "report.png" }));
 
@@ -69,7 +70,7 @@ public sealed class FailedSaveTests
         IOException error;
         using (AtomicFile.Use(store))
         {
-            error = Assert.Throws<IOException>(() => Report(0.90).Write(dir.Path))!;
+            error = Assert.Throws<IOException>(() => Report(0.90).WriteWithChart(dir.Path))!;
         }
 
         Assert.That(store.Injected, Is.True);

@@ -1,7 +1,8 @@
 using ScottPlot;
+using UnsupervisedFinetuning.Evaluation;
 using UnsupervisedFinetuning.IO;
 
-namespace UnsupervisedFinetuning.Evaluation;
+namespace UnsupervisedFinetuning.Reporting;
 
 /// <summary>
 /// The trade-off of a transfer comparison at a glance: a target metric (x) against a source-retention
@@ -39,7 +40,8 @@ public static class TransferChart
     }
 
     /// <summary>The chart of <see cref="WritePng"/> as PNG bytes.</summary>
-    internal static byte[] RenderPng(TransferReport report, string? title = null, string xMetric = TransferMetrics.TargetKnn, string yMetric = TransferMetrics.SourceKnn)
+    /// <exception cref="ArgumentException">No arm has both metrics.</exception>
+    public static byte[] RenderPng(TransferReport report, string? title = null, string xMetric = TransferMetrics.TargetKnn, string yMetric = TransferMetrics.SourceKnn)
     {
         ArgumentNullException.ThrowIfNull(report);
         var points = report.Arms
