@@ -113,8 +113,9 @@ public static class TorchDevices
                 "TorchSharp's native backend could not be loaded. The host application must reference one backend package " +
                 "(libtorch-cpu-linux-x64, libtorch-cpu-win-x64, libtorch-cpu-osx-arm64, TorchSharp-cuda-linux or TorchSharp-cuda-windows). " +
                 "On Linux, if that package is referenced, run `ldd` on runtimes/linux-x64/native/libLibTorchSharp.so in the output folder: " +
-                "a missing GLIBCXX version means the system libstdc++ is older than the one TorchSharp was built against " +
-                "(see docs/torchsharp-on-debian.md).",
+                "a missing GLIBCXX version means the system libstdc++ is older than the one TorchSharp was built against. The " +
+                "UnsupervisedFinetuning package's build targets fix that in the output folder after build and publish (one line of build " +
+                "output says so), unless DisableTorchSharpLibStdCxxFix is true; an output copied from elsewhere misses the fix.",
                 e);
         }
     }

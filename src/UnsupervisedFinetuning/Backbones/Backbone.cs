@@ -17,8 +17,17 @@ public abstract class Backbone : nn.Module<Tensor, Tensor>
 
     /// <summary>Initialises the module with a display name.</summary>
     protected Backbone(string name)
-        : base(name)
+        : base(WithNativeBackend(name))
     {
+    }
+
+    // A backbone is usually an application's first TorchSharp object: load the native backend before the
+    // module's constructor does, so that a missing one is reported by what to reference, not TorchSharp's
+    // fallback message.
+    private static string WithNativeBackend(string name)
+    {
+        TorchDevices.EnsureNativeBackend();
+        return name;
     }
 
     /// <summary>Width of the pooled feature vector.</summary>

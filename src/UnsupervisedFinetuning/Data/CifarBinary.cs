@@ -34,6 +34,7 @@ public static class CifarBinary
     /// the message names the file, the record and the value.</exception>
     public static InMemoryLabeledImageDataset Load(CifarLabels kind, params string[] files)
     {
+        TorchDevices.EnsureNativeBackend();
         ArgumentNullException.ThrowIfNull(files);
         if (files.Length == 0)
         {

@@ -65,8 +65,10 @@ public static class IdxFormat
     public static byte[] ReadLabels(string path) => Read(path, expectedDimensions: 1, what: "labels [N]", ReadArray).Data;
 
     // The loaders read straight into the dataset's uint8 tensor [N,1,H,W]: the data is held once.
-    private static Tensor ReadImagesTensor(string path) =>
-        Read(path, expectedDimensions: 3, what: "images [N,H,W]", (dims, bytes, input, declared) =>
+    private static Tensor ReadImagesTensor(string path)
+    {
+        TorchDevices.EnsureNativeBackend();
+        return Read(path, expectedDimensions: 3, what: "images [N,H,W]", (dims, bytes, input, declared) =>
         {
             var images = empty([dims[0], 1, dims[1], dims[2]], ScalarType.Byte);
             try
@@ -85,6 +87,7 @@ public static class IdxFormat
                 throw;
             }
         }).Data;
+    }
 
     private static byte[] ReadArray(int[] dims, long bytes, Stream input, string declared)
     {

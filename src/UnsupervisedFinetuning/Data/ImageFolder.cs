@@ -18,6 +18,7 @@ public static partial class ImageFolder
     /// (unless <see cref="ImageFolderOptions.SkipUnreadable"/>); the message names the folder or file.</exception>
     public static InMemoryLabeledImageDataset LoadLabeled(string root, ImageFolderOptions? options = null, ILogger? logger = null)
     {
+        TorchDevices.EnsureNativeBackend(); // before decoding a whole folder
         options ??= new ImageFolderOptions();
         options.Validate();
         logger ??= NullLogger.Instance;
@@ -64,6 +65,7 @@ public static partial class ImageFolder
     /// <exception cref="InvalidDataException">No readable images, or an unreadable one (unless skipping).</exception>
     public static InMemoryImageDataset LoadUnlabeled(string root, ImageFolderOptions? options = null, ILogger? logger = null)
     {
+        TorchDevices.EnsureNativeBackend(); // before decoding a whole folder
         options ??= new ImageFolderOptions();
         options.Validate();
         logger ??= NullLogger.Instance;
