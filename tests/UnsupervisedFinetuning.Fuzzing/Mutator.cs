@@ -10,7 +10,12 @@ namespace UnsupervisedFinetuning.Fuzzing;
 /// </summary>
 internal static class Mutator
 {
-    private static readonly byte[] InterestingBytes = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x0a, (byte)'.', (byte)'('];
+    // Edge values, and pickle opcodes that swap one call, container or memo operation for another.
+    private static readonly byte[] InterestingBytes =
+    [
+        0x00, 0x01, 0x7f, 0x80, 0xff, 0x0a, (byte)'.', (byte)'(', (byte)'R', 0x81, 0x92, (byte)'o', (byte)'t',
+        (byte)'u', (byte)'s', (byte)'d', (byte)'q', (byte)'h', (byte)'r', (byte)'j', 0x94, (byte)'0', (byte)'2',
+    ];
 
     private static readonly long[] InterestingIntegers =
     [

@@ -212,14 +212,25 @@ internal static class CheckpointFile
             }
         }
 
+        // Storage entries by the key after their last "data/" (PyBridge takes the first entry whose name ends in
+        // "data/<key>"; a key with a '/' in it falls back to that search).
+        var storages = new Dictionary<string, ZipArchiveEntry>(StringComparer.Ordinal);
+        foreach (var entry in archive.Entries.Where(IsStorage))
+        {
+            int at = entry.FullName.LastIndexOf("data/", StringComparison.Ordinal);
+            storages.TryAdd(entry.FullName[(at + 5)..], entry);
+        }
+
         long tensorBytes = 0;
         foreach (var tensor in tensors)
         {
-            string shape = $"[{string.Join(", ", tensor.Shape)}]";
+            string Shape() => $"[{string.Join(", ", tensor.Shape)}]";
             long elementSize = StorageElementSize(tensor.StorageType)
                 ?? throw new InvalidDataException($"{path}: refused: a tensor is stored as {Printable(tensor.StorageType)}, which this reader does not know.");
-            var entry = archive.Entries.FirstOrDefault(e => IsStorage(e) && e.FullName.EndsWith("data/" + tensor.StorageKey, StringComparison.Ordinal))
-                ?? throw new InvalidDataException($"{path}: refused: a tensor of shape {shape} refers to storage data/{Printable(tensor.StorageKey)}, which the archive does not hold.");
+            var entry = storages.GetValueOrDefault(tensor.StorageKey)
+                ?? archive.Entries.FirstOrDefault(e => IsStorage(e) && e.FullName.EndsWith("data/" + tensor.StorageKey, StringComparison.Ordinal))
+                ?? throw new InvalidDataException($"{path}: refused: a tensor of shape {Shape()} refers to storage data/{Printable(tensor.StorageKey)}, which the archive does not hold.");
+
             // Int128 holds any product of a few sizes exactly; a shape of many huge sizes saturates.
             Int128 bytes = elementSize;
             foreach (long size in tensor.Shape)
@@ -229,7 +240,7 @@ internal static class CheckpointFile
 
             if (bytes < 0 || bytes > entry.Length)
             {
-                throw new InvalidDataException($"{path}: refused: a tensor declares shape {shape} of {tensor.StorageType} ({(bytes < 0 ? "a negative size" : bytes == long.MaxValue ? "more bytes than a long counts" : $"{bytes} bytes")}) but its storage data/{Printable(tensor.StorageKey)} holds {entry.Length} bytes (corrupt or forged).");
+                throw new InvalidDataException($"{path}: refused: a tensor declares shape {Shape()} of {tensor.StorageType} ({(bytes < 0 ? "a negative size" : bytes == long.MaxValue ? "more bytes than a long counts" : $"{bytes} bytes")}) but its storage data/{Printable(tensor.StorageKey)} holds {entry.Length} bytes (corrupt or forged).");
             }
 
             tensorBytes += (long)bytes;

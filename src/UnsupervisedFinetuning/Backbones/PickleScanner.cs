@@ -24,8 +24,22 @@ internal sealed record PickleContents(IReadOnlyList<(string Module, string Name)
 /// checkpoint import can check the globals against an allow-list and the declared shapes against the bytes
 /// that back them before a real unpickler allocates anything.
 /// </summary>
+/// <remarks>
+/// The checks only hold if the scan sees the values the real unpickler (Razorvine.Pickle, inside
+/// TorchSharp.PyBridge) and CPython's pickle would see. Wherever they could differ, the scan refuses instead of
+/// guessing: memo keys that are not plain digits or are negative, strings with escapes, dicts and SETITEMS with
+/// an odd number of items, popping or duplicating a MARK, and calls whose callable is not a global. Every call
+/// opcode (REDUCE, NEWOBJ, NEWOBJ_EX, OBJ, INST) is checked alike. Work and memory are linear in the pickle:
+/// at most <see cref="MaxValues"/> values, shapes of at most <see cref="MaxRank"/> sizes.
+/// </remarks>
 internal static class PickleScanner
 {
+    /// <summary>The most values a scanned pickle may build (a state dict's pickle builds a few per tensor).</summary>
+    public const int MaxValues = 2_000_000;
+
+    /// <summary>The most sizes a tensor's shape may have.</summary>
+    public const int MaxRank = 64;
+
     /// <summary>Walks the whole pickle.</summary>
     /// <exception cref="InvalidDataException">The pickle is truncated, malformed, uses the extension registry or
     /// out-of-band buffers, or builds a global from values the scan cannot verify as strings.</exception>
@@ -95,7 +109,8 @@ internal static class PickleScanner
                 case (byte)'T': Push(Text(Bytes(p, ref at, Unsigned(p, ref at, 4)), utf8: false)); break;
                 case (byte)'X': Push(Text(Bytes(p, ref at, Unsigned(p, ref at, 4)), utf8: true)); break;
                 case 0x8d: Push(Text(Bytes(p, ref at, Unsigned(p, ref at, 8)), utf8: true)); break;
-                case (byte)'S' or (byte)'V': Push(Line(p, ref at).Trim('\'', '"')); break;
+                case (byte)'S': Push(QuotedText(Line(p, ref at))); break;
+                case (byte)'V': Push(PlainText(Line(p, ref at))); break;
                 case (byte)'C': Bytes(p, ref at, Unsigned(p, ref at, 1)); Push(new Opaque()); break;
                 case (byte)'B': Bytes(p, ref at, Unsigned(p, ref at, 4)); Push(new Opaque()); break;
                 case 0x8e or 0x96: Bytes(p, ref at, Unsigned(p, ref at, 8)); Push(new Opaque()); break;
@@ -110,11 +125,13 @@ internal static class PickleScanner
                 case 0x86: { var b = Pop(); var a = Pop(); Push(new[] { a, b }); break; }
                 case 0x87: { var c = Pop(); var b = Pop(); var a = Pop(); Push(new[] { a, b, c }); break; }
                 case (byte)'l': Push(PopToMark()); break;
-                case (byte)'d' or 0x91: PopToMark(); Push(new Opaque()); break;
+                case (byte)'d': PairsToMark(); Push(new Opaque()); break;
+                case 0x91: PopToMark(); Push(new Opaque()); break;
                 case (byte)'a': { var item = Pop(); (Top() as List<object?>)?.Add(item); break; }
                 case (byte)'e': { var items = PopToMark(); (Top() as List<object?>)?.AddRange(items); break; }
                 case (byte)'s': Pop(); Pop(); Top(); break;        // SETITEM: the dict stays
-                case (byte)'u' or 0x90: PopToMark(); Top(); break; // SETITEMS, ADDITEMS
+                case (byte)'u': PairsToMark(); Top(); break;  // SETITEMS
+                case 0x90: PopToMark(); Top(); break;         // ADDITEMS
                 case (byte)'b': Pop(); Top(); break;               // BUILD: the object stays
 
                 // Stack and memo.
@@ -123,11 +140,11 @@ internal static class PickleScanner
                 case (byte)'2': Push(Top()); break;
                 case 0x94: _memo[_memo.Count] = Top(); break;
                 case (byte)'q': _memo[Unsigned(p, ref at, 1)] = Top(); break;
-                case (byte)'r': _memo[Unsigned(p, ref at, 4)] = Top(); break;
-                case (byte)'p': _memo[TextInteger(Line(p, ref at)) ?? -1] = Top(); break;
+                case (byte)'r': _memo[SignedMemoKey(p, ref at)] = Top(); break;
+                case (byte)'p': _memo[TextMemoKey(Line(p, ref at))] = Top(); break;
                 case (byte)'h': Push(Recall(Unsigned(p, ref at, 1))); break;
-                case (byte)'j': Push(Recall(Unsigned(p, ref at, 4))); break;
-                case (byte)'g': Push(Recall(TextInteger(Line(p, ref at)) ?? -1)); break;
+                case (byte)'j': Push(Recall(SignedMemoKey(p, ref at))); break;
+                case (byte)'g': Push(Recall(TextMemoKey(Line(p, ref at)))); break;
 
                 // Protocol framing.
                 case 0x80: Bytes(p, ref at, 1); break;
@@ -135,7 +152,7 @@ internal static class PickleScanner
 
                 // Globals and calls: recorded, never made.
                 case (byte)'c':
-                    Push(Name(Line(p, ref at), Line(p, ref at)));
+                    Push(Name(Utf8Line(p, ref at), Utf8Line(p, ref at)));
                     break;
                 case 0x93:
                 {
@@ -150,29 +167,36 @@ internal static class PickleScanner
                     break;
                 }
 
+                // Every call opcode reaches the same constructors in the real unpickler, so each is checked alike.
                 case (byte)'i': // INST: module and name on the line, arguments above the mark
                 {
-                    var callable = Name(Line(p, ref at), Line(p, ref at));
-                    Push(new Call(callable, PopToMark().ToArray()));
+                    var callable = Name(Utf8Line(p, ref at), Utf8Line(p, ref at));
+                    Push(Reduce(callable, PopToMark().ToArray()));
                     break;
                 }
 
                 case (byte)'o': // OBJ: class and arguments above the mark
                 {
                     var items = PopToMark();
-                    Push(new Call(items.Count > 0 ? items[0] as Global : null, items.Skip(1).ToArray()));
+                    Push(Reduce(items.Count > 0 ? items[0] : null, items.Skip(1).ToArray()));
                     break;
                 }
 
-                case (byte)'R':
+                case (byte)'R' or 0x81: // REDUCE, NEWOBJ
                 {
                     var arguments = Pop();
-                    Push(Reduce(Pop() as Global, arguments));
+                    Push(Reduce(Pop(), arguments));
                     break;
                 }
 
-                case 0x81: { var arguments = Pop(); Push(new Call(Pop() as Global, arguments)); break; }             // NEWOBJ
-                case 0x92: { Pop(); var arguments = Pop(); Push(new Call(Pop() as Global, arguments)); break; }      // NEWOBJ_EX
+                case 0x92: // NEWOBJ_EX: keyword arguments on top
+                {
+                    Pop();
+                    var arguments = Pop();
+                    Push(Reduce(Pop(), arguments));
+                    break;
+                }
+
                 case (byte)'Q': Push(new PersistentId(Pop())); break;
                 case (byte)'P': Push(new PersistentId(Line(p, ref at))); break;
 
@@ -192,17 +216,27 @@ internal static class PickleScanner
         }
 
         // _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata]),
-        // where storage is the persistent id ('storage', StorageType, key, location, numel).
-        private Call Reduce(Global? callable, object? arguments)
+        // where storage is the persistent id ('storage', StorageType, key, location, numel). A rebuild whose
+        // arguments do not have that form is refused: the real constructor would still run on them.
+        private Call Reduce(object? callableValue, object? arguments)
         {
-            if (callable is { Module: "torch._utils", Name: "_rebuild_tensor_v2" or "_rebuild_tensor" }
-                && arguments is object?[] { Length: >= 3 } a
-                && a[0] is PersistentId { Id: object?[] { Length: >= 3 } id }
-                && id[1] is Global storageType && id[2] is string key)
+            if (callableValue is not Global callable)
             {
-                if (a[2] is not object?[] shape || !shape.All(s => s is long))
+                throw new InvalidDataException("the pickle calls a value that is not a global (malformed or crafted)");
+            }
+
+            if (callable is { Module: "torch._utils", Name: "_rebuild_tensor_v2" or "_rebuild_tensor" })
+            {
+                if (arguments is not object?[] { Length: >= 3 } a
+                    || a[0] is not PersistentId { Id: object?[] { Length: >= 3 } id }
+                    || id[1] is not Global storageType || id[2] is not string key)
                 {
-                    throw new InvalidDataException($"a tensor on storage '{key}' declares a shape that is not a tuple of integers");
+                    throw new InvalidDataException($"the pickle calls {callable.Module}.{callable.Name} with arguments the scan cannot verify (not a storage, offset and shape)");
+                }
+
+                if (a[2] is not object?[] shape || shape.Length > MaxRank || !shape.All(s => s is long))
+                {
+                    throw new InvalidDataException($"a tensor on storage '{key}' declares a shape that is not a tuple of at most {MaxRank} integers");
                 }
 
                 Tensors.Add(new PickledTensor(key, storageType.Name, shape.Cast<long>().ToArray()));
@@ -211,7 +245,17 @@ internal static class PickleScanner
             return new Call(callable, arguments);
         }
 
-        private void Push(object? value) => _stack.Add(value);
+        private int _values;
+
+        private void Push(object? value)
+        {
+            if (++_values > MaxValues)
+            {
+                throw new InvalidDataException($"the pickle builds more than {MaxValues:N0} values; a state dict needs a few per tensor");
+            }
+
+            _stack.Add(value);
+        }
 
         private object? Pop()
         {
@@ -242,6 +286,15 @@ internal static class PickleScanner
             return items;
         }
 
+        // DICT and SETITEMS take key-value pairs; an odd count is read differently by different unpicklers.
+        private void PairsToMark()
+        {
+            if (PopToMark().Count % 2 != 0)
+            {
+                throw new InvalidDataException("the pickle builds a dict from an odd number of items (malformed or crafted)");
+            }
+        }
+
         private object? Recall(long index) => _memo.TryGetValue(index, out var value)
             ? value
             : throw new InvalidDataException($"the pickle reads memo entry {index}, which it never stored (malformed)");
@@ -257,6 +310,53 @@ internal static class PickleScanner
         var bytes = pickle.Slice(position, (int)count);
         position += (int)count;
         return bytes;
+    }
+
+    // PUT/GET keys as text: plain ASCII digits only, where CPython's int() and Razorvine's int.Parse agree.
+    private static long TextMemoKey(string text)
+    {
+        if (text.Length is 0 or > 9 || !text.All(char.IsAsciiDigit))
+        {
+            throw new InvalidDataException($"the pickle uses memo key '{UnsupervisedFinetuning.IO.ExceptionText.Printable(text, 20)}', which is not plain digits");
+        }
+
+        return long.Parse(text, CultureInfo.InvariantCulture);
+    }
+
+    // LONG_BINPUT/LONG_BINGET keys: CPython reads them unsigned, Razorvine signed; they agree below 2³¹ only.
+    private static long SignedMemoKey(ReadOnlySpan<byte> pickle, ref int position)
+    {
+        int key = BinaryPrimitives.ReadInt32LittleEndian(Bytes(pickle, ref position, 4));
+        return key >= 0 ? key : throw new InvalidDataException($"the pickle uses memo key {(uint)key}, which unpicklers read differently");
+    }
+
+    // STRING (protocol 0): quoted; escapes are decoded differently by different unpicklers, so none are accepted.
+    private static string QuotedText(string line)
+    {
+        if (line.Length < 2 || line[0] is not ('\'' or '"') || line[^1] != line[0] || line.Contains('\\'))
+        {
+            throw new InvalidDataException("the pickle holds a protocol-0 string that is not plainly quoted");
+        }
+
+        return line[1..^1];
+    }
+
+    // UNICODE (protocol 0): raw-unicode-escape; accepted without escapes only.
+    private static string PlainText(string line) => line.Contains('\\')
+        ? throw new InvalidDataException("the pickle holds a protocol-0 string with escapes")
+        : line;
+
+    private static string Utf8Line(ReadOnlySpan<byte> pickle, ref int position)
+    {
+        int end = pickle[position..].IndexOf((byte)'\n');
+        if (end < 0)
+        {
+            throw new InvalidDataException("the pickle is truncated inside a text argument");
+        }
+
+        string line = Encoding.UTF8.GetString(pickle.Slice(position, end));
+        position += end + 1;
+        return line;
     }
 
     private static long Unsigned(ReadOnlySpan<byte> pickle, ref int position, int width)

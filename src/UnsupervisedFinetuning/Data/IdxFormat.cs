@@ -22,7 +22,7 @@ public static class IdxFormat
     /// <exception cref="InvalidDataException">A file is malformed; the message names the file and what was wrong.</exception>
     public static InMemoryLabeledImageDataset LoadLabeled(string imagesPath, string labelsPath, int? classCount = null, IReadOnlyList<string>? classNames = null)
     {
-        // Labels first: they are small, and a mismatch is then found before the images are read.
+        // Labels first: they are small; the image count is compared once the images are read.
         byte[] labelBytes = ReadLabels(labelsPath);
         var images = ReadImagesTensor(imagesPath);
         int count = (int)images.shape[0];

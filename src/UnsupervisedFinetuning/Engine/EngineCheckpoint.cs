@@ -110,6 +110,11 @@ internal static class EngineCheckpoint
             for (int i = 0; i < count; i++)
             {
                 string name = reader.ReadString();
+                if (state.ContainsKey(name))
+                {
+                    throw new InvalidDataException($"{path}: the method state '{ExceptionText.Printable(name)}' appears twice (corrupt).");
+                }
+
                 state[name] = TorchSharpFormat.ReadTensor(reader, path);
             }
 

@@ -60,14 +60,7 @@ internal static class AtomicFile
                     pending.Add((temporary, full));
                     using var stream = store.CreateNew(temporary);
                     write(stream);
-                    if (stream is FileStream file)
-                    {
-                        file.Flush(flushToDisk: true);
-                    }
-                    else
-                    {
-                        stream.Flush();
-                    }
+                    Flush(stream);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
@@ -77,7 +70,7 @@ internal static class AtomicFile
 
             // A set keeps its previous contents in memory (sets are small: a report's text and chart) so that a
             // rename refused part-way can put back the files already replaced.
-            var previous = pending.Count > 1 ? pending.Select(p => File.Exists(p.Target) ? File.ReadAllBytes(p.Target) : null).ToArray() : null;
+            var previous = pending.Count > 1 ? pending.Select(p => Previous(p.Target)).ToArray() : null;
             for (int i = 0; i < pending.Count; i++)
             {
                 try
@@ -86,7 +79,12 @@ internal static class AtomicFile
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
-                    Restore(store, pending, previous, replaced: i);
+                    var lost = Restore(store, pending, previous, replaced: i);
+                    if (lost.Count > 0)
+                    {
+                        throw new IOException($"{pending[i].Target}: could not be written ({e.Message}); the files renamed before it could not be put back and are new: {string.Join(", ", lost)}.", e);
+                    }
+
                     throw Failed(pending[i].Target, e, files.Count > 1);
                 }
             }
@@ -107,9 +105,25 @@ internal static class AtomicFile
         writer.Write(content);
     };
 
-    /// <summary>Puts back the previous content of the first <paramref name="replaced"/> files of a set (a new file that had no predecessor is removed).</summary>
-    private static void Restore(IFileStore store, List<(string Temporary, string Target)> pending, byte[]?[]? previous, int replaced)
+    private static byte[]? Previous(string target)
     {
+        try
+        {
+            return File.Exists(target) ? File.ReadAllBytes(target) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Failed(target, e, partOfSet: true);
+        }
+    }
+
+    /// <summary>
+    /// Puts back the previous content of the first <paramref name="replaced"/> files of a set (a new file that had
+    /// no predecessor is removed). Returns the files that could not be put back.
+    /// </summary>
+    private static List<string> Restore(IFileStore store, List<(string Temporary, string Target)> pending, byte[]?[]? previous, int replaced)
+    {
+        var lost = new List<string>();
         for (int i = 0; i < replaced && previous is not null; i++)
         {
             string target = pending[i].Target;
@@ -125,18 +139,33 @@ internal static class AtomicFile
                 using (var stream = store.CreateNew(temporary))
                 {
                     stream.Write(content);
+                    Flush(stream);
                 }
 
                 store.Replace(temporary, target);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                // The directory refuses writes now; the exception about to be thrown names the first failure.
+                lost.Add(target);
             }
             finally
             {
                 TryDelete(store, temporary);
             }
+        }
+
+        return lost;
+    }
+
+    private static void Flush(Stream stream)
+    {
+        if (stream is FileStream file)
+        {
+            file.Flush(flushToDisk: true);
+        }
+        else
+        {
+            stream.Flush();
         }
     }
 

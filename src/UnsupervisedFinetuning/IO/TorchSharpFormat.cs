@@ -32,7 +32,7 @@ internal static class TorchSharpFormat
 
         var dtype = (ScalarType)(sbyte)type;
         long rank = Leb128(reader, path);
-        if (rank > MaxRank)
+        if (rank is < 0 or > MaxRank)
         {
             throw new InvalidDataException($"{path}: the tensor at byte {at} declares {rank} dimensions; at most {MaxRank} are read (corrupt).");
         }
@@ -107,6 +107,11 @@ internal static class TorchSharpFormat
 
             var header = ReadHeader(reader, path);
             CheckMatches(header, target, path, $"{what} '{name}'");
+            if (!target.is_contiguous())
+            {
+                throw new InvalidDataException($"{path}: the model's '{name}' is not contiguous, so it cannot be read in place; call contiguous() on it first.");
+            }
+
             reader.BaseStream.Seek(header.Bytes, SeekOrigin.Current);
             order.Add((target, header.Bytes));
         }

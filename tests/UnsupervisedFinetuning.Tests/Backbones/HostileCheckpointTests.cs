@@ -172,6 +172,75 @@ public sealed class HostileCheckpointTests
     }
 
     [Test]
+    public void TensorRebuiltThroughNewObj_IsCheckedLikeReduce()
+    {
+        // Review regression: only REDUCE was checked, but Razorvine runs the same constructor for NEWOBJ
+        // (and NEWOBJ_EX, OBJ, INST): a 64 MB tensor over 16 bytes passed the scan.
+        byte[] pickle = TensorPickle(("w", [4096, 4096], 0));
+        int reduce = pickle.AsSpan().LastIndexOf("tRs"u8);
+        pickle[reduce + 1] = 0x81; // NEWOBJ
+
+        var e = Refused(Write("newobj.pth", Zip(pickle, [1f, 2f, 3f, 4f])));
+
+        Assert.That(e.Message, Does.Contain("a tensor declares shape [4096, 4096] of FloatStorage"));
+    }
+
+    [TestCase("p 1\n", "memo key ' 1'")]          // CPython and Razorvine read " 1" as 1; a strict parse would not
+    [TestCase("r\xff\xff\xff\xff", "memo key 4294967295")] // CPython reads it unsigned, Razorvine signed
+    public void MemoKeysUnpicklersReadDifferently_AreRefused(string put, string expected)
+    {
+        // Review regression: with "p 1" the scan and the real unpickler kept different memo cells, which let
+        // a pickle name builtins.print while the scan saw collections.OrderedDict.
+        var pickle = new List<byte> { 0x80, 0x02, (byte)']' };
+        pickle.AddRange(put.Select(c => (byte)c));
+        pickle.Add((byte)'.');
+
+        var e = Refused(Write("memo.pth", Zip([.. pickle])));
+
+        Assert.That(e.Message, Does.Contain(expected));
+    }
+
+    [Test]
+    public void SetItemsWithAnOddNumberOfItems_IsRefused()
+    {
+        // Review regression: Razorvine pops the MARK as a key and carries on below it; the scan stopped at it.
+        var e = Refused(Write("odd.pth", Zip([0x80, 0x02, (byte)'}', (byte)'(', (byte)'K', 1, (byte)'u', (byte)'.'])));
+
+        Assert.That(e.Message, Does.Contain("odd number of items"));
+    }
+
+    [Test]
+    public void CallOfSomethingThatIsNotAGlobal_IsRefused()
+    {
+        var e = Refused(Write("call.pth", Zip([0x80, 0x02, (byte)')', (byte)')', (byte)'R', (byte)'.'])));
+
+        Assert.That(e.Message, Does.Contain("calls a value that is not a global"));
+    }
+
+    [Test]
+    public void ShapeOfMoreThan64Sizes_IsRefused()
+    {
+        // Review regression: a memoised shape of 200,000 zeros rebuilt 400 times cost 6 s and 1.6 GB to check.
+        var e = Refused(Write("rank.pth", Zip(TensorPickle(("w", Enumerable.Repeat(1, 65).ToArray(), 0)), [1f, 2f, 3f, 4f])));
+
+        Assert.That(e.Message, Does.Contain($"not a tuple of at most {PickleScanner.MaxRank} integers"));
+    }
+
+    [Test]
+    public void PickleBuildingMillionsOfValues_IsRefusedWithinItsBudget()
+    {
+        var pickle = new byte[2 + PickleScanner.MaxValues + 2];
+        pickle[0] = 0x80;
+        pickle[1] = 0x02;
+        pickle.AsSpan(2, PickleScanner.MaxValues + 1).Fill((byte)'N');
+        pickle[^1] = (byte)'.';
+
+        var e = Refused(Write("values.pth", Zip(pickle)));
+
+        Assert.That(e.Message, Does.Contain($"more than {PickleScanner.MaxValues:N0} values"));
+    }
+
+    [Test]
     public void SafetensorsHeaderLongerThanTheFile_IsRefusedBeforeAllocating()
     {
         // Regression: a 10-byte file whose header length says 2³¹ let OutOfMemoryException escape.
