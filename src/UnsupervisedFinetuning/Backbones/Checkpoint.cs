@@ -8,15 +8,17 @@ namespace UnsupervisedFinetuning.Backbones;
 /// <summary>
 /// Imports weights from PyTorch checkpoints (<c>.pt</c>, <c>.pth</c>, <c>.pth.tar</c>, plain state dicts or
 /// training checkpoints that nest one under <c>state_dict</c> / <c>model</c>) and <c>.safetensors</c> files,
-/// through TorchSharp.PyBridge, and saves/loads TorchSharp's own format atomically.
+/// through TorchSharp.PyBridge, and TorchSharp's own format (<see cref="Save"/>); the file's content, not its
+/// name, decides which.
 /// </summary>
 public static class Checkpoint
 {
     private static readonly string[] NestedStateDictKeys = ["state_dict", "model", "model_state_dict", "net", "network"];
 
     /// <summary>
-    /// Reads every tensor of the checkpoint's state dict by its original key. The caller owns (and should
-    /// dispose) the tensors. Non-tensor entries are skipped.
+    /// Reads every tensor of the checkpoint's state dict by its original key — a PyTorch checkpoint, a safetensors
+    /// file or TorchSharp weights (<see cref="Save"/>). The caller owns (and should dispose) the tensors. Non-tensor
+    /// entries are skipped.
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a readable checkpoint, or holds no state dict; the message names it.</exception>
@@ -42,6 +44,19 @@ public static class Checkpoint
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 throw new InvalidDataException($"{path}: not a readable safetensors file ({ExceptionText.Brief(e)}).", e);
+            }
+        }
+
+        if (format == CheckpointFormat.TorchSharp)
+        {
+            try
+            {
+                using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+                return TorchSharpFormat.ReadStateDict(reader, path);
+            }
+            catch (Exception e) when (e is EndOfStreamException or InvalidDataException or IOException or FormatException or OverflowException or System.Runtime.InteropServices.ExternalException)
+            {
+                throw new InvalidDataException($"{path}: not complete TorchSharp weights ({ExceptionText.Detail(e, path)}).", e);
             }
         }
 

@@ -96,7 +96,6 @@ internal static class CheckpointFile
     {
         CheckpointFormat.Empty => $"{path}: the file is empty (0 bytes); expected a PyTorch (.pt, .pth, .pth.tar) or safetensors checkpoint.",
         CheckpointFormat.PyTorchLegacy => $"{path}: written by torch.save in the legacy format of PyTorch before 1.6, which TorchSharp.PyBridge cannot read; load it in PyTorch and save it again (torch.save writes the zip format since 1.6).",
-        CheckpointFormat.TorchSharp => $"{path}: a TorchSharp weights file (as Checkpoint.Save writes); load it with Checkpoint.LoadTorchSharp into a model of the same architecture.",
         CheckpointFormat.EngineCheckpoint => $"{path}: a FinetuneEngine checkpoint; continue its run with FinetuneRequest.ResumeFrom, or save the finetuned backbone with Checkpoint.Save.",
         _ => $"{path}: not a PyTorch checkpoint (written by torch.save), a safetensors file or TorchSharp weights (written by Checkpoint.Save): it starts with bytes {FirstBytes(stream)}.",
     };

@@ -139,6 +139,46 @@ internal static class TorchSharpFormat
         reader.BaseStream.Position = end;
     }
 
+    /// <summary>
+    /// Reads every (name, tensor) pair written by <c>Module.save</c> into new CPU tensors the caller owns, each size
+    /// checked against the bytes the file still holds (so at most the file's size is allocated).
+    /// </summary>
+    public static Dictionary<string, Tensor> ReadStateDict(BinaryReader reader, string path)
+    {
+        long count = Leb128(reader, path);
+        long remaining = reader.BaseStream.Length - reader.BaseStream.Position;
+        if (count < 0 || count > remaining / 3) // each entry takes at least a name length, a dtype and a rank
+        {
+            throw new InvalidDataException($"{path}: declares {count} tensors, more than its {remaining} bytes can hold (corrupt).");
+        }
+
+        var state = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
+        {
+            for (long i = 0; i < count; i++)
+            {
+                string name = reader.ReadString();
+                if (state.ContainsKey(name))
+                {
+                    throw new InvalidDataException($"{path}: holds '{ExceptionText.Printable(name)}' twice (corrupt).");
+                }
+
+                state[name] = ReadTensor(reader, path);
+            }
+
+            return state;
+        }
+        catch
+        {
+            foreach (var tensor in state.Values)
+            {
+                tensor.Dispose();
+            }
+
+            throw;
+        }
+    }
+
     /// <summary>TorchSharp's LEB128 number (<c>BinaryWriter.Encode</c>), read with a bound: at most ten bytes make a long.</summary>
     public static long Leb128(BinaryReader reader, string path)
     {

@@ -54,18 +54,22 @@ public sealed class HostileCheckpointTests
     }
 
     [Test]
-    public void TorchSharpWeights_PointToLoadTorchSharp()
+    public void TorchSharpWeights_LoadThroughCheckpointLoad_LikeAnyOtherFormat()
     {
-        // Regression: the shipped TorchSharp-format .dat was reported as an old PyTorch file to re-save.
-        string path = Path.Combine(_dir.Path, "weights.dat");
-        using (var model = new SmallCnn(1, 8))
-        {
-            Checkpoint.Save(model, path);
-        }
+        // Regression: the shipped TorchSharp-format .dat was reported as an old PyTorch file to re-save; then
+        // it was recognised but sent to LoadTorchSharp. Checkpoint.Load now reads every format the library knows.
+        string path = Path.Combine(SampleData(), "pretrained", "smallcnn256-moco-fashion0to4.backbone.dat");
+        using var viaLoad = new SmallCnn(1, 256);
+        using var viaLoadTorchSharp = new SmallCnn(1, 256);
 
-        var e = Refused(path);
+        var report = Checkpoint.Load(viaLoad, path);
+        Checkpoint.LoadTorchSharp(viaLoadTorchSharp, path);
 
-        Assert.That(e.Message, Does.Contain("a TorchSharp weights file").And.Contain("Checkpoint.LoadTorchSharp"));
+        Assert.That(report.IsExact, Is.True);
+        Assert.That(viaLoad.state_dict().All(kv => kv.Value.equal(viaLoadTorchSharp.state_dict()[kv.Key]).all().item<bool>()), Is.True);
+        using var wider = new SmallCnn(1, 128);
+        var mismatch = Assert.Throws<CheckpointMismatchException>(() => Checkpoint.Load(wider, path))!;
+        Assert.That(mismatch.Report.ShapeMismatches, Is.Not.Empty);
     }
 
     [Test]
