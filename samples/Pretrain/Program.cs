@@ -6,7 +6,6 @@
 //   dotnet run -c Release --project samples/Pretrain -- --epochs 2 --out /tmp/pretrain   # a quick try
 using System.CommandLine;
 using System.Diagnostics;
-using System.Text.Json;
 using Spectre.Console;
 using UnsupervisedFinetuning.Augment;
 using UnsupervisedFinetuning.Backbones;
@@ -19,7 +18,7 @@ using UnsupervisedFinetuning.Samples.Pretrain;
 using TorchSharp;
 
 var dataOption = new Option<DirectoryInfo>("--data") { Description = "The samples/data folder", DefaultValueFactory = _ => (SampleDataDirectory.Find() ?? new DirectoryInfo(Path.Combine("samples", "data"))) };
-var outOption = new Option<DirectoryInfo>("--out") { Description = "Where the weights and pretrained.json go", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine((SampleDataDirectory.Find() ?? new DirectoryInfo(Path.Combine("samples", "data"))).FullName, "pretrained")) };
+var outOption = new Option<DirectoryInfo>("--out") { Description = "Where the model (description and weights) goes", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine((SampleDataDirectory.Find() ?? new DirectoryInfo(Path.Combine("samples", "data"))).FullName, "pretrained")) };
 var epochsOption = new Option<int>("--epochs") { Description = "Passes over the 15,000 source images", DefaultValueFactory = _ => 120 };
 var batchOption = new Option<int>("--batch-size") { Description = "Images per step", DefaultValueFactory = _ => 256 };
 var lrOption = new Option<double>("--lr") { Description = "Peak learning rate (SGD, warm-up then cosine)", DefaultValueFactory = _ => 0.06 };
@@ -55,8 +54,8 @@ namespace UnsupervisedFinetuning.Samples.Pretrain
     /// <summary>The pretraining run.</summary>
     internal static class Pretrainer
     {
-        public const string BackboneFile = "smallcnn256-moco-fashion0to4.backbone.dat";
-        public const string HeadFile = "smallcnn256-moco-fashion0to4.head.dat";
+        // PretrainedModel.Save writes smallcnn256-moco-fashion0to4.backbone.dat and .head.dat beside it.
+        public const string ModelFile = "smallcnn256-moco-fashion0to4.model.json";
 
         public static int Run(DirectoryInfo data, DirectoryInfo output, int epochs, int batchSize, double learningRate, long seed, bool resume)
         {
@@ -115,34 +114,31 @@ namespace UnsupervisedFinetuning.Samples.Pretrain
             var queries = FeatureExtractor.Extract(backbone, heldOut, evaluation);
             double knn = new KnnClassifier().Accuracy(bank, source.GetLabels(), source.ClassCount, queries, heldOut.GetLabels());
 
-            Checkpoint.Save(backbone, Path.Combine(output.FullName, BackboneFile));
-            Checkpoint.Save(result!.Head, Path.Combine(output.FullName, HeadFile));
-            var record = new
+            // A self-describing model: the weights and a description (architecture, input, head, provenance)
+            // that PretrainedModel.Load rebuilds in one call. Each file is written atomically, the description last.
+            var provenance = new Dictionary<string, string>
             {
-                backbone = new { architecture = "SmallCnn", inputChannels = 1, featureDimension = 256, file = BackboneFile },
-                head = new { architecture = "ProjectionHead.MocoV2", input = result.Head.InputDimension, hidden = result.Head.HiddenDimension, output = result.Head.OutputDimension, file = HeadFile },
-                data = "samples/data/fashion-mnist/train-0to4 (15,000 images, 3,000 per class of classes 0-4)",
-                objective = "MoCo v2 (InfoNCE, tau 0.2, queue 4096, EMA 0.99, SGD momentum 0.9, weight decay 5e-4, cosine)",
-                augmentation = "SmallImage preset at 28 px (crop 0.2-1, flip, jitter 0.4/0.4 with p 0.8, normalise 0.5/0.5)",
-                epochs,
-                batchSize,
-                learningRate,
-                seed,
-                steps = result.Steps,
-                seconds = Math.Round(clock.Elapsed.TotalSeconds),
-                finalLoss = result.History.Count > 0 ? result.History[^1].MeanLoss : double.NaN,
-                heldOutSourceKnn = knn,
-                command = $"dotnet run -c Release --project samples/Pretrain -- --epochs {epochs} --batch-size {batchSize} --lr {learningRate} --seed {seed}",
-                machine = $"{Environment.ProcessorCount} CPU threads, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}",
-                date = DateTime.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+                ["data"] = "samples/data/fashion-mnist/train-0to4 (15,000 images, 3,000 per class of classes 0-4)",
+                ["objective"] = "MoCo v2 (InfoNCE, tau 0.2, queue 4096, EMA 0.99, SGD momentum 0.9, weight decay 5e-4, cosine)",
+                ["augmentation"] = "SmallImage preset at 28 px (crop 0.2-1, flip, jitter 0.4/0.4 with p 0.8, normalise 0.5/0.5)",
+                ["epochs"] = Invariant(epochs),
+                ["batchSize"] = Invariant(batchSize),
+                ["learningRate"] = Invariant(learningRate),
+                ["seed"] = Invariant(seed),
+                ["steps"] = Invariant(result!.Steps),
+                ["seconds"] = Invariant(Math.Round(clock.Elapsed.TotalSeconds)),
+                ["finalLoss"] = Invariant(result.History.Count > 0 ? result.History[^1].MeanLoss : double.NaN),
+                ["heldOutSourceKnn"] = Invariant(knn),
+                ["command"] = $"dotnet run -c Release --project samples/Pretrain -- --epochs {epochs} --batch-size {batchSize} --lr {Invariant(learningRate)} --seed {seed}",
+                ["machine"] = $"{Environment.ProcessorCount} CPU threads, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}",
+                ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
             };
-            // Written beside and renamed over, so an interrupted run never leaves a torn record.
-            string recordPath = Path.Combine(output.FullName, "pretrained.json");
-            File.WriteAllText(recordPath + ".tmp", JsonSerializer.Serialize(record, new JsonSerializerOptions { WriteIndented = true }));
-            File.Move(recordPath + ".tmp", recordPath, overwrite: true);
+            PretrainedModel.Save(Path.Combine(output.FullName, ModelFile), backbone, InputDescription.Centered(28, channels: 1), result.Head, provenance);
             File.Delete(checkpoint);
-            AnsiConsole.MarkupLineInterpolated($"Done in {clock.Elapsed:hh\\:mm\\:ss}: {result.Steps} steps, final loss {record.finalLoss:F3}, held-out source kNN {knn:P1}. Weights in {output.FullName}.");
+            AnsiConsole.MarkupLineInterpolated($"Done in {clock.Elapsed:hh\\:mm\\:ss}: {result.Steps} steps, final loss {provenance["finalLoss"]}, held-out source kNN {knn:P1}. Model in {Path.Combine(output.FullName, ModelFile)}.");
             return 0;
         }
+
+        private static string Invariant(IFormattable value) => value.ToString(null, System.Globalization.CultureInfo.InvariantCulture);
     }
 }

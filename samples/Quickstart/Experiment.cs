@@ -12,13 +12,13 @@ namespace UnsupervisedFinetuning.Samples.Quickstart;
 /// Runs every arm for every seed from the shipped pretrained source model, evaluates each finetuned
 /// backbone, and collects the measurements.
 /// </summary>
-internal sealed class Experiment(Settings settings, ExperimentData data, PretrainedModel pretrained)
+internal sealed class Experiment(Settings settings, ExperimentData data, SourceModel source)
 {
     public List<TransferMeasurement> Run()
     {
         var measurements = new List<TransferMeasurement>();
         var arms = Arm.All();
-        var evaluation = pretrained.Augmentation;
+        var evaluation = source.Augmentation;
         var evaluator = new TransferEvaluator(x => evaluation.Evaluate(x, 28, 28), probe: new LinearProbe([1e-4, 1e-3, 1e-2, 1e-1, 1]));
 
         var sets = new TransferEvaluationSets
@@ -52,11 +52,11 @@ internal sealed class Experiment(Settings settings, ExperimentData data, Pretrai
                         }
                         else
                         {
-                            using var backbone = pretrained.LoadBackbone();
+                            using var model = source.Load();
+                            var backbone = model.Backbone;
                             if (arm.Train)
                             {
-                                using var head = pretrained.LoadHead();
-                                Finetune(arm, seed, target, backbone, head, task);
+                                Finetune(arm, seed, target, backbone, model.Head!, task);
                             }
 
                             task.Description = $"seed {seed}: {arm.Name} (evaluating)";
@@ -94,7 +94,7 @@ internal sealed class Experiment(Settings settings, ExperimentData data, Pretrai
             ProgressEverySteps = 5,
         };
         var method = new MocoV2(new MocoV2Options { Temperature = 0.2, Momentum = 0.99 });
-        var engine = FinetuneEngine.Create(options, method, arm.ReplaySampler(settings), arm.MixingStrategy(settings), pretrained.Augmentation);
+        var engine = FinetuneEngine.Create(options, method, arm.ReplaySampler(settings), arm.MixingStrategy(settings), source.Augmentation);
         engine.Run(
             new FinetuneRequest { Backbone = backbone, Head = head, Target = target, Source = arm.Replay ? new UnsupervisedFinetuning.Data.UnlabeledView(data.Source) : null },
             new SynchronousProgress<FinetuneProgress>(p => task.Value = p.Step));

@@ -66,7 +66,7 @@ namespace UnsupervisedFinetuning.Samples.Quickstart
                 throw new UsageException($"--device {settings.Device}: {e.Message}");
             }
 
-            var pretrained = new PretrainedModel(settings.Data);
+            var source = new SourceModel(settings.Data);
             using var data = new ExperimentData(settings.Data, settings.Pairing);
             if (settings.TargetSize > data.TargetTrain.Count)
             {
@@ -74,12 +74,12 @@ namespace UnsupervisedFinetuning.Samples.Quickstart
             }
 
             AnsiConsole.MarkupLineInterpolated($"[bold]Unsupervised finetuning[/] — {data.Description}");
-            AnsiConsole.MarkupLineInterpolated($"Source model: SmallCnn(256), MoCo v2, {pretrained.Epochs} epochs on 15,000 Fashion-MNIST images; {settings.TargetSize} unlabelled target images; {settings.Steps} steps of {settings.BatchSize} per arm; seeds {string.Join(", ", settings.Seeds)}");
+            AnsiConsole.MarkupLineInterpolated($"Source model: SmallCnn(256), MoCo v2, {source.Epochs} epochs on 15,000 Fashion-MNIST images; {settings.TargetSize} unlabelled target images; {settings.Steps} steps of {settings.BatchSize} per arm; seeds {string.Join(", ", settings.Seeds)}");
 
-            var measurements = new Experiment(settings, data, pretrained).Run();
+            var measurements = new Experiment(settings, data, source).Run();
             var report = new TransferReport(measurements, Arm.Naive, $"Unsupervised finetuning, {settings.Pairing.ToString().ToLowerInvariant()} pairing");
             report.Notes.Add($"Pairing: {data.Description}.");
-            report.Notes.Add($"Source model: SmallCnn (256-d), MoCo v2 pretrained {pretrained.Epochs} epochs on Fashion-MNIST classes 0–4 (samples/data/pretrained).");
+            report.Notes.Add($"Source model: SmallCnn (256-d), MoCo v2 pretrained {source.Epochs} epochs on Fashion-MNIST classes 0–4 (samples/data/pretrained).");
             report.Notes.Add($"Finetuning: MoCo v2 from the pretrained backbone and head, {settings.TargetSize} unlabelled target images, {settings.Steps} steps of batch {settings.BatchSize} per arm (equal compute, mixing {settings.MixingMode} in {settings.MixingCompute.ToString().ToLowerInvariant()} mode, α = {settings.MixingAlpha}), lr {settings.LearningRate}, replay ratio {settings.ReplayRatio} (Union).");
             report.Notes.Add($"Evaluation: kNN (k = 20, τ = 0.07) with the target train split ({data.TargetTrain.Count} images) as bank, on {data.TargetTest.Count} target test images; linear probe (λ chosen on {data.TargetValidation.Count} validation images); retention = kNN on {data.SourceTest.Count} held-out source images with a {data.SourceBank.Count}-image source bank.");
             var files = report.WriteWithChart(settings.Output.FullName, "report").ToList();

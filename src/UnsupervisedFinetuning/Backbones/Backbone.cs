@@ -42,6 +42,15 @@ public abstract class Backbone : nn.Module<Tensor, Tensor>
     /// <summary>Device of the backbone's parameters.</summary>
     public Device Device => parameters().FirstOrDefault()?.device ?? CPU;
 
+    /// <summary>
+    /// What this backbone is, for <see cref="PretrainedModel.Save"/>: enough to build the same architecture again.
+    /// Null (the default) for a backbone that cannot describe itself; the library's own architectures can.
+    /// </summary>
+    public virtual BackboneDescription? Describe() => null;
+
+    /// <summary>The classifier's class count, for <see cref="Describe"/>; null without a classifier.</summary>
+    protected int? ClassifierClasses => _classifier is null ? null : (int)_classifier.out_features;
+
     /// <summary>Pooled features [B, FeatureDimension] of <paramref name="images"/> [B,C,H,W].</summary>
     public abstract Tensor ForwardFeatures(Tensor images);
 

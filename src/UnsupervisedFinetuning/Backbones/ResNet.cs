@@ -151,6 +151,9 @@ public sealed class ResNet : Backbone
     /// <inheritdoc />
     public override Backbone CloneArchitecture() => new ResNet(Depth, Stem, InputChannels, Width);
 
+    /// <inheritdoc />
+    public override BackboneDescription Describe() => new(Depth.ToString(), InputChannels, FeatureDimension) { Stem = Stem, Width = Width, Classes = ClassifierClasses };
+
     private void Initialize()
     {
         using var noGrad = no_grad();

@@ -69,4 +69,7 @@ public sealed class SmallCnn : Backbone
 
     /// <inheritdoc />
     public override Backbone CloneArchitecture() => new SmallCnn(InputChannels, FeatureDimension);
+
+    /// <inheritdoc />
+    public override BackboneDescription Describe() => new("SmallCnn", InputChannels, FeatureDimension) { Classes = ClassifierClasses };
 }
