@@ -54,7 +54,10 @@ public sealed class TwoViewAugmentation
     /// to <paramref name="height"/>×<paramref name="width"/> when the images differ in size (bilinear, whole
     /// image), then the same normalisation as training.
     /// </summary>
-    public Tensor Evaluate(Tensor images, int height, int width)
+    public Tensor Evaluate(Tensor images, int height, int width) => EvaluationTransform(images, height, width, Normalization);
+
+    /// <summary>uint8 → float in [0, 1], resized to <paramref name="height"/>×<paramref name="width"/> when needed, then <paramref name="normalization"/>.</summary>
+    internal static Tensor EvaluationTransform(Tensor images, int height, int width, Normalize? normalization)
     {
         ArgumentNullException.ThrowIfNull(images);
         using var scope = NewDisposeScope();
@@ -65,9 +68,9 @@ public sealed class TwoViewAugmentation
             x = RandomResizedCrop.Resample(x, whole, height, width);
         }
 
-        if (Normalization is { } normalize)
+        if (normalization is not null)
         {
-            x = normalize.Apply(x);
+            x = normalization.Apply(x);
         }
 
         return x.MoveToOuterDisposeScope();

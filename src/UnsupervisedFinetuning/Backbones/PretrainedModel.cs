@@ -61,20 +61,8 @@ public sealed class PretrainedModel : IDisposable
     /// size when they differ (bilinear, whole image), normalised. Pass it to <c>TransferEvaluator</c> or
     /// <c>FeatureExtractor</c>.
     /// </summary>
-    public Tensor Preprocess(Tensor images)
-    {
-        ArgumentNullException.ThrowIfNull(images);
-        using var scope = NewDisposeScope();
-        var x = AugmentationPipeline.ToFloat(images);
-        var input = Description.Input;
-        if (x.shape[2] != input.Height || x.shape[3] != input.Width)
-        {
-            var whole = Enumerable.Repeat(new CropBox(0, 0, (int)x.shape[2], (int)x.shape[3]), (int)x.shape[0]).ToArray();
-            x = RandomResizedCrop.Resample(x, whole, input.Height, input.Width);
-        }
-
-        return Normalization.Apply(x).MoveToOuterDisposeScope();
-    }
+    public Tensor Preprocess(Tensor images) =>
+        TwoViewAugmentation.EvaluationTransform(images, Description.Input.Height, Description.Input.Width, Normalization);
 
     /// <summary>How to read image folders for this model: its input size and colour mode, centre-cropped.</summary>
     public ImageFolderOptions ImageFolderOptions() => new()
