@@ -54,7 +54,7 @@ public static class Checkpoint
                 using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
                 return TorchSharpFormat.ReadStateDict(reader, path);
             }
-            catch (Exception e) when (e is EndOfStreamException or InvalidDataException or IOException or FormatException or OverflowException or System.Runtime.InteropServices.ExternalException)
+            catch (Exception e) when (TorchSharpFormat.IsReadFailure(e))
             {
                 throw new InvalidDataException($"{path}: not complete TorchSharp weights ({ExceptionText.Detail(e, path)}).", e);
             }
@@ -232,7 +232,7 @@ public static class Checkpoint
             using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
             TorchSharpFormat.LoadModule(reader, model, path, "the file");
         }
-        catch (Exception e) when (e is EndOfStreamException or InvalidDataException or IOException or FormatException or OverflowException or System.Runtime.InteropServices.ExternalException)
+        catch (Exception e) when (TorchSharpFormat.IsReadFailure(e))
         {
             throw new InvalidDataException($"{path}: not complete TorchSharp weights for this model ({ExceptionText.Detail(e, path)}).", e);
         }

@@ -179,6 +179,10 @@ internal static class TorchSharpFormat
         }
     }
 
+    /// <summary>Whether <paramref name="e"/> is how reading a corrupt or truncated file in this format fails.</summary>
+    public static bool IsReadFailure(Exception e) =>
+        e is EndOfStreamException or InvalidDataException or IOException or FormatException or OverflowException or System.Runtime.InteropServices.ExternalException;
+
     /// <summary>TorchSharp's LEB128 number (<c>BinaryWriter.Encode</c>), read with a bound: at most ten bytes make a long.</summary>
     public static long Leb128(BinaryReader reader, string path)
     {

@@ -58,7 +58,7 @@ public sealed class HostileCheckpointTests
     {
         // Regression: the shipped TorchSharp-format .dat was reported as an old PyTorch file to re-save; then
         // it was recognised but sent to LoadTorchSharp. Checkpoint.Load now reads every format the library knows.
-        string path = Path.Combine(SampleData(), "pretrained", "smallcnn256-moco-fashion0to4.backbone.dat");
+        string path = Path.Combine(RepositoryPaths.SampleData, "pretrained", "smallcnn256-moco-fashion0to4.backbone.dat");
         using var viaLoad = new SmallCnn(1, 256);
         using var viaLoadTorchSharp = new SmallCnn(1, 256);
 
@@ -381,7 +381,7 @@ public sealed class HostileCheckpointTests
     public void TorchSharpWeightsOfEveryKind_AreRecognisedAndLoad()
     {
         // The content sniffing must accept what Checkpoint.Save writes, and the shipped sample model.
-        string data = SampleData();
+        string data = RepositoryPaths.SampleData;
         foreach (var (model, file) in new (TorchSharp.torch.nn.Module, string)[]
         {
             (new SmallCnn(1, 256), Path.Combine(data, "pretrained", "smallcnn256-moco-fashion0to4.backbone.dat")),
@@ -399,20 +399,6 @@ public sealed class HostileCheckpointTests
                 Assert.DoesNotThrow(() => Checkpoint.LoadTorchSharp(model, file), file);
             }
         }
-    }
-
-    private static string SampleData()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "samples", "data");
-            if (Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new DirectoryNotFoundException("samples/data not found above the test binaries.");
     }
 
     private static byte[] ShortUnicode(string text)

@@ -160,7 +160,7 @@ public sealed class PretrainedModelTests
     [Test]
     public void ShippedSourceModel_LoadsInOneCall()
     {
-        string data = Path.Combine(SampleData(), "pretrained");
+        string data = Path.Combine(RepositoryPaths.SampleData, "pretrained");
         using var model = PretrainedModel.Load(Path.Combine(data, "smallcnn256-moco-fashion0to4.model.json"));
         using var direct = new SmallCnn(1, 256);
         Checkpoint.Load(direct, Path.Combine(data, "smallcnn256-moco-fashion0to4.backbone.dat"));
@@ -170,19 +170,5 @@ public sealed class PretrainedModelTests
         var input = model.Description.Input;
         Assert.That((input.Height, input.Width, input.Mean.Single(), input.Std.Single()), Is.EqualTo((28, 28, 0.5f, 0.5f)));
         Assert.That(double.Parse(model.Description.Provenance["heldOutSourceKnn"], System.Globalization.CultureInfo.InvariantCulture), Is.GreaterThan(0.8));
-    }
-
-    private static string SampleData()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "samples", "data");
-            if (Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new DirectoryNotFoundException("samples/data not found above the test binaries.");
     }
 }

@@ -16,7 +16,7 @@ namespace UnsupervisedFinetuning.Tests.Docs;
 [TestFixture]
 public sealed partial class SnippetCompilationTests
 {
-    private static readonly string Root = FindRoot();
+    private static readonly string Root = RepositoryPaths.Root;
 
     private static IEnumerable<TestCaseData> Pages() =>
         new[] { Path.Combine(Root, "README.md") }
@@ -139,17 +139,4 @@ public sealed partial class SnippetCompilationTests
 
     [GeneratedRegex("<!--\\s*snippet-prelude:\\s*(.*?)\\s*-->")]
     private static partial Regex PreludePattern();
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "UnsupervisedFinetuning.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("The repository root (UnsupervisedFinetuning.sln) was not found above the test binaries.");
-    }
 }
