@@ -1,26 +1,75 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using SkiaSharp;
 
 namespace UnsupervisedFinetuning.Data;
 
 /// <summary>
-/// Reads folders of PNG/JPEG files (decoded with SkiaSharp) into in-memory datasets of one fixed size:
-/// <c>root/&lt;class&gt;/*.png</c> for labelled data (classes are the sub-folder names in ordinal order,
-/// like torchvision's ImageFolder), or every image under <c>root</c> for unlabelled data.
-/// Files are read in ordinal path order, so the result does not depend on the file system.
+/// Reads folders of PNG/JPEG files (decoded with SkiaSharp): <c>root/&lt;class&gt;/*.png</c> for labelled data
+/// (classes are the sub-folder names in ordinal order, like torchvision's ImageFolder), or every image under
+/// <c>root</c> for unlabelled data. Files are taken in ordinal path order, so the result does not depend on
+/// the file system. <c>Index…</c> lists the files and decodes on demand (<see cref="ImageFileDataset"/>: a
+/// source set of any size); <c>Load…</c> decodes everything into memory once (a target set).
 /// </summary>
+/// <remarks>
+/// <para><b>Size.</b> Every image is brought to the working size <see cref="ImageFolderOptions.Height"/> ×
+/// <see cref="ImageFolderOptions.Width"/>: with <see cref="ImageResizeMode.CenterCrop"/> (default) it is scaled,
+/// keeping its aspect ratio, until it covers that size — for a square working size, the shorter side becomes
+/// the working size — and the centre is cut (torchvision's Resize + CenterCrop). Training views are then drawn
+/// from the working image by the engine's RandomResizedCrop, as torchvision's recipe draws 224² crops from
+/// images resized to 256. Choose a working size a little above the training crop (e.g. 112 for 96² views).</para>
+/// <para><b>Orientation and colour.</b> The EXIF orientation of a JPEG is applied (the image is upright as a
+/// viewer shows it). Grayscale and palette images become RGB by replication; alpha is dropped (the stored
+/// colour of a transparent pixel is kept, as PIL's <c>convert("RGB")</c> does); <see cref="ImageColorMode.Grayscale"/>
+/// takes ITU-R 601-2 luma. Large JPEGs decode at a reduced k/8 scale that still covers the working size.</para>
+/// </remarks>
 public static partial class ImageFolder
 {
-    /// <summary>Loads <c>root/&lt;class&gt;/…</c> as a labelled dataset.</summary>
+    /// <summary>Loads <c>root/&lt;class&gt;/…</c> as a labelled dataset, decoded into memory (in parallel).</summary>
     /// <exception cref="DirectoryNotFoundException">The root does not exist.</exception>
     /// <exception cref="InvalidDataException">No class folders, an empty class folder, or an unreadable image
     /// (unless <see cref="ImageFolderOptions.SkipUnreadable"/>); the message names the folder or file.</exception>
     public static InMemoryLabeledImageDataset LoadLabeled(string root, ImageFolderOptions? options = null, ILogger? logger = null)
     {
         TorchDevices.EnsureNativeBackend(); // before decoding a whole folder
-        options ??= new ImageFolderOptions();
-        options.Validate();
+        return IndexLabeled(root, options, logger).LoadIntoMemory();
+    }
+
+    /// <summary>Loads every image under <paramref name="root"/> (sub-folders included) as an unlabelled dataset, decoded into memory.</summary>
+    /// <exception cref="DirectoryNotFoundException">The root does not exist.</exception>
+    /// <exception cref="InvalidDataException">No readable images, or an unreadable one (unless skipping).</exception>
+    public static InMemoryImageDataset LoadUnlabeled(string root, ImageFolderOptions? options = null, ILogger? logger = null)
+    {
+        TorchDevices.EnsureNativeBackend(); // before decoding a whole folder
+        return Index(root, options, logger).LoadIntoMemory();
+    }
+
+    /// <summary>
+    /// Indexes every image under <paramref name="root"/> (sub-folders included) without decoding: images are
+    /// decoded when a batch is gathered. With <see cref="ImageFolderOptions.SkipUnreadable"/> each file's header
+    /// is read now and files that do not open are left out (and logged); otherwise nothing is read.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The root does not exist.</exception>
+    /// <exception cref="InvalidDataException">The folder holds no image files (with the configured extensions).</exception>
+    public static ImageFileDataset Index(string root, ImageFolderOptions? options = null, ILogger? logger = null)
+    {
+        var checkedOptions = ImageFolderOptions.Checked(options);
+        logger ??= NullLogger.Instance;
+        CheckRoot(root);
+        string[] files = ImageFileDataset.Readable(ListImages(root, checkedOptions, logger), checkedOptions, logger);
+        return files.Length > 0
+            ? new ImageFileDataset(files, checkedOptions, logger)
+            : throw new InvalidDataException($"{root}: holds no readable {string.Join("/", checkedOptions.Extensions)} images.");
+    }
+
+    /// <summary>
+    /// Indexes <c>root/&lt;class&gt;/…</c> (images in sub-folders of a class folder count for that class)
+    /// without decoding; see <see cref="Index"/>.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The root does not exist.</exception>
+    /// <exception cref="InvalidDataException">No class folders, or a class folder without (readable) images; the message names it.</exception>
+    public static LabeledImageFileDataset IndexLabeled(string root, ImageFolderOptions? options = null, ILogger? logger = null)
+    {
+        var checkedOptions = ImageFolderOptions.Checked(options);
         logger ??= NullLogger.Instance;
         CheckRoot(root);
         string[] classDirs = Directory.GetDirectories(root).OrderBy(d => d, StringComparer.Ordinal).ToArray();
@@ -29,25 +78,18 @@ public static partial class ImageFolder
             throw new InvalidDataException($"{root}: has no class sub-folders; a labelled image folder is laid out as root/<class>/<image>.");
         }
 
-        var images = new List<byte[]>();
+        var files = new List<string>();
         var labels = new List<int>();
         for (int c = 0; c < classDirs.Length; c++)
         {
-            string[] files = ListImages(classDirs[c], options, logger);
-            int before = images.Count;
-            foreach (string file in files)
+            string[] found = ImageFileDataset.Readable(ListImages(classDirs[c], checkedOptions, logger), checkedOptions, logger);
+            if (found.Length == 0)
             {
-                if (TryDecode(file, options, logger) is { } pixels)
-                {
-                    images.Add(pixels);
-                    labels.Add(c);
-                }
+                throw new InvalidDataException($"{classDirs[c]}: class folder holds no readable {string.Join("/", checkedOptions.Extensions)} images.");
             }
 
-            if (images.Count == before)
-            {
-                throw new InvalidDataException($"{classDirs[c]}: class folder holds no readable {string.Join("/", options.Extensions)} images.");
-            }
+            files.AddRange(found);
+            labels.AddRange(Enumerable.Repeat(c, found.Length));
         }
 
         string[] loose = Directory.GetFiles(root).OrderBy(f => f, StringComparer.Ordinal).ToArray();
@@ -57,188 +99,21 @@ public static partial class ImageFolder
         }
 
         string[] names = classDirs.Select(d => Path.GetFileName(d)).ToArray();
-        return InMemoryLabeledImageDataset.FromBytes(Concatenate(images), Shape(options), labels, classDirs.Length, names);
-    }
-
-    /// <summary>Loads every image under <paramref name="root"/> (sub-folders included) as an unlabelled dataset.</summary>
-    /// <exception cref="DirectoryNotFoundException">The root does not exist.</exception>
-    /// <exception cref="InvalidDataException">No readable images, or an unreadable one (unless skipping).</exception>
-    public static InMemoryImageDataset LoadUnlabeled(string root, ImageFolderOptions? options = null, ILogger? logger = null)
-    {
-        TorchDevices.EnsureNativeBackend(); // before decoding a whole folder
-        options ??= new ImageFolderOptions();
-        options.Validate();
-        logger ??= NullLogger.Instance;
-        CheckRoot(root);
-        var images = new List<byte[]>();
-        foreach (string file in ListImages(root, options, logger))
-        {
-            if (TryDecode(file, options, logger) is { } pixels)
-            {
-                images.Add(pixels);
-            }
-        }
-
-        if (images.Count == 0)
-        {
-            throw new InvalidDataException($"{root}: holds no readable {string.Join("/", options.Extensions)} images.");
-        }
-
-        return InMemoryImageDataset.FromBytes(Concatenate(images), images.Count, Shape(options));
+        return new LabeledImageFileDataset(new ImageFileDataset([.. files], checkedOptions, logger), [.. labels], names);
     }
 
     /// <summary>
-    /// Decodes one PNG/JPEG file into [C,H,W] bytes of the configured size and colour mode.
+    /// Decodes one image file into [C,H,W] bytes of the configured size and colour mode (the policy of the
+    /// remarks above).
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a decodable image or is truncated; the message names it.</exception>
     public static byte[] Decode(string file, ImageFolderOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (!File.Exists(file))
-        {
-            throw new FileNotFoundException($"Image not found: {file}", file);
-        }
-
-        using var codec = SKCodec.Create(file, out SKCodecResult created);
-        if (codec is null)
-        {
-            throw new InvalidDataException($"{file}: not an image SkiaSharp can decode ({created}); expected PNG or JPEG.");
-        }
-
-        // The header's size is checked before the pixels are allocated: a file may declare far more than it holds.
-        long declared = (long)codec.Info.Width * codec.Info.Height;
-        if (declared > options.MaxDecodedPixels)
-        {
-            throw new InvalidDataException($"{file}: declares {codec.Info.Width}x{codec.Info.Height} = {declared:N0} pixels; at most ImageFolderOptions.MaxDecodedPixels = {options.MaxDecodedPixels:N0} are decoded.");
-        }
-
-        try
-        {
-            var size = DecodeSize(codec, options);
-            var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-            using var decoded = new SKBitmap(info);
-            SKCodecResult result = codec.GetPixels(info, decoded.GetPixels());
-            if (result != SKCodecResult.Success)
-            {
-                string why = result == SKCodecResult.IncompleteInput ? "the file is truncated" : "decoding failed";
-                throw new InvalidDataException($"{file}: {why} ({result}, image declared {info.Width}x{info.Height}).");
-            }
-
-            using var sized = Resize(decoded, options, file);
-            return ToPlanes(sized, options);
-        }
-        catch (Exception e) when (e is not InvalidDataException and not OutOfMemoryException)
-        {
-            // SkiaSharp reports allocation and codec failures as plain exceptions; they are unreadable files all the same.
-            throw new InvalidDataException($"{file}: could not be decoded ({UnsupervisedFinetuning.IO.ExceptionText.Brief(e)}).", e);
-        }
-    }
-
-    /// <summary>
-    /// The smallest size the codec decodes to directly that still covers the working size: JPEG decodes at
-    /// k/8 of its size (so a large photo never costs its full pixel buffer), PNG only at full size.
-    /// </summary>
-    private static SKSizeI DecodeSize(SKCodec codec, ImageFolderOptions options)
-    {
-        var full = new SKSizeI(codec.Info.Width, codec.Info.Height);
-        for (int eighths = 1; eighths < 8; eighths++)
-        {
-            var scaled = codec.GetScaledDimensions(eighths / 8f);
-            if (scaled.Width >= options.Width && scaled.Height >= options.Height && scaled.Width <= full.Width && scaled.Height <= full.Height)
-            {
-                return scaled;
-            }
-        }
-
-        return full;
-    }
-
-    private static byte[]? TryDecode(string file, ImageFolderOptions options, ILogger logger)
-    {
-        try
-        {
-            return Decode(file, options);
-        }
-        catch (InvalidDataException e) when (options.SkipUnreadable)
-        {
-            LogSkipped(logger, file, e.Message);
-            return null;
-        }
-    }
-
-    private static SKBitmap Resize(SKBitmap source, ImageFolderOptions options, string file)
-    {
-        int width = options.Width;
-        int height = options.Height;
-        if (source.Width == width && source.Height == height)
-        {
-            return source.Copy();
-        }
-
-        int scaledWidth = width;
-        int scaledHeight = height;
-        if (options.Resize == ImageResizeMode.CenterCrop)
-        {
-            double scale = Math.Max((double)width / source.Width, (double)height / source.Height);
-            scaledWidth = Math.Max(width, (int)Math.Round(source.Width * scale));
-            scaledHeight = Math.Max(height, (int)Math.Round(source.Height * scale));
-        }
-
-        var scaledInfo = new SKImageInfo(scaledWidth, scaledHeight, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        SKBitmap scaled = source.Resize(scaledInfo, new SKSamplingOptions(SKCubicResampler.Mitchell))
-            ?? throw new InvalidDataException($"{file}: could not be resized from {source.Width}x{source.Height} to {scaledWidth}x{scaledHeight}.");
-        if (scaledWidth == width && scaledHeight == height)
-        {
-            return scaled;
-        }
-
-        using (scaled)
-        {
-            using var cropped = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
-            int left = (scaledWidth - width) / 2;
-            int top = (scaledHeight - height) / 2;
-            if (!scaled.ExtractSubset(cropped, new SKRectI(left, top, left + width, top + height)))
-            {
-                throw new InvalidDataException($"{file}: could not cut the central {width}x{height} region.");
-            }
-
-            // ExtractSubset shares the scaled bitmap's pixels; the copy owns its own before both are disposed.
-            return cropped.Copy();
-        }
-    }
-
-    private static byte[] ToPlanes(SKBitmap bitmap, ImageFolderOptions options)
-    {
-        int width = bitmap.Width;
-        int height = bitmap.Height;
-        int plane = width * height;
-        ReadOnlySpan<byte> rgba = bitmap.GetPixelSpan();
-        int rowBytes = bitmap.RowBytes;
-        bool gray = options.Color == ImageColorMode.Grayscale;
-        var planes = new byte[(gray ? 1 : 3) * plane];
-        for (int y = 0; y < height; y++)
-        {
-            for (int x = 0; x < width; x++)
-            {
-                int at = (y * rowBytes) + (x * 4);
-                byte r = rgba[at];
-                byte g = rgba[at + 1];
-                byte b = rgba[at + 2];
-                int p = (y * width) + x;
-                if (gray)
-                {
-                    planes[p] = (byte)Math.Clamp((int)Math.Round((0.299 * r) + (0.587 * g) + (0.114 * b)), 0, 255);
-                }
-                else
-                {
-                    planes[p] = r;
-                    planes[plane + p] = g;
-                    planes[(2 * plane) + p] = b;
-                }
-            }
-        }
-
+        options.Validate();
+        var planes = new byte[ImageDecoder.PlaneBytes(options)];
+        ImageDecoder.DecodeInto(file, options, planes);
         return planes;
     }
 
@@ -267,25 +142,6 @@ public static partial class ImageFolder
             throw new DirectoryNotFoundException($"Image folder not found: {root}");
         }
     }
-
-    private static ImageShape Shape(ImageFolderOptions options) =>
-        new(options.Color == ImageColorMode.Grayscale ? 1 : 3, options.Height, options.Width);
-
-    private static byte[] Concatenate(List<byte[]> images)
-    {
-        var all = new byte[images.Sum(i => (long)i.Length)];
-        long at = 0;
-        foreach (byte[] image in images)
-        {
-            Array.Copy(image, 0L, all, at, image.Length);
-            at += image.Length;
-        }
-
-        return all;
-    }
-
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Skipped unreadable image {File}: {Reason}")]
-    private static partial void LogSkipped(ILogger logger, string file, string reason);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Ignored {Count} file(s) in {Folder}: {Why} (e.g. {Examples})")]
     private static partial void LogIgnored(ILogger logger, int count, string folder, string why, string examples);

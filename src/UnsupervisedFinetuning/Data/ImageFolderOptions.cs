@@ -55,9 +55,31 @@ public sealed class ImageFolderOptions
     /// </summary>
     public long MaxDecodedPixels { get; set; } = 64_000_000;
 
+    /// <summary>
+    /// Threads that decode one batch in parallel; 0 (default) uses every core (<see cref="Environment.ProcessorCount"/>).
+    /// Decoding runs between training steps, while the network waits, so all cores are free for it.
+    /// </summary>
+    public int DecodeThreads { get; set; }
+
+    internal int EffectiveDecodeThreads => DecodeThreads == 0 ? Environment.ProcessorCount : DecodeThreads;
+
+    /// <summary>A validated copy: a dataset keeps its own options, so the caller's object may change later.</summary>
+    internal static ImageFolderOptions Checked(ImageFolderOptions? options)
+    {
+        var copy = (ImageFolderOptions)(options ?? new ImageFolderOptions()).MemberwiseClone();
+        copy.Extensions = [.. copy.Extensions ?? []];
+        copy.Validate();
+        return copy;
+    }
+
     /// <summary>Throws when a value is out of range, naming the option.</summary>
     public void Validate()
     {
+        if (DecodeThreads < 0 || DecodeThreads > 256)
+        {
+            throw new ArgumentOutOfRangeException(nameof(DecodeThreads), DecodeThreads, "ImageFolderOptions.DecodeThreads must be in [0, 256]; 0 uses every core.");
+        }
+
         if (MaxDecodedPixels < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxDecodedPixels), MaxDecodedPixels, "ImageFolderOptions.MaxDecodedPixels must be at least 1.");

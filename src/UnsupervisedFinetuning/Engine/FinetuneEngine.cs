@@ -154,7 +154,7 @@ public sealed class FinetuneEngine
         var state = run.State;
 
         // Raw images: target rows first, then replayed source rows; uint8 goes to the device (4× less traffic than float).
-        var images = Gather(batch, run.Request).to(run.Device);                                 // [B,C,H,W] uint8
+        var images = Gather(batch, run).to(run.Device);                                         // [B,C,H,W] uint8
         var (first, second) = run.Augmentation.Apply(images, state.AugmentRandom);             // query and key views [B,C,S,S]
         var mixed = _mixing.Mix(first, batch.IsSource(), state.MixRandom);                      // mixed query views + plan
         var loss = run.Model.Loss(new MethodInput(first, second, QueryViews(first, mixed)));
@@ -191,10 +191,10 @@ public sealed class FinetuneEngine
             : [new QueryView(mixed.Images, mixed.Plan, 1.0)];
     }
 
-    private static Tensor Gather(ReplayBatch batch, FinetuneRequest request)
+    private static Tensor Gather(ReplayBatch batch, TrainingRun run)
     {
-        var rows = request.Target.GetBatch(batch.Target);
-        return batch.Source.Length == 0 ? rows : cat([rows, request.Source!.GetBatch(batch.Source)], 0);
+        var rows = run.Request.Target.GetBatch(batch.Target);
+        return batch.Source.Length == 0 ? rows : cat([rows, run.Replayed.Gather(batch.Source)], 0);
     }
 
     private void AfterStep(TrainingRun run, IProgress<FinetuneProgress>? progress, SessionClock session, double loss, double learningRate)

@@ -23,8 +23,9 @@ internal sealed class TrainingRun : IDisposable
     private readonly Dictionary<string, string> _fingerprint;
 
     private TrainingRun(FinetuneRequest request, Device device, TwoViewAugmentation augmentation, TrainingState state, long totalSteps,
-        ISelfSupervisedModel model, EngineOptimizer optimizer, LearningRateSchedule schedule, Dictionary<string, string> fingerprint, string? checkpointPath, ILogger logger)
+        ISelfSupervisedModel model, EngineOptimizer optimizer, LearningRateSchedule schedule, Dictionary<string, string> fingerprint, string? checkpointPath, ReplayImages replayed, ILogger logger)
     {
+        Replayed = replayed;
         Request = request;
         Device = device;
         Augmentation = augmentation;
@@ -41,6 +42,9 @@ internal sealed class TrainingRun : IDisposable
     public FinetuneRequest Request { get; }
 
     public Device Device { get; }
+
+    /// <summary>The replayed source images, decoded once.</summary>
+    public ReplayImages Replayed { get; }
 
     public TwoViewAugmentation Augmentation { get; }
 
@@ -108,8 +112,10 @@ internal sealed class TrainingRun : IDisposable
 
         ISelfSupervisedModel? model = null;
         EngineOptimizer? optimizer = null;
+        ReplayImages? replayed = null;
         try
         {
+            replayed = new ReplayImages(request.Source, state.Subset);
             model = method.Build(new MethodContext
             {
                 Backbone = request.Backbone,
@@ -123,7 +129,7 @@ internal sealed class TrainingRun : IDisposable
             optimizer = new EngineOptimizer(model.TrainableParameters, options);
             var schedule = new LearningRateSchedule(options.LearningRate, options.MinLearningRate, totalSteps, (long)Math.Floor(options.WarmupFraction * totalSteps));
             string? checkpointPath = options.CheckpointDirectory is null ? null : Path.Combine(options.CheckpointDirectory, EngineCheckpoint.FileName);
-            var run = new TrainingRun(request, device, views, state, totalSteps, model, optimizer, schedule, fingerprint, checkpointPath, logger);
+            var run = new TrainingRun(request, device, views, state, totalSteps, model, optimizer, schedule, fingerprint, checkpointPath, replayed, logger);
             if (header is not null)
             {
                 EngineCheckpoint.Load(request.ResumeFrom!, model, optimizer);
@@ -138,6 +144,7 @@ internal sealed class TrainingRun : IDisposable
         {
             optimizer?.Dispose();
             model?.Dispose();
+            replayed?.Dispose();
             snapshot?.Restore();
             throw;
         }
@@ -191,6 +198,7 @@ internal sealed class TrainingRun : IDisposable
 
     public void Dispose()
     {
+        Replayed.Dispose();
         Optimizer.Dispose();
         Model.Dispose();
     }

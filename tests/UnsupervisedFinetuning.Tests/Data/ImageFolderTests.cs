@@ -15,28 +15,10 @@ public sealed class ImageFolderTests
     [TearDown]
     public void TearDown() => _dir.Dispose();
 
-    /// <summary>Pixel (x, y) of the test pattern: distinct, position-dependent RGB values.</summary>
-    private static (byte R, byte G, byte B) Pattern(int x, int y, int seed) => ((byte)((x * 16) + seed), (byte)((y * 16) + (2 * seed)), (byte)(((x + y) * 8) + 100));
+    private static (byte R, byte G, byte B) Pattern(int x, int y, int seed) => TestImageFiles.Pattern(x, y, seed);
 
-    private string WriteImage(string relative, int width, int height, SKEncodedImageFormat format, int seed = 0, Func<int, int, (byte R, byte G, byte B)>? pixel = null)
-    {
-        pixel ??= (x, y) => Pattern(x, y, seed);
-        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
-        for (int y = 0; y < height; y++)
-        {
-            for (int x = 0; x < width; x++)
-            {
-                var (r, g, b) = pixel(x, y);
-                bitmap.SetPixel(x, y, new SKColor(r, g, b, 255));
-            }
-        }
-
-        string path = _dir.File(relative);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        using var data = bitmap.Encode(format, 95);
-        File.WriteAllBytes(path, data.ToArray());
-        return path;
-    }
+    private string WriteImage(string relative, int width, int height, SKEncodedImageFormat format, int seed = 0, Func<int, int, (byte R, byte G, byte B)>? pixel = null) =>
+        TestImageFiles.Write(_dir.File(relative), width, height, format, pixel ?? ((x, y) => Pattern(x, y, seed)));
 
     [Test]
     public void LoadLabeled_PngClassFolders_DecodesExactPixelsAndSortsClasses()
@@ -368,18 +350,5 @@ public sealed class ImageFolderTests
         }
 
         return ~crc;
-    }
-
-    private sealed class ListLogger : ILogger
-    {
-        public List<(LogLevel Level, string Message)> Entries { get; } = [];
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Entries.Add((logLevel, formatter(state, exception)));
     }
 }

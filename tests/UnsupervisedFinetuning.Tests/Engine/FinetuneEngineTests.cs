@@ -99,20 +99,24 @@ public sealed class FinetuneEngineTests
         using var target = new CountingDataset(EngineTestData.Images(48, seed: 3));
         using var source = new CountingDataset(EngineTestData.Images(500, seed: 4, brightness: 120));
         using var model = EngineTestData.Model();
-        var replay = new SparseSourceReplay(new SparseReplayOptions { Ratio = 0.25, Composition = composition });
+        var replay = new RecordingReplay(new SparseSourceReplay(new SparseReplayOptions { Ratio = 0.25, Composition = composition }));
 
         var result = EngineTestData.Engine(EngineTestData.Options(steps), replay: replay).Run(new FinetuneRequest { Backbone = model, Target = target, Source = source });
 
         var subset = result.ReplayedSourceIndices.ToHashSet();
-        var replayed = source.Requested.SelectMany(r => r).ToList();
+        var batches = replay.Planned.Take(steps).ToList();
+        var replayed = batches.SelectMany(b => b.Source).ToList();
         var trained = target.Requested.SelectMany(r => r).ToList();
         Assert.That(subset, Has.Count.EqualTo(12));
-        Assert.That(replayed.All(subset.Contains), Is.True, "only replay-subset images are read from the source");
+        Assert.That(source.Requested, Has.Count.EqualTo(1), "the replayed images are decoded once, when the run starts");
+        Assert.That(source.Requested[0], Is.EqualTo(result.ReplayedSourceIndices), "and nothing but them is read from the source");
+        Assert.That(trained, Is.EqualTo(batches.SelectMany(b => b.Target)), "the target rows are the planned ones, in order");
+        Assert.That(replayed.All(subset.Contains), Is.True, "only replay-subset images are planned");
         Assert.That(replayed.Count + trained.Count, Is.EqualTo(steps * 16), "full batches, target rows and source rows together");
         if (composition == ReplayComposition.FixedShare)
         {
-            Assert.That(source.Requested.Select(r => r.Length), Is.All.EqualTo(3), "3 source rows in every batch");
-            var epochs = source.Requested.Chunk(3).Select(batches => batches.SelectMany(b => b).ToList());
+            Assert.That(batches.Select(b => b.Source.Length), Is.All.EqualTo(3), "3 source rows in every batch");
+            var epochs = batches.Chunk(3).Select(epoch => epoch.SelectMany(b => b.Source).ToList());
             Assert.That(epochs, Is.All.Unique, "no replayed image repeats within an epoch");
             Assert.That(replayed.Distinct().Count(), Is.GreaterThanOrEqualTo(9), "at least an epoch's worth of distinct images");
         }
@@ -626,6 +630,27 @@ public sealed class FinetuneEngineTests
     }
 
     /// <summary>Records the indices of every batch read from a dataset.</summary>
+    /// <summary>Passes everything to <paramref name="inner"/> and keeps every batch it plans, in order.</summary>
+    private sealed class RecordingReplay(IReplaySampler inner) : IReplaySampler
+    {
+        public List<ReplayBatch> Planned { get; } = [];
+
+        public string Name => inner.Name;
+
+        public IReadOnlyDictionary<string, string> Settings => inner.Settings;
+
+        public int[] SelectSubset(ReplaySelectionContext context) => inner.SelectSubset(context);
+
+        public int StepsPerEpoch(int targetCount, int subsetCount, int batchSize) => inner.StepsPerEpoch(targetCount, subsetCount, batchSize);
+
+        public IReadOnlyList<ReplayBatch> PlanEpoch(int targetCount, IReadOnlyList<int> subset, int batchSize, SeededRandom random)
+        {
+            var plan = inner.PlanEpoch(targetCount, subset, batchSize, random);
+            Planned.AddRange(plan);
+            return plan;
+        }
+    }
+
     private sealed class CountingDataset(InMemoryImageDataset inner) : IImageDataset, IDisposable
     {
         public List<int[]> Requested { get; } = [];

@@ -1,0 +1,251 @@
+using SkiaSharp;
+
+namespace UnsupervisedFinetuning.Data;
+
+/// <summary>
+/// Decodes one image file into [C,H,W] uint8 planes of the working size — the policy every reader shares:
+/// <list type="number">
+/// <item>the header is read first and a declared size above <see cref="ImageFolderOptions.MaxDecodedPixels"/> is refused;</item>
+/// <item>JPEG decodes at the smallest k/8 scale that still covers the working size (a 12-megapixel photo never
+/// costs its full pixel buffer); other formats at full size;</item>
+/// <item>the EXIF orientation is applied, so the image is upright as a viewer shows it;</item>
+/// <item>resize (<see cref="ImageResizeMode.CenterCrop"/>: shorter side to the working size, then the centre;
+/// or <see cref="ImageResizeMode.Stretch"/>), Mitchell cubic resampling;</item>
+/// <item>colour: grayscale and palette files become RGB by replication, alpha is dropped (the stored colour of a
+/// transparent pixel is kept, as PIL's <c>convert("RGB")</c> does), and <see cref="ImageColorMode.Grayscale"/>
+/// takes ITU-R 601-2 luma.</item>
+/// </list>
+/// Thread-safe: every call owns its codec and bitmaps, so a batch decodes in parallel.
+/// </summary>
+internal static class ImageDecoder
+{
+    /// <summary>Bytes of one decoded image: C·H·W.</summary>
+    public static int PlaneBytes(ImageFolderOptions options) => Channels(options) * options.Height * options.Width;
+
+    public static int Channels(ImageFolderOptions options) => options.Color == ImageColorMode.Grayscale ? 1 : 3;
+
+    /// <summary>Decodes <paramref name="file"/> into <paramref name="destination"/> ([C,H,W], <see cref="PlaneBytes"/> long).</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a decodable image, is truncated, or declares too many pixels; the message names it.</exception>
+    public static void DecodeInto(string file, ImageFolderOptions options, Span<byte> destination)
+    {
+        if (!File.Exists(file))
+        {
+            throw new FileNotFoundException($"Image not found: {file}", file);
+        }
+
+        SKCodec? codec;
+        SKCodecResult created;
+        try
+        {
+            codec = SKCodec.Create(file, out created);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidDataException($"{file}: could not be opened ({UnsupervisedFinetuning.IO.ExceptionText.Brief(e)}).", e);
+        }
+
+        using (codec)
+        {
+            if (codec is null)
+            {
+                throw new InvalidDataException($"{file}: not an image SkiaSharp can decode ({created}); expected PNG or JPEG.");
+            }
+
+            // The header's size is checked before the pixels are allocated: a file may declare far more than it holds.
+            long declared = (long)codec.Info.Width * codec.Info.Height;
+            if (declared > options.MaxDecodedPixels)
+            {
+                throw new InvalidDataException($"{file}: declares {codec.Info.Width}x{codec.Info.Height} = {declared:N0} pixels; at most ImageFolderOptions.MaxDecodedPixels = {options.MaxDecodedPixels:N0} are decoded.");
+            }
+
+            try
+            {
+                var origin = codec.EncodedOrigin;
+                var size = DecodeSize(codec, options, Transposes(origin));
+                var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+                using var decoded = new SKBitmap(info);
+                SKCodecResult result = codec.GetPixels(info, decoded.GetPixels());
+                if (result != SKCodecResult.Success)
+                {
+                    string why = result == SKCodecResult.IncompleteInput ? "the file is truncated" : "decoding failed";
+                    throw new InvalidDataException($"{file}: {why} ({result}, image declared {info.Width}x{info.Height}).");
+                }
+
+                using var upright = Orient(decoded, origin);
+                using var sized = Resize(upright ?? decoded, options, file);
+                ToPlanes(sized, options, destination);
+            }
+            catch (Exception e) when (e is not InvalidDataException and not OutOfMemoryException)
+            {
+                // SkiaSharp reports allocation and codec failures as plain exceptions; they are unreadable files all the same.
+                throw new InvalidDataException($"{file}: could not be decoded ({UnsupervisedFinetuning.IO.ExceptionText.Brief(e)}).", e);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads only the header: refuses a file SkiaSharp cannot open or one that declares too many pixels.
+    /// A file that passes may still fail later if its body is truncated or corrupt.
+    /// </summary>
+    public static string? CheckHeader(string file, ImageFolderOptions options)
+    {
+        try
+        {
+            using var codec = SKCodec.Create(file, out SKCodecResult created);
+            if (codec is null)
+            {
+                return $"not an image SkiaSharp can decode ({created})";
+            }
+
+            long declared = (long)codec.Info.Width * codec.Info.Height;
+            return declared > options.MaxDecodedPixels
+                ? $"declares {codec.Info.Width}x{codec.Info.Height} = {declared:N0} pixels, above ImageFolderOptions.MaxDecodedPixels = {options.MaxDecodedPixels:N0}"
+                : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"could not be opened ({UnsupervisedFinetuning.IO.ExceptionText.Brief(e)})";
+        }
+    }
+
+    /// <summary>Orientations 5–8 store the image transposed: its stored width is the displayed height.</summary>
+    private static bool Transposes(SKEncodedOrigin origin) => origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+
+    /// <summary>
+    /// The smallest size the codec decodes to directly that still covers the working size (in the stored
+    /// orientation): JPEG decodes at k/8 of its size, PNG only at full size.
+    /// </summary>
+    private static SKSizeI DecodeSize(SKCodec codec, ImageFolderOptions options, bool transposed)
+    {
+        int needWidth = transposed ? options.Height : options.Width;
+        int needHeight = transposed ? options.Width : options.Height;
+        var full = new SKSizeI(codec.Info.Width, codec.Info.Height);
+        for (int eighths = 1; eighths < 8; eighths++)
+        {
+            var scaled = codec.GetScaledDimensions(eighths / 8f);
+            if (scaled.Width >= needWidth && scaled.Height >= needHeight && scaled.Width <= full.Width && scaled.Height <= full.Height)
+            {
+                return scaled;
+            }
+        }
+
+        return full;
+    }
+
+    /// <summary>
+    /// The upright image of a bitmap stored with EXIF orientation <paramref name="origin"/>, or null when it is
+    /// already upright. Pixel (x, y) of the displayed image [W', H'] comes from stored pixel (sx, sy) of [W, H]:
+    /// 2 mirror (W−1−x, y); 3 rotate 180° (W−1−x, H−1−y); 4 flip (x, H−1−y); 5 transpose (y, x);
+    /// 6 rotate 90° clockwise (y, H−1−x); 7 transverse (W−1−y, H−1−x); 8 rotate 90° anticlockwise (W−1−y, x).
+    /// </summary>
+    private static SKBitmap? Orient(SKBitmap stored, SKEncodedOrigin origin)
+    {
+        if (origin == SKEncodedOrigin.TopLeft || !Enum.IsDefined(origin))
+        {
+            return null;
+        }
+
+        int w = stored.Width;
+        int h = stored.Height;
+        bool transposed = Transposes(origin);
+        int outWidth = transposed ? h : w;
+        int outHeight = transposed ? w : h;
+        var upright = new SKBitmap(new SKImageInfo(outWidth, outHeight, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        ReadOnlySpan<uint> from = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(stored.GetPixelSpan());
+        Span<uint> to = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(upright.GetPixelSpan());
+        int fromStride = stored.RowBytes / 4;
+        int toStride = upright.RowBytes / 4;
+        for (int y = 0; y < outHeight; y++)
+        {
+            for (int x = 0; x < outWidth; x++)
+            {
+                (int sx, int sy) = origin switch
+                {
+                    SKEncodedOrigin.TopRight => (w - 1 - x, y),
+                    SKEncodedOrigin.BottomRight => (w - 1 - x, h - 1 - y),
+                    SKEncodedOrigin.BottomLeft => (x, h - 1 - y),
+                    SKEncodedOrigin.LeftTop => (y, x),
+                    SKEncodedOrigin.RightTop => (y, h - 1 - x),
+                    SKEncodedOrigin.RightBottom => (w - 1 - y, h - 1 - x),
+                    _ => (w - 1 - y, x), // LeftBottom
+                };
+                to[(y * toStride) + x] = from[(sy * fromStride) + sx];
+            }
+        }
+
+        return upright;
+    }
+
+    private static SKBitmap Resize(SKBitmap source, ImageFolderOptions options, string file)
+    {
+        int width = options.Width;
+        int height = options.Height;
+        if (source.Width == width && source.Height == height)
+        {
+            return source.Copy();
+        }
+
+        int scaledWidth = width;
+        int scaledHeight = height;
+        if (options.Resize == ImageResizeMode.CenterCrop)
+        {
+            double scale = Math.Max((double)width / source.Width, (double)height / source.Height);
+            scaledWidth = Math.Max(width, (int)Math.Round(source.Width * scale));
+            scaledHeight = Math.Max(height, (int)Math.Round(source.Height * scale));
+        }
+
+        var scaledInfo = new SKImageInfo(scaledWidth, scaledHeight, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        SKBitmap scaled = source.Resize(scaledInfo, new SKSamplingOptions(SKCubicResampler.Mitchell))
+            ?? throw new InvalidDataException($"{file}: could not be resized from {source.Width}x{source.Height} to {scaledWidth}x{scaledHeight}.");
+        if (scaledWidth == width && scaledHeight == height)
+        {
+            return scaled;
+        }
+
+        using (scaled)
+        {
+            using var cropped = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+            int left = (scaledWidth - width) / 2;
+            int top = (scaledHeight - height) / 2;
+            if (!scaled.ExtractSubset(cropped, new SKRectI(left, top, left + width, top + height)))
+            {
+                throw new InvalidDataException($"{file}: could not cut the central {width}x{height} region.");
+            }
+
+            // ExtractSubset shares the scaled bitmap's pixels; the copy owns its own before both are disposed.
+            return cropped.Copy();
+        }
+    }
+
+    private static void ToPlanes(SKBitmap bitmap, ImageFolderOptions options, Span<byte> planes)
+    {
+        int width = bitmap.Width;
+        int height = bitmap.Height;
+        int plane = width * height;
+        ReadOnlySpan<byte> rgba = bitmap.GetPixelSpan();
+        int rowBytes = bitmap.RowBytes;
+        bool gray = options.Color == ImageColorMode.Grayscale;
+        for (int y = 0; y < height; y++)
+        {
+            for (int x = 0; x < width; x++)
+            {
+                int at = (y * rowBytes) + (x * 4);
+                byte r = rgba[at];
+                byte g = rgba[at + 1];
+                byte b = rgba[at + 2];
+                int p = (y * width) + x;
+                if (gray)
+                {
+                    planes[p] = (byte)Math.Clamp((int)Math.Round((0.299 * r) + (0.587 * g) + (0.114 * b)), 0, 255);
+                }
+                else
+                {
+                    planes[p] = r;
+                    planes[plane + p] = g;
+                    planes[(2 * plane) + p] = b;
+                }
+            }
+        }
+    }
+}
