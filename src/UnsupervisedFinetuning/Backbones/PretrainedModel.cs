@@ -37,8 +37,9 @@ public sealed class PretrainedModel : IDisposable
         Converters = { new JsonStringEnumConverter() },
     };
 
-    private PretrainedModel(Backbone backbone, ProjectionHead? head, ModelDescription description)
+    private PretrainedModel(Backbone backbone, ProjectionHead? head, ModelDescription description, CheckpointLoadReport? importReport = null)
     {
+        ImportReport = importReport;
         Backbone = backbone;
         Head = head;
         Description = description;
@@ -53,6 +54,9 @@ public sealed class PretrainedModel : IDisposable
 
     /// <summary>The model's description.</summary>
     public ModelDescription Description { get; }
+
+    /// <summary>What <see cref="Import"/> loaded (renamed, dropped, missing keys); null for a model read by <see cref="Load"/>.</summary>
+    public CheckpointLoadReport? ImportReport { get; }
 
     private Normalize Normalization { get; }
 
@@ -208,6 +212,56 @@ public sealed class PretrainedModel : IDisposable
         {
             backbone?.Dispose();
             head?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Imports a checkpoint that does not describe itself — a PyTorch <c>.pth</c>/<c>.pth.tar</c> (MoCo, DDP
+    /// <c>module.</c> prefixes), a safetensors file, or weights in TorchSharp's format — as a model: builds
+    /// <paramref name="architecture"/>, loads the weights by name with <see cref="Checkpoint.Load"/> (strict: every
+    /// backbone parameter must be found; a classifier or head in the file is dropped and reported), and describes
+    /// it with <paramref name="input"/>. <see cref="PretrainedModel.Save"/> then writes it as a self-describing model.
+    /// </summary>
+    /// <param name="checkpoint">The weights file.</param>
+    /// <param name="architecture">The backbone the weights belong to, e.g. <c>new BackboneDescription("ResNet50", 3, 2048)</c>.</param>
+    /// <param name="input">The images it expects, e.g. <see cref="InputDescription.ImageNet"/>(224).</param>
+    /// <param name="keyMap">How to rename the file's keys; the default recognises MoCo, DDP and torchvision layouts.</param>
+    /// <exception cref="FileNotFoundException">The checkpoint does not exist.</exception>
+    /// <exception cref="InvalidDataException">The architecture cannot be built, or the file is not a readable checkpoint.</exception>
+    /// <exception cref="CheckpointMismatchException">The weights do not fit the architecture (the keys are named).</exception>
+    /// <exception cref="ArgumentException">The input description does not fit the architecture.</exception>
+    public static PretrainedModel Import(string checkpoint, BackboneDescription architecture, InputDescription input, CheckpointKeyMap? keyMap = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(checkpoint);
+        ArgumentNullException.ThrowIfNull(architecture);
+        ArgumentNullException.ThrowIfNull(input);
+        if (CheckInput(input, architecture.InputChannels) is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(input));
+        }
+
+        if (!File.Exists(checkpoint))
+        {
+            throw new FileNotFoundException($"Checkpoint not found: {checkpoint}", checkpoint);
+        }
+
+        var backbone = Build(architecture, checkpoint);
+        try
+        {
+            var report = Checkpoint.Load(backbone, checkpoint, strict: true, keyMap);
+            var description = new ModelDescription
+            {
+                Backbone = backbone.Describe() ?? architecture,
+                Input = input,
+                BackboneFile = Path.GetFileName(checkpoint),
+                Provenance = new Dictionary<string, string> { ["importedFrom"] = Path.GetFullPath(checkpoint) },
+            };
+            return new PretrainedModel(backbone, null, description, report);
+        }
+        catch
+        {
+            backbone.Dispose();
             throw;
         }
     }

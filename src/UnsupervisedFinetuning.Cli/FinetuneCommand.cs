@@ -1,0 +1,265 @@
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+using UnsupervisedFinetuning.Backbones;
+using UnsupervisedFinetuning.Engine;
+using UnsupervisedFinetuning.Methods;
+using UnsupervisedFinetuning.Mixing;
+using UnsupervisedFinetuning.Replay;
+
+namespace UnsupervisedFinetuning.Cli;
+
+/// <summary>
+/// <c>uft finetune</c>: continues self-supervised training of a pretrained backbone on unlabelled target images,
+/// optionally with sparse replay from a source folder and with data mixing. Writes into <c>--out</c>: the
+/// engine checkpoint (every <c>--checkpoint-every</c> steps and at the end; <c>--resume</c> continues it), the
+/// settings used (<c>options.json</c>, readable by <c>--config</c>), the log (<c>log.txt</c>) and the finetuned
+/// model (<c>finetuned.model.json</c> with its weights).
+/// </summary>
+internal static class FinetuneCommand
+{
+    public const string SettingsFile = "options.json";
+    public const string LogFile = "log.txt";
+    public const string ModelFile = "finetuned.model.json";
+
+    public static Command Create(IAnsiConsole console, CancellationToken stop)
+    {
+        var model = new ModelArguments();
+        var config = new Option<string?>("--config") { Description = "Settings from a JSON file that mirrors the options types (the options.json a run writes is one); options given here override it" };
+        var resume = new Option<bool>("--resume") { Description = $"Continue the run in --out from its checkpoint; settings not given come from --out/{SettingsFile}" };
+        var target = new Option<string?>("--target") { Description = "Unlabelled target images: a folder (any depth) or a manifest (.txt/.csv, one path per line)" };
+        var source = new Option<string?>("--source") { Description = "Source images for sparse replay: folder or manifest, indexed (never loaded whole); only the replayed subset is decoded" };
+        var output = new Option<string?>("--out") { Description = "Output folder for the checkpoint, options.json, log.txt and finetuned.model.json" };
+        var method = new Option<string?>("--method") { Description = "mocov2 (default), simclr, byol or simsiam" };
+        var mixing = new Option<string?>("--mixing") { Description = "none (default), mixup or cutmix" };
+        var alpha = new Option<double?>("--mixing-alpha") { Description = "α of the mixing coefficient λ ~ Beta(α, α) (default 1)" };
+        var ratio = new Option<double?>("--replay-ratio") { Description = "Replayed source images per target image (default 0.25); needs --source" };
+        var count = new Option<int?>("--replay-count") { Description = "Instead of a ratio: this many replayed source images; needs --source" };
+        var composition = new Option<string?>("--composition") { Description = "union (default: each epoch shuffles target and replayed images together) or fixed-share (every batch holds the same share of replayed images)" };
+        var steps = new Option<int?>("--steps") { Description = "Training steps (default: --epochs passes over target + replayed images)" };
+        var epochs = new Option<int?>("--epochs") { Description = "Passes over target + replayed images, when --steps is not given (default 1)" };
+        var batch = new Option<int?>("--batch-size") { Description = "Images per step (default 128)" };
+        var learningRate = new Option<double?>("--lr") { Description = "Peak learning rate (default 0.03)" };
+        var weightDecay = new Option<double?>("--weight-decay") { Description = "Weight decay (default 1e-4)" };
+        var seed = new Option<long?>("--seed") { Description = "Seed of every random draw (default 0): the same seed and settings give the same run" };
+        var device = new Option<string?>("--device") { Description = "auto (default: CUDA when available), cpu, cuda or cuda:N" };
+        var workingSize = new Option<int?>("--working-size") { Description = "Size images are decoded at before training views are cut from them (default: the model's input size)" };
+        var imageSize = new Option<int?>("--image-size") { Description = "Size of the training views (default: the model's input size)" };
+        var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Steps between checkpoints (default 50)" };
+        var skipUnreadable = new Option<bool?>("--skip-unreadable") { Description = "Skip (and log) image files that cannot be decoded instead of stopping" };
+
+        var command = new Command("finetune", "Finetune a pretrained backbone on unlabelled target images, with optional sparse source replay and data mixing.");
+        foreach (var option in model.All.Concat([config, resume, target, source, output, method, mixing, alpha, ratio, count, composition, steps, epochs, batch, learningRate, weightDecay, seed, device, workingSize, imageSize, checkpointEvery, skipUnreadable]))
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(parse =>
+        {
+            bool resuming = parse.GetValue(resume);
+            string? outDir = parse.GetValue(output);
+            string? configPath = parse.GetValue(config);
+            var settings = configPath is not null ? FinetuneSettings.Read(configPath, "--config")
+                : resuming && outDir is not null && File.Exists(Path.Combine(outDir, SettingsFile)) ? FinetuneSettings.Read(Path.Combine(outDir, SettingsFile), "--resume")
+                : new FinetuneSettings();
+
+            // Command-line options override the file, one by one.
+            settings.Backbone = parse.GetValue(model.Backbone) ?? settings.Backbone;
+            settings.Arch = parse.GetValue(model.Arch) ?? settings.Arch;
+            settings.InputSize = parse.GetValue(model.InputSize) ?? settings.InputSize;
+            settings.InputChannels = parse.GetValue(model.InputChannels) ?? settings.InputChannels;
+            settings.Target = parse.GetValue(target) ?? settings.Target;
+            settings.Source = parse.GetValue(source) ?? settings.Source;
+            settings.Out = outDir ?? settings.Out;
+            settings.Method = parse.GetValue(method) ?? settings.Method;
+            settings.Mixing = parse.GetValue(mixing) ?? settings.Mixing;
+            settings.MixingOptions.Alpha = parse.GetValue(alpha) ?? settings.MixingOptions.Alpha;
+            settings.Replay.Ratio = parse.GetValue(ratio) ?? settings.Replay.Ratio;
+            settings.Replay.Count = parse.GetValue(count) ?? settings.Replay.Count;
+            if (parse.GetValue(composition) is { } c)
+            {
+                settings.Replay.Composition = c.ToLowerInvariant() switch
+                {
+                    "union" => ReplayComposition.Union,
+                    "fixed-share" or "fixedshare" => ReplayComposition.FixedShare,
+                    _ => throw new UsageException($"--composition is '{c}'; expected union or fixed-share."),
+                };
+            }
+
+            if (parse.GetValue(steps) is { } s)
+            {
+                settings.Engine.Steps = s;
+            }
+            else if (parse.GetValue(epochs) is { } e)
+            {
+                settings.Engine.Epochs = e;
+                settings.Engine.Steps = null;
+            }
+
+            settings.Engine.BatchSize = parse.GetValue(batch) ?? settings.Engine.BatchSize;
+            settings.Engine.LearningRate = parse.GetValue(learningRate) ?? settings.Engine.LearningRate;
+            settings.Engine.WeightDecay = parse.GetValue(weightDecay) ?? settings.Engine.WeightDecay;
+            settings.Engine.Seed = parse.GetValue(seed) ?? settings.Engine.Seed;
+            settings.Engine.Device = parse.GetValue(device) ?? settings.Engine.Device;
+            settings.Engine.Augmentation.ImageSize = parse.GetValue(imageSize) ?? settings.Engine.Augmentation.ImageSize;
+            settings.Engine.CheckpointEverySteps = parse.GetValue(checkpointEvery) ?? settings.Engine.CheckpointEverySteps;
+            settings.WorkingSize = parse.GetValue(workingSize) ?? settings.WorkingSize;
+            settings.SkipUnreadable = parse.GetValue(skipUnreadable) ?? settings.SkipUnreadable;
+            bool replayAsked = parse.GetValue(ratio) is not null || parse.GetValue(count) is not null || parse.GetValue(composition) is not null;
+            if (replayAsked && settings.Source is null)
+            {
+                throw new UsageException("--replay-ratio, --replay-count and --composition need --source (the images to replay).");
+            }
+
+            return Run(settings, resuming, console, parse.InvocationConfiguration.Error, stop, parse.Tokens.Select(t => t.Value));
+        });
+        return command;
+    }
+
+    /// <summary>Runs one finetuning with fully resolved settings.</summary>
+    public static int Run(FinetuneSettings settings, bool resume, IAnsiConsole console, TextWriter error, CancellationToken stop, IEnumerable<string> commandLine)
+    {
+        string outDir = Path.GetFullPath(settings.Out ?? throw new UsageException("--out is required: the folder the run writes to."));
+        if (settings.Target is null)
+        {
+            throw new UsageException("--target is required: the unlabelled target images (a folder or a manifest).");
+        }
+
+        string checkpoint = Path.Combine(outDir, FinetuneEngine.CheckpointFileName);
+        if (resume && !File.Exists(checkpoint))
+        {
+            throw new UsageException($"--resume: there is no checkpoint at {checkpoint}; start the run without --resume.");
+        }
+
+        if (!resume && File.Exists(checkpoint))
+        {
+            throw new UsageException($"--out {outDir} already holds a run ({FinetuneEngine.CheckpointFileName}); continue it with --resume, or choose another --out.");
+        }
+
+        var methodUsed = CreateMethod(settings);
+        var mixingUsed = settings.Mixing.ToLowerInvariant() switch
+        {
+            "none" => (IMixingStrategy)NoMixing.Instance,
+            "mixup" => new Mixup(settings.MixingOptions),
+            "cutmix" => new CutMix(settings.MixingOptions),
+            _ => throw new UsageException($"--mixing is '{settings.Mixing}'; expected none, mixup or cutmix."),
+        };
+        IReplaySampler replay = settings.Source is null ? NoReplay.Instance : new SparseSourceReplay(settings.Replay);
+
+        using var pretrained = ModelArguments.Load(settings.Backbone, settings.Arch, settings.InputSize, settings.InputChannels);
+        if (pretrained.ImportReport is { } report)
+        {
+            console.MarkupLineInterpolated($"[grey]imported {report.Loaded.Count} tensors from {settings.Backbone}; dropped {report.Dropped.Count}, unexpected {report.Unexpected.Count}[/]");
+        }
+
+        var engineOptions = settings.Engine;
+        var modelViews = pretrained.AugmentationOptions();
+        engineOptions.Augmentation.ImageSize ??= modelViews.ImageSize;
+        engineOptions.Augmentation.NormalizationMean ??= modelViews.NormalizationMean;
+        engineOptions.Augmentation.NormalizationStd ??= modelViews.NormalizationStd;
+        engineOptions.CheckpointDirectory = outDir;
+        var imageOptions = pretrained.ImageFolderOptions();
+        imageOptions.Height = imageOptions.Width = settings.WorkingSize ?? imageOptions.Height;
+        imageOptions.SkipUnreadable = settings.SkipUnreadable;
+
+        Directory.CreateDirectory(outDir);
+        using var logger = new FileLogger<FinetuneEngine>(Path.Combine(outDir, LogFile), error);
+        var engine = FinetuneEngine.Create(engineOptions, methodUsed, replay, mixingUsed, logger: logger); // validates every option before anything is read
+        using var target = DataArguments.Unlabeled(settings.Target, "--target", imageOptions, logger).LoadIntoMemory();
+        var source = settings.Source is null ? null : DataArguments.Unlabeled(settings.Source, "--source", imageOptions, logger);
+        settings.Write(Path.Combine(outDir, SettingsFile)); // before training: a killed run resumes with --out and --resume alone
+
+        console.MarkupLineInterpolated($"finetune: {target.Count} target images{(source is null ? "" : $", source {source.Count:N0} files")}, {settings.Method}, mixing {settings.Mixing}, working size {imageOptions.Height}, device {TorchDevices.Resolve(engineOptions.Device)}");
+        var request = new FinetuneRequest
+        {
+            Backbone = pretrained.Backbone,
+            Head = pretrained.Head,
+            Target = target,
+            Source = source,
+            ResumeFrom = resume ? checkpoint : null,
+        };
+        FinetuneResult result;
+        try
+        {
+            result = WithProgress(console, progress => engine.Run(request, progress, stop));
+        }
+        catch (OperationCanceledException)
+        {
+            console.MarkupLineInterpolated($"[yellow]Stopped at a step boundary.[/] The checkpoint {checkpoint} continues it: uft finetune --out {outDir} --resume");
+            return ExitCodes.Interrupted;
+        }
+
+        string modelPath = Path.Combine(outDir, ModelFile);
+        var provenance = new Dictionary<string, string>
+        {
+            ["finetunedFrom"] = Path.GetFullPath(settings.Backbone!),
+            ["target"] = Path.GetFullPath(settings.Target),
+            ["method"] = settings.Method,
+            ["mixing"] = settings.Mixing,
+            ["steps"] = result.Steps.ToString(CultureInfo.InvariantCulture),
+            ["command"] = "uft " + string.Join(' ', commandLine),
+            ["date"] = DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture),
+        };
+        if (settings.Source is not null)
+        {
+            provenance["source"] = Path.GetFullPath(settings.Source);
+            provenance["replayed"] = result.ReplayedSourceIndices.Count.ToString(CultureInfo.InvariantCulture);
+        }
+
+        PretrainedModel.Save(modelPath, pretrained.Backbone, pretrained.Description.Input, result.Head, provenance);
+        var table = new Table().AddColumns("finetuned", "");
+        table.AddRow("steps", result.Steps.ToString(CultureInfo.InvariantCulture));
+        table.AddRow("mean loss, last epoch", result.History.Count == 0 ? "—" : result.History[^1].MeanLoss.ToString("F4", CultureInfo.InvariantCulture));
+        table.AddRow("replayed source images", result.ReplayedSourceIndices.Count.ToString(CultureInfo.InvariantCulture));
+        table.AddRow("skipped non-finite steps", result.SkippedSteps.ToString(CultureInfo.InvariantCulture));
+        table.AddRow("model", Markup.Escape(modelPath));
+        table.AddRow("checkpoint", Markup.Escape(checkpoint));
+        console.Write(table);
+        return ExitCodes.Success;
+    }
+
+    private static ISelfSupervisedMethod CreateMethod(FinetuneSettings settings) => settings.Method.ToLowerInvariant() switch
+    {
+        "mocov2" or "moco" => new MocoV2(settings.MocoV2),
+        "simclr" => new SimClr(settings.SimClr),
+        "byol" => new Byol(settings.Byol),
+        "simsiam" => new SimSiam(settings.SimSiam),
+        _ => throw new UsageException($"--method is '{settings.Method}'; expected mocov2, simclr, byol or simsiam."),
+    };
+
+    /// <summary>
+    /// A progress bar on an interactive terminal; otherwise (a pipe, a log file, CI) one line every 5% of the run,
+    /// and at least one every 30 seconds.
+    /// </summary>
+    private static T WithProgress<T>(IAnsiConsole console, Func<IProgress<FinetuneProgress>, T> run)
+    {
+        if (console.Profile.Capabilities.Interactive)
+        {
+            return console.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Start(context =>
+                {
+                    var task = context.AddTask("finetune");
+                    return run(new SynchronousProgress<FinetuneProgress>(p =>
+                    {
+                        task.MaxValue = p.TotalSteps;
+                        task.Value = p.Step;
+                        task.Description = string.Create(CultureInfo.InvariantCulture, $"step {p.Step}/{p.TotalSteps}  loss {p.Loss:F3}  {p.ImagesPerSecond:F0} img/s");
+                    }));
+                });
+        }
+
+        long lastPrinted = 0;
+        var sinceLine = System.Diagnostics.Stopwatch.StartNew();
+        return run(new SynchronousProgress<FinetuneProgress>(p =>
+        {
+            long every = Math.Max(1, p.TotalSteps / 20);
+            if (p.Step == p.TotalSteps || p.Step - lastPrinted >= every || sinceLine.Elapsed.TotalSeconds >= 30)
+            {
+                lastPrinted = p.Step;
+                sinceLine.Restart();
+                console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  lr {p.LearningRate:G3}  {p.ImagesPerSecond:F0} img/s  eta {p.Eta:hh\\:mm\\:ss}"));
+            }
+        }));
+    }
+}

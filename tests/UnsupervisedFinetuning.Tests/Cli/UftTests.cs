@@ -1,0 +1,396 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Spectre.Console;
+using UnsupervisedFinetuning.Backbones;
+using UnsupervisedFinetuning.Cli;
+using UnsupervisedFinetuning.Data;
+using UnsupervisedFinetuning.Evaluation;
+
+namespace UnsupervisedFinetuning.Tests.Cli;
+
+/// <summary>
+/// The uft tool end to end on the shipped data (samples/data/images, the shipped source model), a few steps at a
+/// time: in-process through <see cref="Uft.Run"/>, and as a child process for the exit codes and Ctrl+C.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class UftTests
+{
+    private static readonly string Model = Path.Combine(RepositoryPaths.SampleData, "pretrained", "smallcnn256-moco-fashion0to4.model.json");
+    private static readonly string Images = Path.Combine(RepositoryPaths.SampleData, "images");
+    private TempDirectory _dir = null!;
+
+    [SetUp]
+    public void SetUp() => _dir = new TempDirectory();
+
+    [TearDown]
+    public void TearDown() => _dir.Dispose();
+
+    private sealed record Outcome(int ExitCode, string Output, string Error);
+
+    /// <summary>Runs uft in-process; <paramref name="stopWhen"/> cancels (as Ctrl+C does) once a line of output contains it.</summary>
+    private static Outcome Run(string? stopWhen = null, params string[] args)
+    {
+        using var stop = new CancellationTokenSource();
+        var output = new WatchingWriter(stopWhen, stop);
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+        });
+        console.Profile.Width = 200;
+        var error = new StringWriter();
+        int code = Uft.Run(args, console, error, stop.Token);
+        return new Outcome(code, output.ToString(), error.ToString());
+    }
+
+    private string[] Finetune(string output, int steps, params string[] extra) =>
+        ["finetune", "--backbone", Model, "--target", Path.Combine(Images, "digits"), "--steps", steps.ToString(System.Globalization.CultureInfo.InvariantCulture), "--batch-size", "32", "--out", output, .. extra];
+
+    [Test]
+    public void Finetune_WithReplayAndMixing_WritesModelCheckpointSettingsAndLog()
+    {
+        string output = _dir.File("run");
+
+        var outcome = Run(null, Finetune(output, 3, "--source", Path.Combine(Images, "fashion0to4"), "--mixing", "mixup", "--replay-ratio", "0.5"));
+
+        Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Success), outcome.Error);
+        var settings = FinetuneSettings.Read(Path.Combine(output, FinetuneCommand.SettingsFile), "test");
+        Assert.That((settings.Engine.Steps, settings.Mixing, settings.Replay.Ratio, settings.Engine.BatchSize), Is.EqualTo((3, "mixup", 0.5, 32)));
+        Assert.That(File.ReadAllText(Path.Combine(output, FinetuneCommand.LogFile)), Does.Contain("Checkpoint written").And.Contain("150 replayed"));
+        using var start = PretrainedModel.Load(Model);
+        using var finetuned = PretrainedModel.Load(Path.Combine(output, FinetuneCommand.ModelFile));
+        Assert.That(finetuned.Description.Provenance["replayed"], Is.EqualTo("150"), "round(0.5 × 300) source images");
+        Assert.That(finetuned.Head, Is.Not.Null);
+        var before = start.Backbone.state_dict();
+        var after = finetuned.Backbone.state_dict();
+        Assert.That(before.Keys.Count(k => !before[k].equal(after[k]).all().item<bool>()), Is.GreaterThan(0), "training changed the weights");
+        Assert.That(File.Exists(Path.Combine(output, FinetuneEngineCheckpointFile)), Is.True);
+    }
+
+    private const string FinetuneEngineCheckpointFile = UnsupervisedFinetuning.Engine.FinetuneEngine.CheckpointFileName;
+
+    [Test]
+    public void Finetune_StoppedByCtrlCThenResumed_EndsExactlyAsAnUninterruptedRun()
+    {
+        string whole = _dir.File("whole");
+        string stopped = _dir.File("stopped");
+
+        var uninterrupted = Run(null, Finetune(whole, 6));
+        var interrupted = Run("step 3/6", Finetune(stopped, 6));
+        bool modelAfterStop = File.Exists(Path.Combine(stopped, FinetuneCommand.ModelFile));
+        var resumed = Run(null, "finetune", "--out", stopped, "--resume");
+
+        Assert.That(uninterrupted.ExitCode, Is.EqualTo(ExitCodes.Success), uninterrupted.Error);
+        Assert.That(interrupted.ExitCode, Is.EqualTo(ExitCodes.Interrupted), interrupted.Error);
+        Assert.That(interrupted.Output, Does.Contain("--resume"), "says how to continue");
+        Assert.That(modelAfterStop, Is.False, "no finetuned model from a stopped run");
+        Assert.That(resumed.ExitCode, Is.EqualTo(ExitCodes.Success), resumed.Error);
+        Assert.That(resumed.Output, Does.Contain("step 4/6").And.Not.Contain("step 3/6"), "continues after the last step done");
+        using var a = PretrainedModel.Load(Path.Combine(whole, FinetuneCommand.ModelFile));
+        using var b = PretrainedModel.Load(Path.Combine(stopped, FinetuneCommand.ModelFile));
+        foreach (var (name, value) in a.Backbone.state_dict())
+        {
+            Assert.That(b.Backbone.state_dict()[name].equal(value).all().item<bool>(), Is.True, name);
+        }
+    }
+
+    [Test]
+    public void Finetune_Config_TakesTheSettingsAndTheCommandLineOverridesThem()
+    {
+        string config = _dir.File("run.json");
+        File.WriteAllText(config, $$"""
+            { "backbone": {{JsonSerializer.Serialize(Model)}}, "target": {{JsonSerializer.Serialize(Path.Combine(Images, "digits"))}},
+              "method": "simclr", "engine": { "steps": 2, "batchSize": 16, "learningRate": 0.01 } }
+            """);
+        string output = _dir.File("run");
+
+        var outcome = Run(null, "finetune", "--config", config, "--out", output, "--batch-size", "32");
+
+        Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Success), outcome.Error);
+        var used = FinetuneSettings.Read(Path.Combine(output, FinetuneCommand.SettingsFile), "test");
+        Assert.That((used.Method, used.Engine.Steps, used.Engine.BatchSize, used.Engine.LearningRate), Is.EqualTo(("simclr", 2, 32, 0.01)));
+    }
+
+    [TestCase("--no-such-option", "x", "--no-such-option")]
+    [TestCase("--seed", "many", "many")]
+    public void BadArguments_ExitWithTwoAndNameTheProblem(string option, string value, string named)
+    {
+        var outcome = Run(null, [.. Finetune(_dir.File("run"), 2), option, value]);
+
+        Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(outcome.Error, Does.Contain(named));
+    }
+
+    [Test]
+    public void Finetune_MissingTarget_NamesTheOption()
+    {
+        var outcome = Run(null, "finetune", "--backbone", Model, "--out", _dir.File("run"));
+
+        Assert.That((outcome.ExitCode, outcome.Error), Is.EqualTo((ExitCodes.Usage, outcome.Error)));
+        Assert.That(outcome.Error, Does.Contain("--target is required"));
+    }
+
+    [Test]
+    public void Finetune_ReplayRatioWithoutSource_NamesBoth()
+    {
+        var outcome = Run(null, Finetune(_dir.File("run"), 2, "--replay-ratio", "0.25"));
+
+        Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(outcome.Error, Does.Contain("--replay-ratio").And.Contain("--source"));
+    }
+
+    [Test]
+    public void Finetune_UnknownMethod_ListsTheKnownOnes()
+    {
+        var outcome = Run(null, Finetune(_dir.File("run"), 2, "--method", "dino"));
+
+        Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(outcome.Error, Does.Contain("'dino'").And.Contain("mocov2, simclr, byol or simsiam"));
+    }
+
+    [Test]
+    public void Finetune_OptionOutOfRange_ExitsWithTwoNamingTheSetting()
+    {
+        var outcome = Run(null, [.. Finetune(_dir.File("run"), 2), "--lr", "-1"]);
+
+        Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(outcome.Error, Does.Contain("LearningRate"));
+    }
+
+    [Test]
+    public void Finetune_MisspeltConfigField_IsNamed()
+    {
+        string config = _dir.File("run.json");
+        File.WriteAllText(config, """{ "engine": { "lerningRate": 0.1 } }""");
+
+        var outcome = Run(null, "finetune", "--config", config, "--out", _dir.File("run"));
+
+        Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(outcome.Error, Does.Contain("lerningRate"));
+    }
+
+    [Test]
+    public void Finetune_OutHoldsARun_RefusesToStartOverIt()
+    {
+        string output = _dir.File("run");
+        Assert.That(Run(null, Finetune(output, 1)).ExitCode, Is.EqualTo(ExitCodes.Success));
+        byte[] before = File.ReadAllBytes(Path.Combine(output, FinetuneEngineCheckpointFile));
+
+        var again = Run(null, Finetune(output, 1));
+
+        Assert.That(again.ExitCode, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(again.Error, Does.Contain("--resume"));
+        Assert.That(File.ReadAllBytes(Path.Combine(output, FinetuneEngineCheckpointFile)), Is.EqualTo(before), "the run's checkpoint is untouched");
+    }
+
+    [Test]
+    public void Finetune_CorruptTargetImage_ExitsWithOneNamingTheFile()
+    {
+        string target = _dir.File("target");
+        Directory.CreateDirectory(target);
+        foreach (string file in Directory.GetFiles(Path.Combine(Images, "digits")).Take(40))
+        {
+            File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
+        }
+
+        string broken = Directory.GetFiles(target).Order(StringComparer.Ordinal).ElementAt(7);
+        File.WriteAllBytes(broken, File.ReadAllBytes(broken)[..60]);
+
+        var outcome = Run(null, "finetune", "--backbone", Model, "--target", target, "--steps", "1", "--batch-size", "32", "--out", _dir.File("run"));
+
+        Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Failure));
+        Assert.That(outcome.Error, Does.Contain(broken));
+    }
+
+    [Test]
+    public void Evaluate_SameModelTwice_SideBySideIdenticalAndJsonWritten()
+    {
+        string json = _dir.File("eval.json");
+
+        var outcome = Run(null, "evaluate", "--backbone", Model, "--compare", Model, "--train", Path.Combine(Images, "digits-labelled"),
+            "--source-test", Path.Combine(Images, "fashion0to4-labelled"), "--json", json);
+
+        Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Success), outcome.Error);
+        Assert.That(outcome.Output, Does.Contain("target kNN (120 images)").And.Contain("retention: source kNN (75)").And.Contain("RankMe").And.Contain("alignment"));
+        using var document = JsonDocument.Parse(File.ReadAllText(json));
+        var models = document.RootElement.GetProperty("models");
+        Assert.That(models.GetArrayLength(), Is.EqualTo(2));
+        var first = models[0].GetProperty("evaluation");
+        Assert.That(models[1].GetProperty("evaluation").ToString(), Is.EqualTo(first.ToString()), "the same backbone and seed give the same numbers");
+        foreach (string metric in new[] { "targetKnn", "targetLinearProbe", "sourceKnn" })
+        {
+            Assert.That(first.GetProperty(metric).GetDouble(), Is.InRange(0.2, 1.0), metric + " (10 and 5 classes: chance is 0.1 and 0.2)");
+        }
+    }
+
+    [Test]
+    public void Embed_Npy_IsTheBackbonesFeaturesInNumpysFormatWithThePathsBeside()
+    {
+        string output = _dir.File("features.npy");
+
+        var outcome = Run(null, "embed", "--backbone", Model, "--images", Path.Combine(Images, "digits"), "--out", output, "--batch-size", "64");
+
+        Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Success), outcome.Error);
+        byte[] bytes = File.ReadAllBytes(output);
+        Assert.That(bytes[..8], Is.EqualTo(new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0 }));
+        int headerLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8));
+        string header = Encoding.ASCII.GetString(bytes, 10, headerLength);
+        Assert.That((10 + headerLength) % 64, Is.EqualTo(0), "numpy aligns the data to 64 bytes");
+        Assert.That(header, Does.StartWith("{'descr': '<f4', 'fortran_order': False, 'shape': (300, 256), }").And.EndWith("\n"));
+
+        // The naive reference: the library's feature extractor on the same images, in the same order.
+        using var model = PretrainedModel.Load(Model);
+        var files = File.ReadAllLines(Path.ChangeExtension(output, ".paths.txt"));
+        var data = ImageFolder.Index(Path.Combine(Images, "digits"), model.ImageFolderOptions());
+        Assert.That(files, Is.EqualTo(data.Files));
+        using var expected = FeatureExtractor.Extract(model.Backbone, data, model.Preprocess);
+        float[] values = new float[(bytes.Length - 10 - headerLength) / 4];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(10 + headerLength + (4 * i)));
+        }
+
+        Assert.That(values, Is.EqualTo(expected.data<float>().ToArray()));
+    }
+
+    [Test]
+    public void Embed_Csv_OneRowPerImageWithItsPath()
+    {
+        string output = _dir.File("features.csv");
+
+        var outcome = Run(null, "embed", "--backbone", Model, "--images", Path.Combine(Images, "fashion0to4-labelled"), "--out", output);
+
+        Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Success), outcome.Error);
+        string[] lines = File.ReadAllLines(output);
+        Assert.That(lines, Has.Length.EqualTo(151));
+        Assert.That(lines[0], Does.StartWith("path,f0,f1,").And.EndWith(",f255"));
+        Assert.That(lines[1].Split(','), Has.Length.EqualTo(257));
+        Assert.That(lines[1], Does.StartWith(Path.Combine(Images, "fashion0to4-labelled", "coat")));
+    }
+
+    [Test]
+    public void Embed_OtherExtension_IsABadArgument()
+    {
+        var outcome = Run(null, "embed", "--backbone", Model, "--images", Path.Combine(Images, "digits"), "--out", _dir.File("features.parquet"));
+
+        Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(outcome.Error, Does.Contain(".npy or .csv"));
+    }
+
+    [Test]
+    public void Checkpoint_WithoutArch_AsksForIt_AndWithArchImportsIt()
+    {
+        string weights = Path.Combine(RepositoryPaths.SampleData, "pretrained", "smallcnn256-moco-fashion0to4.backbone.dat");
+
+        var without = Run(null, "embed", "--backbone", weights, "--images", Path.Combine(Images, "digits"), "--out", _dir.File("a.npy"));
+        var with = Run(null, "embed", "--backbone", weights, "--arch", "smallcnn", "--images", Path.Combine(Images, "digits"), "--out", _dir.File("b.npy"));
+        var described = Run(null, "embed", "--backbone", Model, "--images", Path.Combine(Images, "digits"), "--out", _dir.File("c.npy"));
+
+        Assert.That(without.ExitCode, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(without.Error, Does.Contain("--arch"));
+        Assert.That(with.ExitCode, Is.EqualTo(ExitCodes.Success), with.Error);
+        Assert.That(File.ReadAllBytes(_dir.File("b.npy")), Is.EqualTo(File.ReadAllBytes(_dir.File("c.npy"))), "the imported weights are the described model's");
+    }
+
+    [Test]
+    [Platform("Linux,MacOsX")]
+    public void Process_CtrlC_StopsAtAStepBoundaryWithCode130AndAResumableCheckpoint()
+    {
+        string output = _dir.File("run");
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in (string[])[Path.Combine(AppContext.BaseDirectory, "uft.dll"), .. Finetune(output, 100000, "--checkpoint-every", "100000")])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var lines = new List<string>();
+        while (process.StandardOutput.ReadLine() is { } line)
+        {
+            lines.Add(line);
+            if (line.StartsWith("finetune:", StringComparison.Ordinal))
+            {
+                Thread.Sleep(2000); // into the training loop
+                Assert.That(Kill(process.Id, 2), Is.EqualTo(0), "SIGINT sent"); // what Ctrl+C sends
+            }
+        }
+
+        process.WaitForExit();
+        Assert.That(process.ExitCode, Is.EqualTo(ExitCodes.Interrupted), error.Result + string.Join("\n", lines));
+        Assert.That(File.Exists(Path.Combine(output, FinetuneEngineCheckpointFile)), Is.True, "a checkpoint at the step boundary, though none was due for 100,000 steps");
+        Assert.That(string.Join("\n", lines), Does.Contain("--resume"));
+    }
+
+    [Test]
+    public void Process_BadOption_ExitCode2_Help_ExitCode0()
+    {
+        static (int Code, string Output) Launch(params string[] args)
+        {
+            var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (string argument in (string[])[Path.Combine(AppContext.BaseDirectory, "uft.dll"), .. args])
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            using var process = Process.Start(start)!;
+            var output = process.StandardOutput.ReadToEndAsync();
+            string error = process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            return (process.ExitCode, output.Result + error);
+        }
+
+        var help = Launch("finetune", "--help");
+        var bad = Launch("finetune", "--bogus");
+
+        Assert.That(help.Code, Is.EqualTo(ExitCodes.Success));
+        Assert.That(help.Output, Does.Contain("--replay-ratio").And.Contain("--resume"));
+        Assert.That(bad.Code, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(bad.Output, Does.Contain("--bogus"));
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
+    /// <summary>Collects the output; cancels <paramref name="stop"/> once the output contains <paramref name="trigger"/>.</summary>
+    private sealed class WatchingWriter(string? trigger, CancellationTokenSource stop) : StringWriter
+    {
+        public override void Write(char value)
+        {
+            base.Write(value);
+            Check();
+        }
+
+        public override void Write(char[] buffer, int index, int count)
+        {
+            base.Write(buffer, index, count);
+            Check();
+        }
+
+        public override void Write(ReadOnlySpan<char> buffer)
+        {
+            base.Write(buffer);
+            Check();
+        }
+
+        public override void Write(string? value)
+        {
+            base.Write(value);
+            Check();
+        }
+
+        private void Check()
+        {
+            if (trigger is not null && !stop.IsCancellationRequested && ToString().Contains(trigger, StringComparison.Ordinal))
+            {
+                stop.Cancel();
+            }
+        }
+    }
+}
