@@ -10,6 +10,7 @@ using UnsupervisedFinetuning.Benchmarks;
 // PyTorch peer:     bash benchmarks/peer/compare.sh  (runs `... -- peer` and the Python script)
 // Step profile:     ... -- profile [--steps 20] [--augment mocov2|none]
 // IDX peak memory:  ... -- idx-memory [--mb 600] [--gzip] [--reader load|read]
+// Lazy image data:  ... -- lazy-data [--files 100000] [--dir /tmp/uft-lazy] [--steps 30]
 //
 // Benchmarks run in-process: BenchmarkDotNet's out-of-process toolchain builds a generated project that
 // skips Directory.Build.targets, so its copy of libLibTorchSharp.so would miss the libstdc++ load fix
@@ -23,6 +24,16 @@ if (args.Length > 0 && args[0] == "memory")
 if (args.Length > 0 && args[0] == "idx-memory")
 {
     return IdxMemoryProbe.Run(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "lazy-data")
+{
+    return LazyDataBenchmark.Run(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "lazy-run")
+{
+    return LazyDataBenchmark.RunChild(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "profile")
