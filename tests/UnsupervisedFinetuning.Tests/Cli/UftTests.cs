@@ -355,6 +355,45 @@ public sealed class UftTests
         Assert.That(bad.Output, Does.Contain("--bogus"));
     }
 
+    [Test]
+    public void Docs_SettingsFileExample_IsReadAsWritten()
+    {
+        string page = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "docs", "how-to", "command-line.md"));
+        int start = page.IndexOf("```json\n", StringComparison.Ordinal) + 8;
+        string json = page[start..page.IndexOf("```", start, StringComparison.Ordinal)];
+        File.WriteAllText(_dir.File("run.json"), json);
+
+        var settings = FinetuneSettings.Read(_dir.File("run.json"), "--config");
+
+        Assert.That((settings.Arch, settings.Mixing, settings.Engine.Epochs, settings.Engine.CheckpointEverySteps), Is.EqualTo(("resnet50", "mixup", 50, 100)));
+        Assert.That((settings.Replay.Composition, settings.MocoV2.QueueSize), Is.EqualTo((UnsupervisedFinetuning.Replay.ReplayComposition.FixedShare, 4096)));
+    }
+
+    [Test]
+    public void Readme_CommandLineExample_RunsOnTheShippedData()
+    {
+        // The README's two commands, as written, with 2 steps instead of 300 and the run folder in a temporary place.
+        string readme = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "README.md"));
+        int section = readme.IndexOf("## Use it from the command line", StringComparison.Ordinal);
+        int start = readme.IndexOf("```bash\n", section, StringComparison.Ordinal) + 8;
+        string block = readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)].Replace("\\\n", " ", StringComparison.Ordinal);
+        string[] commands = block.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.That(commands, Has.Length.EqualTo(2));
+        string runs = _dir.File("runs");
+        foreach (string command in commands)
+        {
+            string[] words = command.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            Assert.That(words[..5], Is.EqualTo(new[] { "dotnet", "run", "-c", "Release", "--project" }));
+            string[] args = words[7..]
+                .Select(w => w == "300" ? "2" : w.StartsWith("runs/", StringComparison.Ordinal) ? Path.Combine(runs, w[5..]) : w.StartsWith("samples/", StringComparison.Ordinal) ? Path.Combine(RepositoryPaths.Root, w) : w)
+                .ToArray();
+
+            var outcome = Run(null, args);
+
+            Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Success), command + "\n" + outcome.Error);
+        }
+    }
+
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
 
