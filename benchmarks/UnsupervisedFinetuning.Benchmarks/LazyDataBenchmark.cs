@@ -36,6 +36,7 @@ internal static class LazyDataBenchmark
         string target = Path.Combine(root, "target");
         string photos = Path.Combine(root, "photos");
         Generate(root, files);
+        SaveRandomModel(root);
 
         // 2. Indexing.
         var clock = Stopwatch.StartNew();
@@ -133,6 +134,22 @@ internal static class LazyDataBenchmark
             ?? throw new InvalidOperationException($"lazy-run failed (exit {process.ExitCode}): {output}");
         string[] parts = line.Split(' ');
         return new ChildResult(int.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[2], CultureInfo.InvariantCulture), double.Parse(parts[3], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// A randomly initialised ResNet-18 for 64² RGB inputs as a self-describing model, so that the same folders can
+    /// be run through the uft tool: <c>uft finetune --backbone &lt;dir&gt;/resnet18-random.model.json --target &lt;dir&gt;/target
+    /// --source &lt;dir&gt;/source --working-size 72 …</c> (the closing note's /usr/bin/time -v figures).
+    /// </summary>
+    private static void SaveRandomModel(string root)
+    {
+        string path = Path.Combine(root, "resnet18-random.model.json");
+        if (!File.Exists(path))
+        {
+            TorchSharp.torch.random.manual_seed(1);
+            using var backbone = new ResNet(ResNetDepth.ResNet18);
+            PretrainedModel.Save(path, backbone, InputDescription.ImageNet(64), provenance: new Dictionary<string, string> { ["weights"] = "random (torch.manual_seed(1)); for benchmarks only" });
+        }
     }
 
     private static double DecodeRate(ImageFileDataset data)
