@@ -7,7 +7,7 @@ namespace UnsupervisedFinetuning.Data;
 /// <summary>
 /// Images that stay on disk: an index of files, decoded on demand by <see cref="GetBatch"/> — in parallel
 /// across cores, at the working size of <see cref="ImageFolderOptions"/> (see <see cref="ImageFolder"/> for
-/// the resize and colour policy). Memory holds the file list (≈ 100 bytes a file), not the pixels, so a
+/// the resize and colour policy). Memory holds the file list (≈ 115 bytes a file), not the pixels, so a
 /// source set of a million images opens in seconds; sparse replay decodes only its chosen subset, once.
 /// Create one with <see cref="ImageFolder.Index"/>, <see cref="ImageManifest.Read"/> or <see cref="FromFiles"/>;
 /// call <see cref="LoadIntoMemory"/> for a small set read every epoch (a target set).
