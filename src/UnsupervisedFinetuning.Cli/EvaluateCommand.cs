@@ -25,13 +25,14 @@ internal static class EvaluateCommand
         var validation = new Option<string?>("--validation") { Description = "Labelled target images the probe chooses its L2 strength on (default: 20% of --train)" };
         var sourceTrain = new Option<string?>("--source-train") { Description = "Labelled source images: the retention kNN bank (default: half of --source-test)" };
         var sourceTest = new Option<string?>("--source-test") { Description = "Labelled source images the retention kNN is scored on" };
+        var sourceProbe = new Option<string?>("--source-probe") { Description = "Source images (labels not needed) to measure drift on with --compare: linear CKA and neighbourhood preservation (default: the --source-test images)" };
         var unlabelled = new Option<string?>("--unlabelled") { Description = "Target images for the label-free monitors (default: the --train images, labels unused)" };
         var seed = new Option<long>("--seed") { Description = "Seed of the splits and the monitors' views", DefaultValueFactory = _ => 0 };
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => TorchDevices.Auto };
 
         var command = new Command("evaluate", "Measure a backbone (or two, side by side): target kNN and linear probe, source retention, label-free monitors.");
-        foreach (var option in model.All.Concat([compare, train, test, validation, sourceTrain, sourceTest, unlabelled, seed, json, device]))
+        foreach (var option in model.All.Concat([compare, train, test, validation, sourceTrain, sourceTest, sourceProbe, unlabelled, seed, json, device]))
         {
             command.Options.Add(option);
         }
@@ -71,11 +72,30 @@ internal static class EvaluateCommand
                 }
 
                 console.Write(Table(models.Select(m => m.Name).ToList(), results, data));
+                DriftMeasurement? drift = null;
+                string? probePath = parse.GetValue(sourceProbe) ?? parse.GetValue(sourceTest);
+                if (models.Count == 2 && probePath is not null)
+                {
+                    var (a, b) = (models[0].Model.Description.Input, models[1].Model.Description.Input);
+                    if (a.Height != b.Height || a.Width != b.Width || !a.Mean.SequenceEqual(b.Mean) || !a.Std.SequenceEqual(b.Std)) // a record compares its lists by reference
+                    {
+                        console.MarkupLine("[yellow]drift not measured: the two backbones take different inputs (size or normalisation).[/]");
+                    }
+                    else
+                    {
+                        drift = Drift(models[0].Model, models[1].Model, probePath, parse.GetValue(sourceProbe) is null ? "--source-test" : "--source-probe", imageOptions, new WarningLogger(parse.InvocationConfiguration.Error));
+                        var table = new Table().AddColumn($"drift on {drift.Images} source images (no labels)").AddColumn(new TableColumn("").RightAligned());
+                        table.AddRow("linear CKA (1: unchanged)", drift.LinearCka.ToString("F3", CultureInfo.InvariantCulture));
+                        table.AddRow($"neighbourhood preservation, k = {drift.Neighbours} (1: unchanged)", drift.NeighbourhoodPreservation.ToString("F3", CultureInfo.InvariantCulture));
+                        console.Write(table);
+                    }
+                }
+
                 if (parse.GetValue(json) is { } jsonPath)
                 {
                     var document = models.Select((m, i) => new { backbone = Path.GetFullPath(m.Name), evaluation = results[i] }).ToArray();
                     string temporary = jsonPath + ".tmp";
-                    File.WriteAllText(temporary, JsonSerializer.Serialize(new { models = document, targetTest = data.Sets.TargetTest.Count, sourceTest = data.Sets.SourceTest?.Count }, FinetuneSettings.Json) + "\n");
+                    File.WriteAllText(temporary, JsonSerializer.Serialize(new { models = document, sourceDrift = drift, targetTest = data.Sets.TargetTest.Count, sourceTest = data.Sets.SourceTest?.Count }, FinetuneSettings.Json) + "\n");
                     File.Move(temporary, jsonPath, overwrite: true);
                 }
 
@@ -90,6 +110,15 @@ internal static class EvaluateCommand
             }
         });
         return command;
+    }
+
+    /// <summary>Linear CKA and neighbourhood preservation of the two backbones' features of the probe images.</summary>
+    private static DriftMeasurement Drift(PretrainedModel start, PretrainedModel finetuned, string path, string option, UnsupervisedFinetuning.Data.ImageFolderOptions options, WarningLogger logger)
+    {
+        using var images = DataArguments.Unlabeled(path, option, options, logger).LoadIntoMemory();
+        int k = Math.Min(10, images.Count - 1);
+        var comparison = new TransferEvaluator(start.Preprocess).CompareWithoutLabels(start.Backbone, finetuned.Backbone, images, images, neighbours: k);
+        return comparison.SourceDrift!;
     }
 
     private static Table Table(IReadOnlyList<string> names, IReadOnlyList<TransferEvaluation> results, EvaluationData data)

@@ -83,24 +83,61 @@ public sealed class TransferEvaluator
 
         if (sets.Monitor is not null)
         {
-            var plain = Features(sets.Monitor);
-            result = result with
-            {
-                RankMe = RepresentationMonitors.RankMe(plain),
-                Uniformity = RepresentationMonitors.Uniformity(plain),
-            };
-            if (_monitorViews is not null)
-            {
-                var random = new SeededRandom(seed).Fork("monitor-views");
-                var views = FeatureExtractor.ExtractViews(backbone, sets.Monitor, images =>
-                {
-                    var (first, second) = _monitorViews.Apply(images, random);
-                    return [first, second];
-                }, BatchSize);
-                result = result with { Alignment = RepresentationMonitors.Alignment(views[0], views[1]) };
-            }
+            var monitors = Monitors(backbone, sets.Monitor, seed);
+            result = result with { RankMe = monitors.RankMe, Uniformity = monitors.Uniformity, Alignment = monitors.Alignment };
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Compares two backbones without labels: the label-free monitors of each on <paramref name="target"/>, and,
+    /// given <paramref name="sourceProbe"/> (a few hundred source images, labels not needed), the drift between
+    /// their features there — linear CKA and neighbourhood preservation. Both backbones are read with this
+    /// evaluator's preprocessing, so they must take the same input.
+    /// </summary>
+    /// <param name="start">The backbone before finetuning.</param>
+    /// <param name="finetuned">The backbone after.</param>
+    /// <param name="target">Target images for the monitors (e.g. the unlabelled finetuning set).</param>
+    /// <param name="sourceProbe">Source images for the drift; null skips it.</param>
+    /// <param name="seed">Seed of the monitor's augmented views (the same for both backbones).</param>
+    /// <param name="neighbours">The k of neighbourhood preservation.</param>
+    public LabelFreeComparison CompareWithoutLabels(Backbone start, Backbone finetuned, IImageDataset target, IImageDataset? sourceProbe = null, long seed = 0, int neighbours = 10)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        ArgumentNullException.ThrowIfNull(finetuned);
+        ArgumentNullException.ThrowIfNull(target);
+        var comparison = new LabelFreeComparison { Start = Monitors(start, target, seed), Finetuned = Monitors(finetuned, target, seed) };
+        if (sourceProbe is null)
+        {
+            return comparison;
+        }
+
+        using var scope = NewDisposeScope();
+        var before = FeatureExtractor.Extract(start, sourceProbe, _preprocess, BatchSize);
+        var after = FeatureExtractor.Extract(finetuned, sourceProbe, _preprocess, BatchSize);
+        return comparison with
+        {
+            SourceDrift = new DriftMeasurement(RepresentationDrift.LinearCka(before, after), RepresentationDrift.NeighbourhoodPreservation(before, after, neighbours), sourceProbe.Count, neighbours),
+        };
+    }
+
+    private LabelFreeMonitors Monitors(Backbone backbone, IImageDataset images, long seed)
+    {
+        using var scope = NewDisposeScope();
+        var plain = FeatureExtractor.Extract(backbone, images, _preprocess, BatchSize);
+        double? alignment = null;
+        if (_monitorViews is not null)
+        {
+            var random = new SeededRandom(seed).Fork("monitor-views");
+            var views = FeatureExtractor.ExtractViews(backbone, images, batch =>
+            {
+                var (first, second) = _monitorViews.Apply(batch, random);
+                return [first, second];
+            }, BatchSize);
+            alignment = RepresentationMonitors.Alignment(views[0], views[1]);
+        }
+
+        return new LabelFreeMonitors(RepresentationMonitors.RankMe(plain), RepresentationMonitors.Uniformity(plain), alignment);
     }
 }

@@ -223,6 +223,10 @@ public sealed class UftTests
         Assert.That(models.GetArrayLength(), Is.EqualTo(2));
         var first = models[0].GetProperty("evaluation");
         Assert.That(models[1].GetProperty("evaluation").ToString(), Is.EqualTo(first.ToString()), "the same backbone and seed give the same numbers");
+        var drift = document.RootElement.GetProperty("sourceDrift");
+        Assert.That(drift.GetProperty("linearCka").GetDouble(), Is.EqualTo(1.0).Within(1e-9), "a backbone has not drifted from itself");
+        Assert.That(drift.GetProperty("neighbourhoodPreservation").GetDouble(), Is.EqualTo(1.0));
+        Assert.That(outcome.Output, Does.Contain("linear CKA"));
         foreach (string metric in new[] { "targetKnn", "targetLinearProbe", "sourceKnn" })
         {
             Assert.That(first.GetProperty(metric).GetDouble(), Is.InRange(0.2, 1.0), metric + " (10 and 5 classes: chance is 0.1 and 0.2)");
