@@ -115,10 +115,12 @@ internal static class EvaluateCommand
     /// <summary>Linear CKA and neighbourhood preservation of the two backbones' features of the probe images.</summary>
     private static DriftMeasurement Drift(PretrainedModel start, PretrainedModel finetuned, string path, string option, UnsupervisedFinetuning.Data.ImageFolderOptions options, WarningLogger logger)
     {
+        // The drift alone: the monitors of CompareWithoutLabels are in the first table already.
         using var images = DataArguments.Unlabeled(path, option, options, logger).LoadIntoMemory();
         int k = Math.Min(10, images.Count - 1);
-        var comparison = new TransferEvaluator(start.Preprocess).CompareWithoutLabels(start.Backbone, finetuned.Backbone, images, images, neighbours: k);
-        return comparison.SourceDrift!;
+        using var before = FeatureExtractor.Extract(start.Backbone, images, start.Preprocess);
+        using var after = FeatureExtractor.Extract(finetuned.Backbone, images, finetuned.Preprocess);
+        return new DriftMeasurement(RepresentationDrift.LinearCka(before, after), RepresentationDrift.NeighbourhoodPreservation(before, after, k), images.Count, k);
     }
 
     private static Table Table(IReadOnlyList<string> names, IReadOnlyList<TransferEvaluation> results, EvaluationData data)
