@@ -76,8 +76,7 @@ internal static class EvaluateCommand
                 string? probePath = parse.GetValue(sourceProbe) ?? parse.GetValue(sourceTest);
                 if (models.Count == 2 && probePath is not null)
                 {
-                    var (a, b) = (models[0].Model.Description.Input, models[1].Model.Description.Input);
-                    if (a.Height != b.Height || a.Width != b.Width || !a.Mean.SequenceEqual(b.Mean) || !a.Std.SequenceEqual(b.Std)) // a record compares its lists by reference
+                    if (models[0].Model.Description.Input != models[1].Model.Description.Input)
                     {
                         console.MarkupLine("[yellow]drift not measured: the two backbones take different inputs (size or normalisation).[/]");
                     }

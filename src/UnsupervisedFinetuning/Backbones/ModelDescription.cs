@@ -34,6 +34,27 @@ public sealed record InputDescription(int Height, int Width, IReadOnlyList<float
     /// <summary>Images of <paramref name="size"/>² pixels and <paramref name="channels"/> channels normalised with 0.5 / 0.5 (the small-image preset's default).</summary>
     public static InputDescription Centered(int size, int channels) =>
         new(size, size, Enumerable.Repeat(0.5f, channels).ToArray(), Enumerable.Repeat(0.5f, channels).ToArray());
+
+    /// <summary>
+    /// Equal when the sizes and every mean and standard deviation are equal: two models take the same input even
+    /// when their descriptions hold different list instances (a record would compare the lists by reference).
+    /// </summary>
+    public bool Equals(InputDescription? other) =>
+        other is not null && Height == other.Height && Width == other.Width && Mean.SequenceEqual(other.Mean) && Std.SequenceEqual(other.Std);
+
+    /// <inheritdoc />
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        hash.Add(Height);
+        hash.Add(Width);
+        foreach (float value in Mean.Concat(Std))
+        {
+            hash.Add(value);
+        }
+
+        return hash.ToHashCode();
+    }
 }
 
 /// <summary>What a projection head is (<see cref="Objectives.ProjectionHead"/>'s constructor arguments).</summary>

@@ -21,6 +21,19 @@ public sealed class PretrainedModelTests
         a.state_dict().Count == b.state_dict().Count && a.state_dict().All(kv => kv.Value.equal(b.state_dict()[kv.Key]).all().item<bool>());
 
     [Test]
+    public void InputDescription_EqualByValue_NotByListInstance()
+    {
+        var a = new InputDescription(28, 28, [0.5f], [0.5f]);
+        var b = InputDescription.Centered(28, 1);
+
+        Assert.That(a, Is.EqualTo(b));
+        Assert.That(a == b, Is.True);
+        Assert.That(a.GetHashCode(), Is.EqualTo(b.GetHashCode()));
+        Assert.That(a == new InputDescription(28, 28, [0.5f], [0.25f]), Is.False);
+        Assert.That(InputDescription.ImageNet(224) == InputDescription.ImageNet(96), Is.False);
+    }
+
+    [Test]
     public void SaveThenLoad_SmallCnnWithHead_RebuildsBothWithTheirWeights()
     {
         random.manual_seed(3);
