@@ -38,53 +38,28 @@ internal static class ImageDecoder
             throw new FileNotFoundException($"Image not found: {file}", file);
         }
 
-        SKCodec? codec;
-        SKCodecResult created;
+        using var codec = Open(file, options, out string? problem) ?? throw new InvalidDataException($"{file}: {problem}.");
         try
         {
-            codec = SKCodec.Create(file, out created);
+            var origin = codec.EncodedOrigin;
+            var size = DecodeSize(codec, options, Transposes(origin));
+            var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+            using var decoded = new SKBitmap(info);
+            SKCodecResult result = codec.GetPixels(info, decoded.GetPixels());
+            if (result != SKCodecResult.Success)
+            {
+                string why = result == SKCodecResult.IncompleteInput ? "the file is truncated" : "decoding failed";
+                throw new InvalidDataException($"{file}: {why} ({result}, image declared {info.Width}x{info.Height}).");
+            }
+
+            using var upright = Orient(decoded, origin);
+            using var sized = Resize(upright ?? decoded, options, file);
+            ToPlanes(sized, options, destination);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is not InvalidDataException and not OutOfMemoryException)
         {
-            throw new InvalidDataException($"{file}: could not be opened ({UnsupervisedFinetuning.IO.ExceptionText.Brief(e)}).", e);
-        }
-
-        using (codec)
-        {
-            if (codec is null)
-            {
-                throw new InvalidDataException($"{file}: not an image SkiaSharp can decode ({created}); expected PNG or JPEG.");
-            }
-
-            // The header's size is checked before the pixels are allocated: a file may declare far more than it holds.
-            long declared = (long)codec.Info.Width * codec.Info.Height;
-            if (declared > options.MaxDecodedPixels)
-            {
-                throw new InvalidDataException($"{file}: declares {codec.Info.Width}x{codec.Info.Height} = {declared:N0} pixels; at most ImageFolderOptions.MaxDecodedPixels = {options.MaxDecodedPixels:N0} are decoded.");
-            }
-
-            try
-            {
-                var origin = codec.EncodedOrigin;
-                var size = DecodeSize(codec, options, Transposes(origin));
-                var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-                using var decoded = new SKBitmap(info);
-                SKCodecResult result = codec.GetPixels(info, decoded.GetPixels());
-                if (result != SKCodecResult.Success)
-                {
-                    string why = result == SKCodecResult.IncompleteInput ? "the file is truncated" : "decoding failed";
-                    throw new InvalidDataException($"{file}: {why} ({result}, image declared {info.Width}x{info.Height}).");
-                }
-
-                using var upright = Orient(decoded, origin);
-                using var sized = Resize(upright ?? decoded, options, file);
-                ToPlanes(sized, options, destination);
-            }
-            catch (Exception e) when (e is not InvalidDataException and not OutOfMemoryException)
-            {
-                // SkiaSharp reports allocation and codec failures as plain exceptions; they are unreadable files all the same.
-                throw new InvalidDataException($"{file}: could not be decoded ({UnsupervisedFinetuning.IO.ExceptionText.Brief(e)}).", e);
-            }
+            // SkiaSharp reports allocation and codec failures as plain exceptions; they are unreadable files all the same.
+            throw new InvalidDataException($"{file}: could not be decoded ({UnsupervisedFinetuning.IO.ExceptionText.Brief(e)}).", e);
         }
     }
 
@@ -94,23 +69,45 @@ internal static class ImageDecoder
     /// </summary>
     public static string? CheckHeader(string file, ImageFolderOptions options)
     {
+        using var codec = Open(file, options, out string? problem);
+        return problem;
+    }
+
+    /// <summary>
+    /// The codec of a file whose header opens and whose declared size is within
+    /// <see cref="ImageFolderOptions.MaxDecodedPixels"/> — checked before any pixel is allocated, since a file may
+    /// declare far more than it holds; otherwise null and the reason.
+    /// </summary>
+    private static SKCodec? Open(string file, ImageFolderOptions options, out string? problem)
+    {
+        SKCodec? codec;
+        SKCodecResult created;
         try
         {
-            using var codec = SKCodec.Create(file, out SKCodecResult created);
-            if (codec is null)
-            {
-                return $"not an image SkiaSharp can decode ({created})";
-            }
-
-            long declared = (long)codec.Info.Width * codec.Info.Height;
-            return declared > options.MaxDecodedPixels
-                ? $"declares {codec.Info.Width}x{codec.Info.Height} = {declared:N0} pixels, above ImageFolderOptions.MaxDecodedPixels = {options.MaxDecodedPixels:N0}"
-                : null;
+            codec = SKCodec.Create(file, out created);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return $"could not be opened ({UnsupervisedFinetuning.IO.ExceptionText.Brief(e)})";
+            problem = $"could not be opened ({UnsupervisedFinetuning.IO.ExceptionText.Brief(e)})";
+            return null;
         }
+
+        if (codec is null)
+        {
+            problem = $"not an image SkiaSharp can decode ({created}); expected PNG or JPEG";
+            return null;
+        }
+
+        long declared = (long)codec.Info.Width * codec.Info.Height;
+        if (declared > options.MaxDecodedPixels)
+        {
+            problem = $"declares {codec.Info.Width}x{codec.Info.Height} = {declared:N0} pixels; at most ImageFolderOptions.MaxDecodedPixels = {options.MaxDecodedPixels:N0} are decoded";
+            codec.Dispose();
+            return null;
+        }
+
+        problem = null;
+        return codec;
     }
 
     /// <summary>Orientations 5–8 store the image transposed: its stored width is the displayed height.</summary>
