@@ -2,6 +2,7 @@ using TorchSharp;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using UnsupervisedFinetuning.Methods;
+using UnsupervisedFinetuning.Monitoring;
 using UnsupervisedFinetuning.Replay;
 using UnsupervisedFinetuning.IO;
 using static TorchSharp.torch;
@@ -16,20 +17,22 @@ namespace UnsupervisedFinetuning.Engine;
 /// so a crash never leaves a torn file in place of a good one.
 /// </summary>
 /// <remarks>
-/// Format version 2 (this one) came with methods as modules; version 1 files (library 0.1) stored a fixed
-/// set of networks and the queue's counters in the header, and are refused with a message saying so.
+/// Format version 3 (this one) added the monitor points and selection counters to the header and the monitor's
+/// tensors (start features of the source probe, the best backbone's weights) after the method state. Version 2
+/// came with methods as modules; version 1 files (library 0.1) stored a fixed set of networks and the queue's
+/// counters in the header. Older versions are refused with a message saying so.
 /// </remarks>
 internal static class EngineCheckpoint
 {
     public const string FileName = "finetune.checkpoint";
     private const string Magic = "UnsupervisedFinetuning.Checkpoint";
-    private const int Version = 2;
+    private const int Version = 3;
 
     // NaN is a legitimate value here (the mean loss of an epoch whose steps were all skipped), so the
     // header writes it as "NaN" instead of refusing it.
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = false, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
-    public static void Save(string path, Header header, ISelfSupervisedModel model, EngineOptimizer optimizer)
+    public static void Save(string path, Header header, ISelfSupervisedModel model, EngineOptimizer optimizer, IReadOnlyDictionary<string, Tensor> monitorTensors)
     {
         AtomicFile.Write(path, stream =>
         {
@@ -63,6 +66,13 @@ internal static class EngineCheckpoint
                 }
             }
 
+            writer.Write(monitorTensors.Count);
+            foreach (var (name, tensor) in monitorTensors)
+            {
+                writer.Write(name);
+                tensor.Save(writer);
+            }
+
             writer.Flush();
         });
     }
@@ -79,8 +89,11 @@ internal static class EngineCheckpoint
         return ReadHeader(reader, path);
     }
 
-    /// <summary>Loads the weights, optimizer and method state of a checkpoint whose header was already checked.</summary>
-    public static void Load(string path, ISelfSupervisedModel model, EngineOptimizer optimizer)
+    /// <summary>
+    /// Loads the weights, optimizer and method state of a checkpoint whose header was already checked, and returns
+    /// the monitor's tensors (the caller disposes them).
+    /// </summary>
+    public static Dictionary<string, Tensor> Load(string path, ISelfSupervisedModel model, EngineOptimizer optimizer)
     {
         using var stream = File.OpenRead(path);
         using var reader = new BinaryReader(stream);
@@ -119,6 +132,32 @@ internal static class EngineCheckpoint
             }
 
             model.LoadState(state);
+            var monitor = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            try
+            {
+                int tensors = reader.ReadInt32();
+                for (int i = 0; i < tensors; i++)
+                {
+                    string name = reader.ReadString();
+                    if (monitor.ContainsKey(name))
+                    {
+                        throw new InvalidDataException($"{path}: the monitor tensor '{ExceptionText.Printable(name)}' appears twice (corrupt).");
+                    }
+
+                    monitor[name] = TorchSharpFormat.ReadTensor(reader, path);
+                }
+
+                return monitor;
+            }
+            catch
+            {
+                foreach (var tensor in monitor.Values)
+                {
+                    tensor.Dispose();
+                }
+
+                throw;
+            }
         }
         catch (Exception e) when (e is EndOfStreamException or ArgumentException or FormatException or OverflowException or InvalidDataException or System.Runtime.InteropServices.ExternalException)
         {
@@ -147,6 +186,11 @@ internal static class EngineCheckpoint
             if (version == 1)
             {
                 throw new InvalidDataException($"{path}: checkpoint format version 1, written by UnsupervisedFinetuning 0.1 before methods became modules; this library reads version {Version} and cannot continue that run. Start it again without ResumeFrom (the finetuned backbone saved with Checkpoint.Save still loads).");
+            }
+
+            if (version == 2)
+            {
+                throw new InvalidDataException($"{path}: checkpoint format version 2, written before runs were monitored; this library reads version {Version} and cannot continue that run. Start it again without ResumeFrom (the finetuned backbone saved with Checkpoint.Save still loads).");
             }
 
             if (version != Version)
@@ -202,6 +246,16 @@ internal static class EngineCheckpoint
 
         public required double EpochLossSum { get; init; }
 
+        public required List<MonitorPoint> MonitorPoints { get; init; }
+
+        public required long? BestStep { get; init; }
+
+        public required double BestScore { get; init; }
+
+        public required int SinceBest { get; init; }
+
+        public required bool StoppedEarly { get; init; }
+
         public static Header From(TrainingState state, Dictionary<string, string> fingerprint) => new()
         {
             Fingerprint = fingerprint,
@@ -221,6 +275,11 @@ internal static class EngineCheckpoint
             EpochSteps = state.EpochStatistics.Steps,
             EpochCounted = state.EpochStatistics.Counted,
             EpochLossSum = state.EpochStatistics.LossSum,
+            MonitorPoints = [.. state.Monitoring.Points],
+            BestStep = state.Monitoring.BestStep,
+            BestScore = state.Monitoring.BestScore,
+            SinceBest = state.Monitoring.SinceBest,
+            StoppedEarly = state.Monitoring.StoppedEarly,
         };
 
         public void ApplyTo(TrainingState state)
@@ -240,6 +299,14 @@ internal static class EngineCheckpoint
             state.EpochStatistics.Steps = EpochSteps;
             state.EpochStatistics.Counted = EpochCounted;
             state.EpochStatistics.LossSum = EpochLossSum;
+            state.Monitoring = new MonitorHistory
+            {
+                Points = [.. MonitorPoints],
+                BestStep = BestStep,
+                BestScore = BestScore,
+                SinceBest = SinceBest,
+                StoppedEarly = StoppedEarly,
+            };
         }
     }
 }

@@ -25,6 +25,19 @@ internal static partial class EngineLog
     [LoggerMessage(EventId = 2006, Level = LogLevel.Information, Message = "Finetuning cancelled after step {Step}")]
     public static partial void Cancelled(ILogger logger, long step);
 
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Information,
+        Message = "Monitor at step {Step}: RankMe {RankMe:F1}, uniformity {Uniformity:F3}, alignment {Alignment:F3}, source CKA {SourceCka:F3}, source neighbours kept {SourceNeighbourhoods:F3}, validation kNN {ValidationKnn:P1}; score {Score:G4} (best at step {BestStep}); {Seconds:F2} s")]
+    public static partial void Monitored(ILogger logger, long step, double rankMe, double uniformity, double? alignment, double? sourceCka, double? sourceNeighbourhoods, double? validationKnn, double score, long? bestStep, double seconds);
+
+    [LoggerMessage(EventId = 2009, Level = LogLevel.Information, Message = "Monitoring every {Interval} steps on {TargetImages} target, {SourceImages} source and {ValidationImages} labelled images ({ImagesPerPoint} forward passes a point); criterion {Criterion}")]
+    public static partial void MonitoringPlanned(ILogger logger, int interval, int targetImages, int sourceImages, int validationImages, long imagesPerPoint, string criterion);
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "Stopping early after step {Step}: {Criterion} has not improved for {Patience} monitor points since step {BestStep}")]
+    public static partial void StoppedEarly(ILogger logger, long step, string criterion, int patience, long? bestStep);
+
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Information, Message = "Restored the backbone of step {Step}, the best by {Criterion} (score {Score:G4})")]
+    public static partial void RestoredBest(ILogger logger, long step, string criterion, double score);
+
     [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Finetuning finished: {Steps} steps in {Seconds:F1} s")]
     public static partial void Finished(ILogger logger, long steps, double seconds);
 }

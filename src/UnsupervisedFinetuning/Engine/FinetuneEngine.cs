@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using UnsupervisedFinetuning.Augment;
 using UnsupervisedFinetuning.Methods;
 using UnsupervisedFinetuning.Mixing;
+using UnsupervisedFinetuning.Monitoring;
 using UnsupervisedFinetuning.Replay;
 using static TorchSharp.torch;
 
@@ -110,9 +111,19 @@ public sealed class FinetuneEngine
         }
 
         var session = new SessionClock(state.Step);
+        var score = BestBackbone.Scorer(_options.Monitoring);
+        if (run.Monitor is { } monitor)
+        {
+            EngineLog.MonitoringPlanned(_logger, monitor.Interval, monitor.TargetImages, monitor.SourceImages, monitor.ValidationImages, monitor.ImagesPerPoint, _options.Monitoring.Criterion.ToString());
+            if (state.Monitoring.Points.Count == 0)
+            {
+                Monitor(run, score); // step 0: the pretrained backbone, the baseline every later point is read against
+            }
+        }
+
         try
         {
-            while (state.Step < run.TotalSteps)
+            while (state.Step < run.TotalSteps && !state.Monitoring.StoppedEarly)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var batch = run.NextBatch(_replay, _options.BatchSize);
@@ -127,7 +138,7 @@ public sealed class FinetuneEngine
 
                 run.Record(batch, loss, learningRate, Stopwatch.GetElapsedTime(started));
                 session.Add(batch.Count);
-                AfterStep(run, progress, session, loss, learningRate);
+                AfterStep(run, progress, session, loss, learningRate, score);
             }
         }
         catch (OperationCanceledException)
@@ -140,8 +151,40 @@ public sealed class FinetuneEngine
         run.CloseEpoch();
         run.SaveCheckpoint();
         EngineLog.Finished(_logger, state.Step, session.Elapsed.TotalSeconds);
-        return new FinetuneResult(request.Backbone, run.Model.Head, run.Model.Predictor, state.History, state.Subset, state.Step,
-            state.OnlineImagePasses, state.TargetImagePasses, state.SkippedSteps, run.LastCheckpoint);
+        var result = new FinetuneResult(request.Backbone, run.Model.Head, run.Model.Predictor, state.History, state.Subset, state.Step,
+            state.OnlineImagePasses, state.TargetImagePasses, state.SkippedSteps, run.LastCheckpoint)
+        {
+            Monitoring = [.. state.Monitoring.Points],
+            Selected = state.Monitoring.Best,
+            StoppedEarly = state.Monitoring.StoppedEarly,
+            SelectedWeights = run.Best.Detach(),
+        };
+        if (_options.Monitoring.RestoreBest && result.Selected is { } best)
+        {
+            result.RestoreSelected();
+            EngineLog.RestoredBest(_logger, best.Step, _options.Monitoring.Criterion.ToString(), best.Score);
+        }
+
+        return result;
+    }
+
+    /// <summary>Measures a monitor point after the current step, books it for selection and early stopping, and logs it.</summary>
+    private MonitorPoint Monitor(TrainingRun run, Func<MonitorPoint, double> score)
+    {
+        var state = run.State;
+        var point = run.Monitor!.Measure(run.Request.Backbone, state.Step, score);
+        var history = state.Monitoring;
+        history.Points.Add(point);
+        run.Best.Offer(history, point, run.Request.Backbone, _options.Monitoring.MinImprovement);
+        EngineLog.Monitored(_logger, point.Step, point.Target.RankMe, point.Target.Uniformity, point.Target.Alignment, point.SourceDrift?.LinearCka, point.SourceDrift?.NeighbourhoodPreservation,
+            point.ValidationKnn, point.Score, history.BestStep, point.Seconds);
+        if (_options.Monitoring.Patience is { } patience && history.SinceBest >= patience && state.Step < run.TotalSteps)
+        {
+            history.StoppedEarly = true;
+            EngineLog.StoppedEarly(_logger, state.Step, _options.Monitoring.Criterion.ToString(), patience, history.BestStep);
+        }
+
+        return point;
     }
 
     /// <summary>Runs <see cref="Run"/> on a dedicated thread (TorchSharp's dispose scopes are per thread).</summary>
@@ -197,7 +240,7 @@ public sealed class FinetuneEngine
         return batch.Source.Length == 0 ? rows : cat([rows, run.Replayed.Gather(batch.Source)], 0);
     }
 
-    private void AfterStep(TrainingRun run, IProgress<FinetuneProgress>? progress, SessionClock session, double loss, double learningRate)
+    private void AfterStep(TrainingRun run, IProgress<FinetuneProgress>? progress, SessionClock session, double loss, double learningRate, Func<MonitorPoint, double> score)
     {
         var state = run.State;
         if (_options.TrimNativeMemoryEverySteps is { } trim && state.Step % trim == 0)
@@ -205,12 +248,16 @@ public sealed class FinetuneEngine
             NativeMemory.Trim();
         }
 
-        if (progress is not null && (state.Step % _options.ProgressEverySteps == 0 || state.Step == run.TotalSteps))
+        var point = run.Monitor is { } monitor && monitor.IsDue(state.Step, run.TotalSteps) ? Monitor(run, score) : null;
+        if (progress is not null && (point is not null || state.Step % _options.ProgressEverySteps == 0 || state.Step == run.TotalSteps))
         {
-            progress.Report(new FinetuneProgress(state.Step, run.TotalSteps, state.Epoch, loss, learningRate, session.ImagesPerSecond, session.Elapsed, session.Eta(state.Step, run.TotalSteps)));
+            progress.Report(new FinetuneProgress(state.Step, run.TotalSteps, state.Epoch, loss, learningRate, session.ImagesPerSecond, session.Elapsed, session.Eta(state.Step, run.TotalSteps))
+            {
+                Monitor = point,
+            });
         }
 
-        if (_options.CheckpointEverySteps is { } every && state.Step % every == 0 && state.Step < run.TotalSteps)
+        if (_options.CheckpointEverySteps is { } every && state.Step % every == 0 && state.Step < run.TotalSteps && !state.Monitoring.StoppedEarly)
         {
             run.SaveCheckpoint();
         }

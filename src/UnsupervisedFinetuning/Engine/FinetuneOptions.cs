@@ -1,4 +1,5 @@
 using UnsupervisedFinetuning.Augment;
+using UnsupervisedFinetuning.Monitoring;
 
 namespace UnsupervisedFinetuning.Engine;
 
@@ -83,4 +84,7 @@ public sealed class FinetuneOptions
 
     /// <summary>Report progress every N steps. Default 1.</summary>
     public int ProgressEverySteps { get; set; } = 1;
+
+    /// <summary>Label-free monitoring during the run, checkpoint selection and early stopping. On by default, at ≤ 5% of the compute.</summary>
+    public MonitoringOptions Monitoring { get; set; } = new();
 }

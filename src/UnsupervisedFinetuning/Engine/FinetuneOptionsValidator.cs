@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using UnsupervisedFinetuning.Augment;
+using UnsupervisedFinetuning.Monitoring;
 
 namespace UnsupervisedFinetuning.Engine;
 
@@ -32,6 +33,12 @@ internal sealed class FinetuneOptionsValidator : IValidateOptions<FinetuneOption
         if (options.Augmentation is not null)
         {
             check.AddNested(new AugmentationOptionsValidator($"{nameof(FinetuneOptions)}.{nameof(options.Augmentation)}").Validate(name, options.Augmentation));
+        }
+
+        check.Require(options.Monitoring is not null, nameof(options.Monitoring), options.Monitoring, "a MonitoringOptions instance");
+        if (options.Monitoring is not null)
+        {
+            check.AddNested(new MonitoringOptionsValidator($"{nameof(FinetuneOptions)}.{nameof(options.Monitoring)}").Validate(name, options.Monitoring));
         }
 
         return check.Result();

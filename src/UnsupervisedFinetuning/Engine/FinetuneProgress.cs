@@ -9,4 +9,8 @@ namespace UnsupervisedFinetuning.Engine;
 /// <param name="ImagesPerSecond">Training images per second since the run (or resume) started.</param>
 /// <param name="Elapsed">Wall time since the run (or resume) started.</param>
 /// <param name="Eta">Estimated time to finish.</param>
-public sealed record FinetuneProgress(long Step, long TotalSteps, int Epoch, double Loss, double LearningRate, double ImagesPerSecond, TimeSpan Elapsed, TimeSpan Eta);
+public sealed record FinetuneProgress(long Step, long TotalSteps, int Epoch, double Loss, double LearningRate, double ImagesPerSecond, TimeSpan Elapsed, TimeSpan Eta)
+{
+    /// <summary>The monitor point measured after this step; null when none was due (<see cref="Monitoring.MonitoringOptions.EverySteps"/>).</summary>
+    public Monitoring.MonitorPoint? Monitor { get; init; }
+}

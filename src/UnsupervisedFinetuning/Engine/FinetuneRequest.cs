@@ -22,6 +22,15 @@ public sealed class FinetuneRequest
     /// <summary>A pretrained predictor to continue from (BYOL, SimSiam); a new one is created when null.</summary>
     public ProjectionHead? Predictor { get; init; }
 
+    /// <summary>
+    /// Source images to measure drift on while monitoring (a few hundred; labels not needed). When null and
+    /// <see cref="Source"/> is given, a fixed sample of <see cref="Monitoring.MonitoringOptions.ProbeImages"/> source images is used.
+    /// </summary>
+    public IImageDataset? SourceProbe { get; init; }
+
+    /// <summary>A few labelled target images: monitored by leave-one-out kNN, and the data of <see cref="Monitoring.MonitorCriterion.ValidationKnn"/>. Never trained on.</summary>
+    public ILabeledImageDataset? Validation { get; init; }
+
     /// <summary>A checkpoint written by a previous run with the same options to continue from.</summary>
     public string? ResumeFrom { get; init; }
 }

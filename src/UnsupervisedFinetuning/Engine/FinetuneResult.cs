@@ -1,5 +1,7 @@
 using UnsupervisedFinetuning.Backbones;
+using UnsupervisedFinetuning.Monitoring;
 using UnsupervisedFinetuning.Objectives;
+using static TorchSharp.torch;
 
 namespace UnsupervisedFinetuning.Engine;
 
@@ -53,4 +55,53 @@ public sealed class FinetuneResult
 
     /// <summary>The last checkpoint written, if checkpointing was on.</summary>
     public string? CheckpointPath { get; }
+
+    /// <summary>The monitor points of the run in step order, from step 0 (the pretrained backbone) to the last step; empty with monitoring off.</summary>
+    public IReadOnlyList<MonitorPoint> Monitoring { get; internal init; } = [];
+
+    /// <summary>The best point by <see cref="MonitoringOptions.Criterion"/>; null with monitoring off.</summary>
+    public MonitorPoint? Selected { get; internal init; }
+
+    /// <summary>Whether the run stopped before its planned steps because the criterion stopped improving (<see cref="MonitoringOptions.Patience"/>).</summary>
+    public bool StoppedEarly { get; internal init; }
+
+    /// <summary>Whether <see cref="Backbone"/> holds the weights of <see cref="Selected"/> (after <see cref="RestoreSelected"/> or with <see cref="MonitoringOptions.RestoreBest"/>) rather than the last step's.</summary>
+    public bool SelectedRestored { get; private set; }
+
+    /// <summary>The weights of the selected point (CPU), until they are restored.</summary>
+    internal Dictionary<string, Tensor>? SelectedWeights { get; init; }
+
+    /// <summary>
+    /// Loads the backbone weights of <see cref="Selected"/> into <see cref="Backbone"/> (the head and predictor stay
+    /// as last trained). Idempotent. Evaluate the last backbone first if both are wanted: the last weights are not kept.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The run was not monitored, so nothing was selected.</exception>
+    public void RestoreSelected()
+    {
+        if (SelectedRestored)
+        {
+            return;
+        }
+
+        if (SelectedWeights is null)
+        {
+            throw new InvalidOperationException("Nothing was selected: the run was not monitored (FinetuneOptions.Monitoring.Enabled = false).");
+        }
+
+        using (var noGrad = no_grad())
+        {
+            foreach (var (name, tensor) in Backbone.state_dict())
+            {
+                tensor.copy_(SelectedWeights[name]);
+            }
+        }
+
+        foreach (var tensor in SelectedWeights.Values)
+        {
+            tensor.Dispose();
+        }
+
+        SelectedWeights.Clear();
+        SelectedRestored = true;
+    }
 }

@@ -6,6 +6,7 @@ using UnsupervisedFinetuning.Data;
 using UnsupervisedFinetuning.Evaluation;
 using UnsupervisedFinetuning.Methods;
 using UnsupervisedFinetuning.Mixing;
+using UnsupervisedFinetuning.Monitoring;
 using UnsupervisedFinetuning.Replay;
 using static TorchSharp.torch;
 
@@ -23,8 +24,10 @@ internal sealed class TrainingRun : IDisposable
     private readonly Dictionary<string, string> _fingerprint;
 
     private TrainingRun(FinetuneRequest request, Device device, TwoViewAugmentation augmentation, TrainingState state, long totalSteps,
-        ISelfSupervisedModel model, EngineOptimizer optimizer, LearningRateSchedule schedule, Dictionary<string, string> fingerprint, string? checkpointPath, ReplayImages replayed, ILogger logger)
+        ISelfSupervisedModel model, EngineOptimizer optimizer, LearningRateSchedule schedule, Dictionary<string, string> fingerprint, string? checkpointPath, ReplayImages replayed,
+        OnlineMonitor? monitor, ILogger logger)
     {
+        Monitor = monitor;
         Replayed = replayed;
         Request = request;
         Device = device;
@@ -48,6 +51,12 @@ internal sealed class TrainingRun : IDisposable
 
     public TwoViewAugmentation Augmentation { get; }
 
+    /// <summary>The run's monitor; null with monitoring off.</summary>
+    public OnlineMonitor? Monitor { get; }
+
+    /// <summary>The best point's backbone so far (by the monitoring criterion).</summary>
+    public BestBackbone Best { get; } = new();
+
     public TrainingState State { get; }
 
     public long TotalSteps { get; }
@@ -68,6 +77,7 @@ internal sealed class TrainingRun : IDisposable
         TwoViewAugmentation? augmentation, ILogger logger)
     {
         ValidateData(request);
+        OnlineMonitor.Check(request, options.Monitoring);
         var target = request.Target;
         var device = TorchDevices.Resolve(options.Device);
         var header = request.ResumeFrom is null ? null : EngineCheckpoint.ReadHeader(request.ResumeFrom);
@@ -98,6 +108,7 @@ internal sealed class TrainingRun : IDisposable
 
         long totalSteps = options.Steps ?? (long)options.Epochs * replay.StepsPerEpoch(target.Count, state.Subset.Length, options.BatchSize);
         var fingerprint = Fingerprint(options, method, replay, mixing, augmentation is null ? options.Augmentation : null, target, state.Subset.Length, totalSteps, size);
+        AddMonitoring(fingerprint, request, options, totalSteps);
         if (header is not null)
         {
             CheckFingerprint(request.ResumeFrom!, header.Fingerprint, fingerprint);
@@ -113,8 +124,11 @@ internal sealed class TrainingRun : IDisposable
         ISelfSupervisedModel? model = null;
         EngineOptimizer? optimizer = null;
         ReplayImages? replayed = null;
+        OnlineMonitor? monitor = null;
+        TrainingRun? run = null;
         try
         {
+            monitor = OnlineMonitor.Create(request, options.Monitoring, views, size, options.Seed, options.BatchSize, totalSteps);
             replayed = new ReplayImages(request.Source, state.Subset);
             model = method.Build(new MethodContext
             {
@@ -129,10 +143,22 @@ internal sealed class TrainingRun : IDisposable
             optimizer = new EngineOptimizer(model.TrainableParameters, options);
             var schedule = new LearningRateSchedule(options.LearningRate, options.MinLearningRate, totalSteps, (long)Math.Floor(options.WarmupFraction * totalSteps));
             string? checkpointPath = options.CheckpointDirectory is null ? null : Path.Combine(options.CheckpointDirectory, EngineCheckpoint.FileName);
-            var run = new TrainingRun(request, device, views, state, totalSteps, model, optimizer, schedule, fingerprint, checkpointPath, replayed, logger);
+            run = new TrainingRun(request, device, views, state, totalSteps, model, optimizer, schedule, fingerprint, checkpointPath, replayed, monitor, logger);
             if (header is not null)
             {
-                EngineCheckpoint.Load(request.ResumeFrom!, model, optimizer);
+                var monitorTensors = EngineCheckpoint.Load(request.ResumeFrom!, model, optimizer);
+                try
+                {
+                    run.RestoreMonitor(request.ResumeFrom!, header, monitorTensors);
+                }
+                finally
+                {
+                    foreach (var tensor in monitorTensors.Values)
+                    {
+                        tensor.Dispose();
+                    }
+                }
+
                 header.ApplyTo(state);
                 run.LastCheckpoint = request.ResumeFrom;
                 EngineLog.Resumed(logger, request.ResumeFrom!, state.Step);
@@ -142,6 +168,8 @@ internal sealed class TrainingRun : IDisposable
         }
         catch
         {
+            run?.Best.Dispose();
+            monitor?.Dispose();
             optimizer?.Dispose();
             model?.Dispose();
             replayed?.Dispose();
@@ -191,13 +219,59 @@ internal sealed class TrainingRun : IDisposable
             return;
         }
 
-        EngineCheckpoint.Save(CheckpointPath, EngineCheckpoint.Header.From(State, _fingerprint), Model, Optimizer);
+        var monitorTensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        if (Monitor?.StartSourceFeatures is { } start)
+        {
+            monitorTensors[StartSourceKey] = start;
+        }
+
+        foreach (var (name, tensor) in Best.Weights ?? new Dictionary<string, Tensor>())
+        {
+            monitorTensors[BestPrefix + name] = tensor;
+        }
+
+        EngineCheckpoint.Save(CheckpointPath, EngineCheckpoint.Header.From(State, _fingerprint), Model, Optimizer, monitorTensors);
         LastCheckpoint = CheckpointPath;
         EngineLog.CheckpointWritten(_logger, CheckpointPath, State.Step);
     }
 
+    private const string StartSourceKey = "monitor.start-source";
+    private const string BestPrefix = "best.";
+
+    /// <summary>Puts a checkpoint's monitor tensors in place: the start features of the source probe and the best weights, checked against the backbone.</summary>
+    private void RestoreMonitor(string path, EngineCheckpoint.Header header, Dictionary<string, Tensor> tensors)
+    {
+        if (Monitor is null || header.MonitorPoints.Count == 0)
+        {
+            return;
+        }
+
+        if (Monitor.SourceImages > 0)
+        {
+            if (!tensors.TryGetValue(StartSourceKey, out var start) || start.dim() != 2 || start.shape[0] != Monitor.SourceImages)
+            {
+                throw new InvalidDataException($"{path}: the checkpoint lacks the start features of the {Monitor.SourceImages} source probe images, or they have another shape (corrupt).");
+            }
+
+            Monitor.RestoreStart(start);
+        }
+
+        var weights = tensors.Where(kv => kv.Key.StartsWith(BestPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[BestPrefix.Length..], kv => kv.Value, StringComparer.Ordinal);
+        foreach (var (name, tensor) in Request.Backbone.state_dict())
+        {
+            if (!weights.TryGetValue(name, out var saved) || !saved.shape.SequenceEqual(tensor.shape) || saved.dtype != tensor.dtype)
+            {
+                throw new InvalidDataException($"{path}: the best backbone's '{name}' is missing or has another shape or type than the backbone's (corrupt, or written for another backbone).");
+            }
+        }
+
+        Best.Restore(weights);
+    }
+
     public void Dispose()
     {
+        Best.Dispose();
+        Monitor?.Dispose();
         Replayed.Dispose();
         Optimizer.Dispose();
         Model.Dispose();
@@ -278,6 +352,27 @@ internal sealed class TrainingRun : IDisposable
         }
 
         return fingerprint;
+    }
+
+    /// <summary>Monitoring settings that decide when points are measured and when the run stops: a resume must keep them.</summary>
+    private static void AddMonitoring(Dictionary<string, string> fingerprint, FinetuneRequest request, FinetuneOptions options, long totalSteps)
+    {
+        var monitoring = options.Monitoring;
+        fingerprint["Monitoring.Enabled"] = monitoring.Enabled ? "true" : "false";
+        if (!monitoring.Enabled)
+        {
+            return;
+        }
+
+        static string Integer(long value) => value.ToString(CultureInfo.InvariantCulture);
+        fingerprint["Monitoring.Interval"] = Integer(OnlineMonitor.PlannedInterval(request, monitoring, options.BatchSize, totalSteps));
+        fingerprint["Monitoring.ImagesPerPoint"] = Integer(OnlineMonitor.PlannedImagesPerPoint(request, monitoring));
+        fingerprint["Monitoring.ProbeImages"] = Integer(monitoring.ProbeImages);
+        fingerprint["Monitoring.Alignment"] = monitoring.Alignment ? "true" : "false";
+        fingerprint["Monitoring.Neighbours"] = Integer(monitoring.Neighbours);
+        fingerprint["Monitoring.Criterion"] = monitoring.Criterion.ToString();
+        fingerprint["Monitoring.Patience"] = monitoring.Patience is { } patience ? Integer(patience) : "none";
+        fingerprint["Monitoring.MinImprovement"] = monitoring.MinImprovement.ToString("R", CultureInfo.InvariantCulture);
     }
 
     private static void CheckFingerprint(string path, Dictionary<string, string> stored, Dictionary<string, string> current)

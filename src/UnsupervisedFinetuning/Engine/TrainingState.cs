@@ -1,3 +1,4 @@
+using UnsupervisedFinetuning.Monitoring;
 using UnsupervisedFinetuning.Replay;
 
 namespace UnsupervisedFinetuning.Engine;
@@ -34,6 +35,8 @@ internal sealed class TrainingState
     public long SkippedSteps { get; set; }
 
     public EpochStatistics EpochStatistics { get; } = new();
+
+    public MonitorHistory Monitoring { get; set; } = new();
 
     /// <summary>Whether the current epoch's plan is used up (or none was made yet).</summary>
     public bool EpochDone => Plan is null || Position >= Plan.Count;

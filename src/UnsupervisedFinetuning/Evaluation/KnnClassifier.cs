@@ -77,6 +77,44 @@ public sealed class KnnClassifier
         return [.. predictions];
     }
 
+    /// <summary>
+    /// Leave-one-out accuracy on one labelled set [N, D]: each image is classified by the k most similar
+    /// <em>other</em> images of the set (itself excluded), as <see cref="Predict"/> votes. Needs only a few labelled
+    /// images, no separate bank: the few-label monitor and selection criterion of a run.
+    /// </summary>
+    /// <exception cref="ArgumentException">Fewer than two images, label count differs from N, or a label is outside [0, classCount).</exception>
+    public double LeaveOneOutAccuracy(Tensor features, IReadOnlyList<int> labels, int classCount)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (features.dim() != 2 || features.shape[0] < 2)
+        {
+            throw new ArgumentException($"Leave-one-out kNN needs at least two features [N≥2,D]; got [{string.Join(",", features.shape)}].", nameof(features));
+        }
+
+        if (labels.Count != features.shape[0])
+        {
+            throw new ArgumentException($"There are {features.shape[0]} features but {labels.Count} labels.", nameof(labels));
+        }
+
+        int bad = labels.ToList().FindIndex(l => l < 0 || l >= classCount);
+        if (bad >= 0)
+        {
+            throw new ArgumentException($"Label {labels[bad]} at index {bad} is outside [0, {classCount}).", nameof(labels));
+        }
+
+        using var scope = NewDisposeScope();
+        long n = features.shape[0];
+        var z = F.normalize(features.to(ScalarType.Float32), dim: 1);
+        var labelTensor = tensor(labels.Select(l => (long)l).ToArray(), ScalarType.Int64).to(z.device);
+        var itself = eye(n, dtype: ScalarType.Bool, device: z.device);
+        var similarity = z.matmul(z.t()).masked_fill(itself, float.NegativeInfinity);     // [N,N], itself never a neighbour
+        int k = (int)Math.Min(K, n - 1);
+        var (top, index) = similarity.topk(k, dim: 1);                                  // [N,k]
+        var votes = zeros(n, classCount, device: z.device).scatter_add_(1, labelTensor[index], (top / Temperature).exp());
+        return votes.argmax(1).eq(labelTensor).to(ScalarType.Float64).mean().item<double>();
+    }
+
     /// <summary>Top-1 accuracy of <see cref="Predict"/> against <paramref name="queryLabels"/>.</summary>
     public double Accuracy(Tensor bank, IReadOnlyList<int> bankLabels, int classCount, Tensor queries, IReadOnlyList<int> queryLabels)
     {

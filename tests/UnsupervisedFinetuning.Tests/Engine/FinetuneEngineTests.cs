@@ -106,10 +106,13 @@ public sealed class FinetuneEngineTests
         var subset = result.ReplayedSourceIndices.ToHashSet();
         var batches = replay.Planned.Take(steps).ToList();
         var replayed = batches.SelectMany(b => b.Source).ToList();
-        var trained = target.Requested.SelectMany(r => r).ToList();
+        // The monitor decodes its probes once, first: all 48 target images, and a fixed sample of 256 source images.
+        Assert.That(target.Requested[0], Is.EqualTo(Enumerable.Range(0, 48)), "the target probe is the whole (small) target set, read once");
+        var trained = target.Requested.Skip(1).SelectMany(r => r).ToList();
         Assert.That(subset, Has.Count.EqualTo(12));
-        Assert.That(source.Requested, Has.Count.EqualTo(1), "the replayed images are decoded once, when the run starts");
-        Assert.That(source.Requested[0], Is.EqualTo(result.ReplayedSourceIndices), "and nothing but them is read from the source");
+        Assert.That(source.Requested, Has.Count.EqualTo(2), "the source probe and the replayed images are each decoded once, when the run starts");
+        Assert.That(source.Requested[0], Has.Length.EqualTo(256).And.Unique.And.Ordered, "the source probe: 256 distinct images");
+        Assert.That(source.Requested[1], Is.EqualTo(result.ReplayedSourceIndices), "and then nothing but the replayed subset is read from the source");
         Assert.That(trained, Is.EqualTo(batches.SelectMany(b => b.Target)), "the target rows are the planned ones, in order");
         Assert.That(replayed.All(subset.Contains), Is.True, "only replay-subset images are planned");
         Assert.That(replayed.Count + trained.Count, Is.EqualTo(steps * 16), "full batches, target rows and source rows together");
@@ -352,7 +355,7 @@ public sealed class FinetuneEngineTests
 
         var e = Assert.Throws<InvalidDataException>(() => EngineTestData.Engine(EngineTestData.Options()).Run(new FinetuneRequest { Backbone = model, Target = target, ResumeFrom = old }));
 
-        Assert.That(e!.Message, Does.Contain(old).And.Contain("format version 1").And.Contain("reads version 2").And.Contain("without ResumeFrom"));
+        Assert.That(e!.Message, Does.Contain(old).And.Contain("format version 1").And.Contain("reads version 3").And.Contain("without ResumeFrom"));
     }
 
     [TestCase(OptimizerKind.Sgd)]

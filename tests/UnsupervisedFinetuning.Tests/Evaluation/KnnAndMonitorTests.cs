@@ -49,6 +49,39 @@ public sealed class KnnAndMonitorTests
         Assert.That(predicted, Is.EqualTo(NaiveKnn(Rows(bank), labels, Rows(queries), Math.Min(k, 60), tau, 4)));
     }
 
+    [TestCase(5, 0.07)]
+    [TestCase(100, 0.2)]
+    public void LeaveOneOut_MatchesTheNaiveVoteWithEachImageLeftOutOfTheBank(int k, double tau)
+    {
+        using var scope = NewDisposeScope();
+        var features = randn([40, 6], generator: new Generator(3));
+        int[] labels = Enumerable.Range(0, 40).Select(i => (i * 5) % 3).ToArray();
+        double[][] rows = Rows(features);
+        int correct = 0;
+        for (int i = 0; i < rows.Length; i++)
+        {
+            var others = rows.Where((_, j) => j != i).ToArray();
+            var otherLabels = labels.Where((_, j) => j != i).ToArray();
+            correct += NaiveKnn(others, otherLabels, [rows[i]], Math.Min(k, 39), tau, 3)[0] == labels[i] ? 1 : 0;
+        }
+
+        double accuracy = new KnnClassifier(k, tau).LeaveOneOutAccuracy(features, labels, 3);
+
+        Assert.That(accuracy, Is.EqualTo(correct / 40.0).Within(1e-12));
+    }
+
+    [Test]
+    public void LeaveOneOut_DuplicatedImagesVoteForEachOther()
+    {
+        // Each image appears twice: with itself excluded, its twin (similarity 1) dominates the vote.
+        using var scope = NewDisposeScope();
+        var half = randn([15, 4], generator: new Generator(4));
+        var features = cat([half, half], 0);
+        int[] labels = [.. Enumerable.Range(0, 15).Select(i => i % 4), .. Enumerable.Range(0, 15).Select(i => i % 4)];
+
+        Assert.That(new KnnClassifier(k: 1).LeaveOneOutAccuracy(features, labels, 4), Is.EqualTo(1.0));
+    }
+
     [Test]
     public void Knn_Accuracy_OnPerfectlyClusteredFeaturesIsOne()
     {

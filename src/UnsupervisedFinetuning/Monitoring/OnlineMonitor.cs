@@ -1,0 +1,288 @@
+using System.Diagnostics;
+using UnsupervisedFinetuning.Augment;
+using UnsupervisedFinetuning.Backbones;
+using UnsupervisedFinetuning.Data;
+using UnsupervisedFinetuning.Engine;
+using UnsupervisedFinetuning.Evaluation;
+using static TorchSharp.torch;
+
+namespace UnsupervisedFinetuning.Monitoring;
+
+/// <summary>
+/// Measures a run's backbone on fixed probe images (<see cref="MonitoringOptions"/>). The probes are decoded once
+/// when the run starts and kept as uint8 [P,C,H,W] on the CPU: a lazy target or source folder is not read again.
+/// The alignment views are drawn from a generator re-seeded at every point, so every point sees the same views
+/// and no training stream is touched. The start backbone's features of the source probe [Ps, D] are kept (and
+/// checkpointed) as the reference drift is measured against.
+/// </summary>
+internal sealed class OnlineMonitor : IDisposable
+{
+    private const int ForwardBatch = 256;
+    private readonly MonitoringOptions _options;
+    private readonly TwoViewAugmentation _views;
+    private readonly int _size;
+    private readonly long _seed;
+    private readonly Tensor _target;                       // [Pt,C,H,W] uint8
+    private readonly Tensor? _source;                      // [Ps,C,H,W] uint8
+    private readonly Tensor? _validation;                  // [V,C,H,W] uint8
+    private readonly int[] _validationLabels;
+    private readonly int _validationClasses;
+    private readonly KnnClassifier _knn = new();
+    private Tensor? _startSource;                          // [Ps,D] float32: the start backbone's features of _source
+
+    private OnlineMonitor(MonitoringOptions options, TwoViewAugmentation views, int size, long seed, Tensor target, Tensor? source, ILabeledImageDataset? validation)
+    {
+        _options = options;
+        _views = views;
+        _size = size;
+        _seed = seed;
+        _target = target;
+        _source = source;
+        _validation = validation?.GetBatch(Enumerable.Range(0, validation.Count).ToArray()).DetachFromDisposeScope();
+        _validationLabels = validation?.GetLabels() ?? [];
+        _validationClasses = validation?.ClassCount ?? 0;
+    }
+
+    /// <summary>Steps between points.</summary>
+    public int Interval { get; private set; }
+
+    /// <summary>Target images measured.</summary>
+    public int TargetImages => (int)_target.shape[0];
+
+    /// <summary>Source probe images; 0 without.</summary>
+    public int SourceImages => (int)(_source?.shape[0] ?? 0);
+
+    /// <summary>Labelled validation images; 0 without.</summary>
+    public int ValidationImages => _validationLabels.Length;
+
+    /// <summary>Forward image passes one point costs.</summary>
+    public long ImagesPerPoint => (TargetImages * (_options.Alignment ? 3L : 1L)) + SourceImages + ValidationImages;
+
+    /// <summary>The start backbone's source-probe features, to checkpoint; null before step 0 was measured or without a source probe.</summary>
+    public Tensor? StartSourceFeatures => _startSource;
+
+    /// <summary>Builds the monitor of a run, or null when monitoring is off. Checks that the criterion can be computed with the data given.</summary>
+    /// <exception cref="ArgumentException">The criterion needs data the request does not have, or a probe's shape differs from the target's.</exception>
+    public static OnlineMonitor? Create(FinetuneRequest request, MonitoringOptions options, TwoViewAugmentation views, int size, long seed, int batchSize, long totalSteps)
+    {
+        if (!options.Enabled)
+        {
+            return null;
+        }
+
+        var target = request.Target;
+        var root = new SeededRandom(seed);
+        var sourceProbe = SourceProbe(request, options, root);
+        Check(request, options);
+        using var scope = NewDisposeScope();
+        var targetImages = Sample(target, options.ProbeImages, root.Fork("monitor-target")).GetBatch(Enumerable.Range(0, Math.Min(options.ProbeImages, target.Count)).ToArray());
+        var sourceImages = sourceProbe?.GetBatch(Enumerable.Range(0, sourceProbe.Count).ToArray());
+        var monitor = new OnlineMonitor(options, views, size, seed, targetImages.DetachFromDisposeScope(), sourceImages?.DetachFromDisposeScope(), request.Validation);
+        monitor.Interval = PlannedInterval(request, options, batchSize, totalSteps);
+        return monitor;
+    }
+
+    /// <summary>The interval of a run: <see cref="MonitoringOptions.EverySteps"/>, or the automatic one.</summary>
+    public static int PlannedInterval(FinetuneRequest request, MonitoringOptions options, int batchSize, long totalSteps) =>
+        options.EverySteps ?? AutomaticInterval(PlannedImagesPerPoint(request, options), batchSize, totalSteps);
+
+    /// <summary>
+    /// The smallest interval N whose points — every N steps plus the two at the ends — cost at most
+    /// <see cref="MonitoringOptions.AutomaticBudget"/> of the training compute, counting a training image as three
+    /// forward passes (forward and a backward of about twice its cost) and a point as <paramref name="imagesPerPoint"/>
+    /// forward passes: (T/N + 2)·M ≤ b·3B·T  ⇔  N ≥ M / (3bB − 2M/T). When even the two end points exceed the
+    /// budget, only they are measured (N = T).
+    /// </summary>
+    internal static int AutomaticInterval(long imagesPerPoint, int batchSize, long totalSteps)
+    {
+        double perStep = 3.0 * MonitoringOptions.AutomaticBudget * batchSize;
+        double denominator = perStep - (2.0 * imagesPerPoint / totalSteps);
+        if (denominator <= 0)
+        {
+            return (int)Math.Min(totalSteps, int.MaxValue);
+        }
+
+        return (int)Math.Clamp(Math.Ceiling(imagesPerPoint / denominator), 1, Math.Min(totalSteps, int.MaxValue));
+    }
+
+    /// <summary>Whether a point is due after <paramref name="step"/> steps of <paramref name="totalSteps"/>.</summary>
+    public bool IsDue(long step, long totalSteps) => step == 0 || step == totalSteps || step % Interval == 0;
+
+    /// <summary>Puts the start features back from a checkpoint (a resumed run measures drift from the run's start, not the resume).</summary>
+    public void RestoreStart(Tensor? startSourceFeatures)
+    {
+        if (_source is not null && startSourceFeatures is null)
+        {
+            throw new InvalidDataException("The checkpoint has monitor points but not the start features of the source probe (corrupt).");
+        }
+
+        _startSource?.Dispose();
+        _startSource = startSourceFeatures?.detach().clone().DetachFromDisposeScope();
+    }
+
+    /// <summary>Measures <paramref name="backbone"/> after <paramref name="step"/> steps; at step 0 also keeps the start features.</summary>
+    public MonitorPoint Measure(Backbone backbone, long step, Func<MonitorPoint, double> score)
+    {
+        long started = Stopwatch.GetTimestamp();
+        using var scope = NewDisposeScope();
+        bool wasTraining = backbone.training;
+        backbone.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            var plain = Features(backbone, _target, x => _views.Evaluate(x, _size, _size));
+            double? alignment = null;
+            if (_options.Alignment)
+            {
+                var random = new SeededRandom(_seed).Fork("monitor-views"); // the same views at every point
+                var first = new List<Tensor>();
+                var second = new List<Tensor>();
+                ForEachBatch(_target, batch =>
+                {
+                    var (a, b) = _views.Apply(batch.to(backbone.Device), random);
+                    first.Add(Forward(backbone, a));
+                    second.Add(Forward(backbone, b));
+                });
+                alignment = RepresentationMonitors.Alignment(cat(first, 0), cat(second, 0));
+            }
+
+            DriftMeasurement? drift = null;
+            if (_source is not null)
+            {
+                var now = Features(backbone, _source, x => _views.Evaluate(x, _size, _size));
+                if (_startSource is null)
+                {
+                    _startSource = now.clone().DetachFromDisposeScope();
+                }
+
+                int k = Math.Min(_options.Neighbours, SourceImages - 1);
+                drift = new DriftMeasurement(RepresentationDrift.LinearCka(_startSource, now), RepresentationDrift.NeighbourhoodPreservation(_startSource, now, k), SourceImages, k);
+            }
+
+            double? validation = null;
+            if (_validation is not null)
+            {
+                var features = Features(backbone, _validation, x => _views.Evaluate(x, _size, _size));
+                validation = _knn.LeaveOneOutAccuracy(features, _validationLabels, _validationClasses);
+            }
+
+            var point = new MonitorPoint
+            {
+                Step = step,
+                Target = new LabelFreeMonitors(RepresentationMonitors.RankMe(plain), RepresentationMonitors.Uniformity(plain), alignment),
+                SourceDrift = drift,
+                ValidationKnn = validation,
+                Score = double.NaN,
+                Seconds = 0,
+            };
+            return point with { Score = score(point), Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds };
+        }
+        finally
+        {
+            backbone.train(wasTraining);
+        }
+    }
+
+    public void Dispose()
+    {
+        _target.Dispose();
+        _source?.Dispose();
+        _validation?.Dispose();
+        _startSource?.Dispose();
+    }
+
+    /// <summary>
+    /// Checks, before the run changes anything, that the probes fit the target and that the criterion can be
+    /// computed with the data given; a no-op when monitoring is off.
+    /// </summary>
+    /// <exception cref="ArgumentException">It cannot; the message says what is missing.</exception>
+    public static void Check(FinetuneRequest request, MonitoringOptions options)
+    {
+        if (!options.Enabled)
+        {
+            return;
+        }
+
+        var sourceProbe = request.SourceProbe ?? request.Source;
+        var shape = request.Target.Shape;
+        if (request.SourceProbe is { } probe && probe.Shape != shape)
+        {
+            throw new ArgumentException($"Source probe images {probe.Shape} and target images {shape} must share one shape.", nameof(request));
+        }
+
+        if (sourceProbe is not null && sourceProbe.Count < 2)
+        {
+            throw new ArgumentException($"The source probe has {sourceProbe.Count} image(s); drift needs at least 2.", nameof(request));
+        }
+
+        if (request.Validation is { } validation)
+        {
+            if (validation.Shape != shape)
+            {
+                throw new ArgumentException($"Validation images {validation.Shape} and target images {shape} must share one shape.", nameof(request));
+            }
+
+            if (validation.Count < 2)
+            {
+                throw new ArgumentException($"The validation set has {validation.Count} image(s); leave-one-out kNN needs at least 2.", nameof(request));
+            }
+        }
+
+        if (request.Target.Count < 2)
+        {
+            throw new ArgumentException("Monitoring needs at least 2 target images (uniformity compares pairs); turn it off with Monitoring.Enabled = false.", nameof(request));
+        }
+
+        if (options.Criterion is MonitorCriterion.SourceCka or MonitorCriterion.SourceNeighbourhoods && sourceProbe is null)
+        {
+            throw new ArgumentException($"Monitoring.Criterion {options.Criterion} measures drift on source images, but the request has neither SourceProbe nor Source.", nameof(request));
+        }
+
+        if (options.Criterion == MonitorCriterion.ValidationKnn && request.Validation is null)
+        {
+            throw new ArgumentException("Monitoring.Criterion ValidationKnn needs a few labelled target images in FinetuneRequest.Validation.", nameof(request));
+        }
+    }
+
+    /// <summary>Forward image passes a point of this request will cost (as <see cref="ImagesPerPoint"/>), without reading an image.</summary>
+    public static long PlannedImagesPerPoint(FinetuneRequest request, MonitoringOptions options)
+    {
+        long target = Math.Min(options.ProbeImages, request.Target.Count) * (options.Alignment ? 3L : 1L);
+        long source = request.SourceProbe?.Count ?? Math.Min(options.ProbeImages, request.Source?.Count ?? 0);
+        return target + source + (request.Validation?.Count ?? 0);
+    }
+
+    private static IImageDataset? SourceProbe(FinetuneRequest request, MonitoringOptions options, SeededRandom root) =>
+        request.SourceProbe ?? (request.Source is { } source ? Sample(source, options.ProbeImages, root.Fork("monitor-source")) : null);
+
+    /// <summary>A fixed seeded sample of <paramref name="count"/> images (all, in order, when the set is not larger).</summary>
+    private static IImageDataset Sample(IImageDataset data, int count, SeededRandom random)
+    {
+        if (data.Count <= count)
+        {
+            return data;
+        }
+
+        int[] chosen = random.Permutation(data.Count)[..count];
+        Array.Sort(chosen);
+        return new SubsetDataset(data, chosen);
+    }
+
+    private static Tensor Forward(Backbone backbone, Tensor input) => backbone.ForwardFeatures(input).to(ScalarType.Float32).cpu();
+
+    private static void ForEachBatch(Tensor images, Action<Tensor> action)
+    {
+        for (long start = 0; start < images.shape[0]; start += ForwardBatch)
+        {
+            action(images.narrow(0, start, Math.Min(ForwardBatch, images.shape[0] - start)));
+        }
+    }
+
+    /// <summary>Features [N, D] float32 on the CPU of uint8 images, through the deterministic evaluation transform.</summary>
+    private static Tensor Features(Backbone backbone, Tensor images, Func<Tensor, Tensor> input)
+    {
+        var chunks = new List<Tensor>();
+        ForEachBatch(images, batch => chunks.Add(Forward(backbone, input(batch.to(backbone.Device)))));
+        return cat(chunks, 0);
+    }
+}
