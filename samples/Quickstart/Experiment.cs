@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Spectre.Console;
 using UnsupervisedFinetuning.Backbones;
+using UnsupervisedFinetuning.Data;
 using UnsupervisedFinetuning.Engine;
 using UnsupervisedFinetuning.Evaluation;
 using UnsupervisedFinetuning.Methods;
@@ -8,30 +9,29 @@ using UnsupervisedFinetuning.Objectives;
 
 namespace UnsupervisedFinetuning.Samples.Quickstart;
 
+/// <summary>Labelled kNN of a backbone at one monitor point of a run (the --study mode measures these).</summary>
+internal sealed record PointEvaluation(string Arm, long Seed, long Step, double TargetKnn, double SourceKnn);
+
+/// <summary>What the experiment measured: the report's numbers, each run's monitor history, and (--study) labelled kNN at every point.</summary>
+internal sealed record ExperimentResult(List<TransferMeasurement> Measurements, List<MonitorTrace> Traces, List<PointEvaluation> Points);
+
 /// <summary>
 /// Runs every arm for every seed from the shipped pretrained source model, evaluates each finetuned
-/// backbone, and collects the measurements.
+/// backbone — at its last step and at the step its monitoring criterion selected — and collects the
+/// measurements and monitor histories.
 /// </summary>
 internal sealed class Experiment(Settings settings, ExperimentData data, SourceModel source)
 {
-    public List<TransferMeasurement> Run()
-    {
-        var measurements = new List<TransferMeasurement>();
-        var arms = Arm.All();
-        var evaluation = source.Augmentation;
-        var evaluator = new TransferEvaluator(x => evaluation.Evaluate(x, 28, 28), probe: new LinearProbe([1e-4, 1e-3, 1e-2, 1e-1, 1]));
+    private readonly TransferEvaluator _evaluator = new(x => source.Augmentation.Evaluate(x, 28, 28), probe: new LinearProbe([1e-4, 1e-3, 1e-2, 1e-1, 1]), monitorViews: source.Augmentation);
+    private readonly IImageDataset _sourceProbe = data.SourceProbe;
 
-        var sets = new TransferEvaluationSets
-        {
-            TargetTrain = data.TargetTrain,
-            TargetValidation = data.TargetValidation,
-            TargetTest = data.TargetTest,
-            SourceBank = data.SourceBank,
-            SourceTest = data.SourceTest,
-        };
+    public ExperimentResult Run()
+    {
+        var result = new ExperimentResult([], [], []);
+        var arms = Arm.All();
 
         // An untrained arm sees the same model and the same (seed-independent) evaluation sets for every
-        // seed, so it is evaluated once and its numbers are recorded under each seed.
+        // seed, so it is evaluated once and its labelled numbers are recorded under each seed.
         var untrained = new Dictionary<string, TransferEvaluation>();
         AnsiConsole.Progress()
             .AutoClear(false)
@@ -41,33 +41,50 @@ internal sealed class Experiment(Settings settings, ExperimentData data, SourceM
                 foreach (long seed in settings.Seeds)
                 {
                     var target = data.UnlabeledTarget(settings.TargetSize, seed);
+                    var sets = new TransferEvaluationSets
+                    {
+                        TargetTrain = data.TargetTrain,
+                        TargetValidation = data.TargetValidation,
+                        TargetTest = data.TargetTest,
+                        SourceBank = data.SourceBank,
+                        SourceTest = data.SourceTest,
+                    };
                     foreach (var arm in arms)
                     {
                         var task = context.AddTask($"seed {seed}: {arm.Name}", maxValue: arm.Train ? arm.Steps(settings) : 1);
                         var clock = Stopwatch.StartNew();
+                        using var model = source.Load();
+                        var backbone = model.Backbone;
                         TransferEvaluation metrics;
-                        if (!arm.Train && untrained.TryGetValue(arm.Name, out var known))
+                        if (!arm.Train)
                         {
-                            metrics = known;
+                            metrics = untrained.TryGetValue(arm.Name, out var known) ? known : untrained[arm.Name] = _evaluator.Evaluate(backbone, sets, seed);
+                            result.Measurements.AddRange(metrics.ToMeasurements(arm.Name, seed));
+                            result.Measurements.AddRange(LabelFree(backbone, backbone, target, seed, arm.Name));
                         }
                         else
                         {
-                            using var model = source.Load();
-                            var backbone = model.Backbone;
-                            if (arm.Train)
-                            {
-                                Finetune(arm, seed, target, backbone, model.Head!, task);
-                            }
-
+                            var run = Finetune(arm, seed, target, backbone, model.Head!, task, result.Points);
                             task.Description = $"seed {seed}: {arm.Name} (evaluating)";
-                            metrics = evaluator.Evaluate(backbone, sets, seed);
-                            if (!arm.Train)
+                            metrics = _evaluator.Evaluate(backbone, sets, seed);
+                            result.Measurements.AddRange(metrics.ToMeasurements(arm.Name, seed));
+                            using (var start = source.Load())
                             {
-                                untrained[arm.Name] = metrics;
+                                result.Measurements.AddRange(LabelFree(start.Backbone, backbone, target, seed, arm.Name));
                             }
-                        }
 
-                        measurements.AddRange(metrics.ToMeasurements(arm.Name, seed));
+                            // The step the label-free criterion selected, measured like the last one (kNN only).
+                            var selected = (TargetKnn: metrics.TargetKnn, SourceKnn: metrics.SourceKnn!.Value);
+                            if (run.Selected!.Step != run.Steps)
+                            {
+                                run.RestoreSelected();
+                                selected = Knn(backbone);
+                            }
+
+                            result.Measurements.Add(new TransferMeasurement(arm.Name, seed, TransferMetrics.TargetKnnSelected, selected.TargetKnn));
+                            result.Measurements.Add(new TransferMeasurement(arm.Name, seed, TransferMetrics.SourceKnnSelected, selected.SourceKnn));
+                            result.Traces.Add(new MonitorTrace(arm.Name, seed, run.Monitoring, run.Selected.Step));
+                        }
 
                         task.Value = task.MaxValue;
                         task.Description = $"seed {seed}: {arm.Name}: target kNN {metrics.TargetKnn:P1}, retention {metrics.SourceKnn:P1} ({clock.Elapsed.TotalSeconds:F0} s)";
@@ -76,10 +93,33 @@ internal sealed class Experiment(Settings settings, ExperimentData data, SourceM
                 }
             });
 
-        return measurements;
+        return result;
     }
 
-    private void Finetune(Arm arm, long seed, UnsupervisedFinetuning.Data.IImageDataset target, Backbone backbone, ProjectionHead head, ProgressTask task)
+    /// <summary>The label-free numbers of a backbone: monitors on the target images, drift from the pretrained backbone on the source probe.</summary>
+    private IEnumerable<TransferMeasurement> LabelFree(Backbone start, Backbone finetuned, IImageDataset target, long seed, string arm)
+    {
+        var comparison = _evaluator.CompareWithoutLabels(start, finetuned, target, _sourceProbe, seed);
+        var drift = comparison.SourceDrift!;
+        yield return new TransferMeasurement(arm, seed, TransferMetrics.RankMe, comparison.Finetuned.RankMe);
+        yield return new TransferMeasurement(arm, seed, TransferMetrics.Uniformity, comparison.Finetuned.Uniformity);
+        yield return new TransferMeasurement(arm, seed, TransferMetrics.Alignment, comparison.Finetuned.Alignment!.Value);
+        yield return new TransferMeasurement(arm, seed, TransferMetrics.SourceCka, drift.LinearCka);
+        yield return new TransferMeasurement(arm, seed, TransferMetrics.SourceNeighbourhoods, drift.NeighbourhoodPreservation);
+    }
+
+    /// <summary>Target kNN and source kNN (retention) of a backbone, as the full evaluation measures them.</summary>
+    private (double TargetKnn, double SourceKnn) Knn(Backbone backbone)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        TorchSharp.torch.Tensor Features(IImageDataset images) => FeatureExtractor.Extract(backbone, images, x => source.Augmentation.Evaluate(x, 28, 28));
+        var knn = _evaluator.Knn;
+        return (
+            knn.Accuracy(Features(data.TargetTrain), data.TargetTrain.GetLabels(), data.TargetTrain.ClassCount, Features(data.TargetTest), data.TargetTest.GetLabels()),
+            knn.Accuracy(Features(data.SourceBank), data.SourceBank.GetLabels(), data.SourceBank.ClassCount, Features(data.SourceTest), data.SourceTest.GetLabels()));
+    }
+
+    private FinetuneResult Finetune(Arm arm, long seed, IImageDataset target, Backbone backbone, ProjectionHead head, ProgressTask task, List<PointEvaluation> points)
     {
         var options = new FinetuneOptions
         {
@@ -93,10 +133,34 @@ internal sealed class Experiment(Settings settings, ExperimentData data, SourceM
             MixingCompute = settings.MixingCompute,
             ProgressEverySteps = 5,
         };
+        options.Monitoring.Criterion = settings.Criterion;
         var method = new MocoV2(new MocoV2Options { Temperature = 0.2, Momentum = 0.99 });
         var engine = FinetuneEngine.Create(options, method, arm.ReplaySampler(settings), arm.MixingStrategy(settings), source.Augmentation);
-        engine.Run(
-            new FinetuneRequest { Backbone = backbone, Head = head, Target = target, Source = arm.Replay ? new UnsupervisedFinetuning.Data.UnlabeledView(data.Source) : null },
-            new SynchronousProgress<FinetuneProgress>(p => task.Value = p.Step));
+        var request = new FinetuneRequest
+        {
+            Backbone = backbone,
+            Head = head,
+            Target = target,
+            Source = arm.Replay ? data.Source.WithoutLabels() : null,
+            SourceProbe = _sourceProbe,
+            Validation = data.FewLabels,
+        };
+        if (settings.Study)
+        {
+            // Step 0 is the pretrained backbone: measured once here, before the engine changes it.
+            var start = Knn(backbone);
+            points.Add(new PointEvaluation(arm.Name, seed, 0, start.TargetKnn, start.SourceKnn));
+        }
+
+        return engine.Run(request, new SynchronousProgress<FinetuneProgress>(p =>
+        {
+            task.Value = p.Step;
+            if (settings.Study && p.Monitor is { } point)
+            {
+                // Reading features in eval mode changes no weight, statistic or random stream: the run goes on exactly as without.
+                var (targetKnn, sourceKnn) = Knn(backbone);
+                points.Add(new PointEvaluation(arm.Name, seed, point.Step, targetKnn, sourceKnn));
+            }
+        }));
     }
 }

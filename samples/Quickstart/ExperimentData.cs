@@ -47,6 +47,15 @@ internal sealed class ExperimentData : IDisposable
 
     public string Description { get; }
 
+    /// <summary>
+    /// 256 held-out source images without labels: the probe the engine and the evaluation measure drift on (the
+    /// same for every arm and seed).
+    /// </summary>
+    public IImageDataset SourceProbe => DatasetSplits.Sample(SourceTest, 256, SplitSeed).WithoutLabels();
+
+    /// <summary>20 labelled validation images per class: the few labels of the leave-one-out kNN monitor.</summary>
+    public ILabeledImageDataset FewLabels => DatasetSplits.FewPerClass(TargetValidation, 20, SplitSeed);
+
     /// <summary>D_s: the pretraining images, the pool replay draws from.</summary>
     public ILabeledImageDataset Source { get; }
 

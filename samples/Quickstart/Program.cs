@@ -76,16 +76,27 @@ namespace UnsupervisedFinetuning.Samples.Quickstart
             AnsiConsole.MarkupLineInterpolated($"[bold]Unsupervised finetuning[/] — {data.Description}");
             AnsiConsole.MarkupLineInterpolated($"Source model: SmallCnn(256), MoCo v2, {source.Epochs} epochs on 15,000 Fashion-MNIST images; {settings.TargetSize} unlabelled target images; {settings.Steps} steps of {settings.BatchSize} per arm; seeds {string.Join(", ", settings.Seeds)}");
 
-            var measurements = new Experiment(settings, data, source).Run();
-            var report = new TransferReport(measurements, Arm.Naive, $"Unsupervised finetuning, {settings.Pairing.ToString().ToLowerInvariant()} pairing");
+            var result = new Experiment(settings, data, source).Run();
+            var report = new TransferReport(result.Measurements, Arm.Naive, $"Unsupervised finetuning, {settings.Pairing.ToString().ToLowerInvariant()} pairing");
+            foreach (var trace in result.Traces)
+            {
+                report.Monitoring.Add(trace);
+            }
+
             report.Notes.Add($"Pairing: {data.Description}.");
             report.Notes.Add($"Source model: SmallCnn (256-d), MoCo v2 pretrained {source.Epochs} epochs on Fashion-MNIST classes 0–4 (samples/data/pretrained).");
             report.Notes.Add($"Finetuning: MoCo v2 from the pretrained backbone and head, {settings.TargetSize} unlabelled target images, {settings.Steps} steps of batch {settings.BatchSize} per arm (equal compute, mixing {settings.MixingMode} in {settings.MixingCompute.ToString().ToLowerInvariant()} mode, α = {settings.MixingAlpha}), lr {settings.LearningRate}, replay ratio {settings.ReplayRatio} (Union).");
             report.Notes.Add($"Evaluation: kNN (k = 20, τ = 0.07) with the target train split ({data.TargetTrain.Count} images) as bank, on {data.TargetTest.Count} target test images; linear probe (λ chosen on {data.TargetValidation.Count} validation images); retention = kNN on {data.SourceTest.Count} held-out source images with a {data.SourceBank.Count}-image source bank.");
+            report.Notes.Add($"Label-free: RankMe, uniformity and alignment of the finetuned backbone on the {settings.TargetSize} unlabelled target images; drift (linear CKA, share of 10 nearest neighbours kept) from the pretrained backbone on 256 held-out source images. Monitoring during each run: the engine's defaults (automatic interval, ≤ 5% of the compute) with leave-one-out kNN on 100 labelled validation images; each run's step selected by {QuickstartCommandLine.CriterionName(settings.Criterion)} (\"selected step\" columns).");
             var files = report.WriteWithChart(settings.Output.FullName, "report").ToList();
+            if (settings.Study)
+            {
+                files.AddRange(SignalStudy.Write(settings.Output.FullName, result, $"Settings: {data.Description}; {settings.TargetSize} target images, {settings.Steps} steps of {settings.BatchSize}, lr {settings.LearningRate}, seeds {string.Join(", ", settings.Seeds)}."));
+            }
+
 
             var table = new Table().Border(TableBorder.Rounded).AddColumn("arm");
-            string[] shown = [TransferMetrics.TargetKnn, TransferMetrics.TargetLinearProbe, TransferMetrics.SourceKnn, TransferMetrics.TargetKnnValidation];
+            string[] shown = [TransferMetrics.TargetKnn, TransferMetrics.TargetLinearProbe, TransferMetrics.SourceKnn, TransferMetrics.SourceCka, TransferMetrics.SourceNeighbourhoods, TransferMetrics.RankMe];
             foreach (string metric in shown)
             {
                 table.AddColumn(new TableColumn(metric).RightAligned());
@@ -97,7 +108,8 @@ namespace UnsupervisedFinetuning.Samples.Quickstart
             }
 
             AnsiConsole.Write(table);
-            AnsiConsole.MarkupLine("Δ = paired difference against naive UFT (percentage points, same seed).");
+            AnsiConsole.MarkupLine("Δ = paired difference against naive UFT (percentage points, same seed). Label-free columns: no label was used.");
+            AnsiConsole.Write(SelectionTable(report, settings));
             foreach (string file in files)
             {
                 AnsiConsole.MarkupLineInterpolated($"wrote {file}");
@@ -107,10 +119,43 @@ namespace UnsupervisedFinetuning.Samples.Quickstart
             return 0;
         }
 
+        /// <summary>Per trained arm: the step the label-free criterion selected against the last step, paired per seed.</summary>
+        private static Table SelectionTable(TransferReport report, Settings settings)
+        {
+            var table = new Table().Border(TableBorder.Rounded).Title($"Step selected by {QuickstartCommandLine.CriterionName(settings.Criterion)} (label-free) vs the last step")
+                .AddColumn("arm").AddColumn(new TableColumn("selected steps").RightAligned())
+                .AddColumn(new TableColumn("Δ target kNN").RightAligned()).AddColumn(new TableColumn("Δ retention").RightAligned());
+            foreach (var arm in report.Monitoring.Select(t => t.Arm).Distinct())
+            {
+                string steps = string.Join(", ", report.Monitoring.Where(t => t.Arm == arm).Select(t => t.SelectedStep));
+                table.AddRow(arm, steps, Paired(report, arm, TransferMetrics.TargetKnnSelected, TransferMetrics.TargetKnn), Paired(report, arm, TransferMetrics.SourceKnnSelected, TransferMetrics.SourceKnn));
+            }
+
+            return table;
+        }
+
+        private static string Paired(TransferReport report, string arm, string selected, string last)
+        {
+            var byMetric = report.Measurements.Where(m => m.Arm == arm).ToLookup(m => m.Metric);
+            var lastBySeed = byMetric[last].ToDictionary(m => m.Seed, m => m.Value);
+            double[] d = byMetric[selected].Where(m => lastBySeed.ContainsKey(m.Seed)).Select(m => 100 * (m.Value - lastBySeed[m.Seed])).ToArray();
+            double mean = d.Average();
+            string text = mean.ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture);
+            return d.Length > 1 ? text + " ± " + Math.Sqrt(d.Sum(x => (x - mean) * (x - mean)) / (d.Length - 1)).ToString("0.0", CultureInfo.InvariantCulture) : text;
+        }
+
         private static string Cell(TransferReport report, string arm, string metric)
         {
             var s = report.Summarize(arm, metric);
-            string text = (s.Mean * 100).ToString("F1", CultureInfo.InvariantCulture) + (double.IsNaN(s.Std) ? "" : " ± " + (s.Std * 100).ToString("F1", CultureInfo.InvariantCulture));
+            bool accuracy = metric.Contains("kNN", StringComparison.Ordinal) || metric.Contains("probe", StringComparison.Ordinal);
+            double scale = accuracy ? 100 : 1;
+            string digits = accuracy ? "F1" : "F3";
+            string text = (s.Mean * scale).ToString(digits, CultureInfo.InvariantCulture) + (double.IsNaN(s.Std) ? "" : " ± " + (s.Std * scale).ToString(digits, CultureInfo.InvariantCulture));
+            if (!accuracy)
+            {
+                return text;
+            }
+
             if (arm != report.ReferenceArm)
             {
                 var d = report.PairedDifference(arm, metric);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using UnsupervisedFinetuning.Engine;
+using UnsupervisedFinetuning.Monitoring;
 
 namespace UnsupervisedFinetuning.Samples.Quickstart;
 
@@ -43,11 +44,15 @@ internal sealed class QuickstartCommandLine
         var outOption = new Option<DirectoryInfo>("--out") { Description = "Folder for report.md/csv/json and report.png", DefaultValueFactory = _ => new DirectoryInfo("quickstart-output") };
         var dataOption = new Option<DirectoryInfo?>("--data") { Description = "The samples/data folder (found automatically)" };
         var deviceOption = new Option<string>("--device") { Description = "auto, cpu, cuda, cuda:N", DefaultValueFactory = _ => "auto" };
+        var criterionOption = new Option<string>("--criterion") { Description = "Label-free criterion that selects each run's best step: " + string.Join(", ", Criteria.Keys) + $" (default {CriterionName(new MonitoringOptions().Criterion)}, the library's default)" };
+        var studyOption = new Option<bool>("--study") { Description = "Also measure target and source kNN at every monitor point and write study.md: how well each label-free signal tracks them (slower)" };
 
         var root = new RootCommand("Unsupervised finetuning, the paper's comparison in miniature")
         {
             pairingOption, seedsOption, targetOption, stepsOption, epochsOption, batchOption, lrOption, ratioOption, alphaOption, mixModeOption, mixComputeOption, outOption, dataOption, deviceOption,
+            criterionOption, studyOption,
         };
+        criterionOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? ""; if (!Criteria.ContainsKey(v)) { r.AddError($"--criterion must be one of {string.Join(", ", Criteria.Keys)}; got '{v}'."); } });
         pairingOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? ""; if (v is not ("far" or "near")) { r.AddError($"--pairing must be far or near; got '{v}'."); } });
         seedsOption.Validators.Add(r =>
         {
@@ -125,9 +130,24 @@ internal sealed class QuickstartCommandLine
             result.GetValue(mixComputeOption) == "add" ? MixingCompute.Add : MixingCompute.Replace,
             output,
             data!,
-            result.GetValue(deviceOption)!);
+            result.GetValue(deviceOption)!,
+            result.GetValue(criterionOption) is { } criterion ? Criteria[criterion] : new MonitoringOptions().Criterion,
+            result.GetValue(studyOption));
         return new QuickstartCommandLine(result, settings, errors);
     }
+
+    /// <summary>The label-free criteria by their command-line names.</summary>
+    public static IReadOnlyDictionary<string, MonitorCriterion> Criteria { get; } = new Dictionary<string, MonitorCriterion>
+    {
+        ["rankme"] = MonitorCriterion.RankMe,
+        ["uniformity"] = MonitorCriterion.Uniformity,
+        ["alignment"] = MonitorCriterion.Alignment,
+        ["source-cka"] = MonitorCriterion.SourceCka,
+        ["source-neighbours"] = MonitorCriterion.SourceNeighbourhoods,
+        ["validation-knn"] = MonitorCriterion.ValidationKnn,
+    };
+
+    public static string CriterionName(MonitorCriterion criterion) => Criteria.First(c => c.Value == criterion).Key;
 
     /// <summary>Why files cannot be created in <paramref name="folder"/> (creating it if needed), or null when they can.</summary>
     private static string? WriteProblem(DirectoryInfo folder)

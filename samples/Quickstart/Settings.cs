@@ -1,4 +1,5 @@
 using UnsupervisedFinetuning.Engine;
+using UnsupervisedFinetuning.Monitoring;
 
 namespace UnsupervisedFinetuning.Samples.Quickstart;
 
@@ -26,4 +27,6 @@ internal sealed record Settings(
     MixingCompute MixingCompute,
     DirectoryInfo Output,
     DirectoryInfo Data,
-    string Device);
+    string Device,
+    MonitorCriterion Criterion,
+    bool Study);

@@ -9,7 +9,8 @@ public static class TransferReportCharts
     /// <summary>
     /// Writes <c>{name}.md</c>, <c>{name}.csv</c>, <c>{name}.json</c> (as <see cref="TransferReport.Write"/>) and —
     /// when arms carry both target kNN and source kNN — the trade-off chart <c>{name}.png</c>
-    /// (<see cref="TransferChart"/>) into <paramref name="directory"/>, as one unit: a failure leaves the whole
+    /// (<see cref="TransferChart"/>), and with monitor histories <c>{name}-monitoring.csv</c> and the chart
+    /// <c>{name}-monitoring.png</c> (<see cref="MonitorChart"/>), into <paramref name="directory"/>, as one unit: a failure leaves the whole
     /// previous report in place.
     /// </summary>
     /// <returns>The paths written.</returns>
@@ -22,6 +23,12 @@ public static class TransferReportCharts
         {
             byte[] png = TransferChart.RenderPng(report);
             files.Add((Path.Combine(directory, $"{name}.png"), stream => stream.Write(png)));
+        }
+
+        if (report.Monitoring.Count > 0)
+        {
+            byte[] monitoring = MonitorChart.RenderPng(report);
+            files.Add((Path.Combine(directory, $"{name}-monitoring.png"), stream => stream.Write(monitoring)));
         }
 
         AtomicFile.WriteAll(files);

@@ -108,18 +108,26 @@ public sealed class TransferEvaluator
         ArgumentNullException.ThrowIfNull(finetuned);
         ArgumentNullException.ThrowIfNull(target);
         var comparison = new LabelFreeComparison { Start = Monitors(start, target, seed), Finetuned = Monitors(finetuned, target, seed) };
-        if (sourceProbe is null)
-        {
-            return comparison;
-        }
+        return sourceProbe is null ? comparison : comparison with { SourceDrift = Drift(start, finetuned, sourceProbe, neighbours) };
+    }
 
+    /// <summary>
+    /// The drift between two backbones' features of <paramref name="probe"/> (e.g. a few hundred source images; no
+    /// labels): linear CKA and neighbourhood preservation (<see cref="RepresentationDrift"/>).
+    /// </summary>
+    /// <param name="start">The backbone before finetuning.</param>
+    /// <param name="finetuned">The backbone after.</param>
+    /// <param name="probe">The images, at least <paramref name="neighbours"/> + 1.</param>
+    /// <param name="neighbours">The k of neighbourhood preservation.</param>
+    public DriftMeasurement Drift(Backbone start, Backbone finetuned, IImageDataset probe, int neighbours = 10)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        ArgumentNullException.ThrowIfNull(finetuned);
+        ArgumentNullException.ThrowIfNull(probe);
         using var scope = NewDisposeScope();
-        var before = FeatureExtractor.Extract(start, sourceProbe, _preprocess, BatchSize);
-        var after = FeatureExtractor.Extract(finetuned, sourceProbe, _preprocess, BatchSize);
-        return comparison with
-        {
-            SourceDrift = new DriftMeasurement(RepresentationDrift.LinearCka(before, after), RepresentationDrift.NeighbourhoodPreservation(before, after, neighbours), sourceProbe.Count, neighbours),
-        };
+        var before = FeatureExtractor.Extract(start, probe, _preprocess, BatchSize);
+        var after = FeatureExtractor.Extract(finetuned, probe, _preprocess, BatchSize);
+        return new DriftMeasurement(RepresentationDrift.LinearCka(before, after), RepresentationDrift.NeighbourhoodPreservation(before, after, neighbours), probe.Count, neighbours);
     }
 
     private LabelFreeMonitors Monitors(Backbone backbone, IImageDataset images, long seed)

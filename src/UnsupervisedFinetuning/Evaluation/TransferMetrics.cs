@@ -23,4 +23,16 @@ public static class TransferMetrics
 
     /// <summary>Uniformity of target embeddings (label-free; lower is more uniform).</summary>
     public const string Uniformity = "uniformity";
+
+    /// <summary>Linear CKA between the pretrained and the finetuned backbone's features of source probe images (label-free drift; 1: nothing moved).</summary>
+    public const string SourceCka = "source CKA (label-free)";
+
+    /// <summary>Share of source probe images' k nearest neighbours kept from the pretrained to the finetuned backbone (label-free drift; 1: all kept).</summary>
+    public const string SourceNeighbourhoods = "source neighbours kept (label-free)";
+
+    /// <summary><see cref="TargetKnn"/> of the backbone at the step the monitoring criterion selected.</summary>
+    public const string TargetKnnSelected = "target kNN (selected step)";
+
+    /// <summary><see cref="SourceKnn"/> of the backbone at the step the monitoring criterion selected.</summary>
+    public const string SourceKnnSelected = "source kNN (retention, selected step)";
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using UnsupervisedFinetuning.IO;
+using UnsupervisedFinetuning.Monitoring;
 
 namespace UnsupervisedFinetuning.Evaluation;
 
@@ -53,6 +54,12 @@ public sealed class TransferReport
 
     /// <summary>Free-text lines (settings, notes) printed under the title.</summary>
     public IList<string> Notes { get; } = [];
+
+    /// <summary>
+    /// The runs' monitor histories (optional): written as a section of the Markdown report, as <c>{name}-monitoring.csv</c>
+    /// (arm, seed, step, signal, value) and under "monitoring" in the JSON.
+    /// </summary>
+    public IList<MonitorTrace> Monitoring { get; } = [];
 
     /// <summary>All measurements, in the order given.</summary>
     public IReadOnlyList<TransferMeasurement> Measurements => _measurements;
@@ -108,7 +115,72 @@ public sealed class TransferReport
             md.AppendLine($"| {arm} | " + string.Join(" | ", Metrics.Select(m => Format(PairedDifference(arm, m), m, signed: true))) + " |");
         }
 
+        AppendMonitoring(md);
         return md.ToString();
+    }
+
+    /// <summary>The monitor signals of a point by name, in report order; a signal the run did not measure is absent.</summary>
+    public static IReadOnlyList<(string Signal, double Value)> Signals(MonitorPoint point)
+    {
+        ArgumentNullException.ThrowIfNull(point);
+        (string, double?)[] all =
+        [
+            (TransferMetrics.RankMe, point.Target.RankMe),
+            (TransferMetrics.Uniformity, point.Target.Uniformity),
+            (TransferMetrics.Alignment, point.Target.Alignment),
+            (TransferMetrics.SourceCka, point.SourceDrift?.LinearCka),
+            (TransferMetrics.SourceNeighbourhoods, point.SourceDrift?.NeighbourhoodPreservation),
+            (ValidationKnnSignal, point.ValidationKnn),
+        ];
+        return all.Where(s => s.Item2 is not null).Select(s => (s.Item1, s.Item2!.Value)).ToList();
+    }
+
+    /// <summary>Name of the leave-one-out kNN signal of monitor points (few labelled target images).</summary>
+    public const string ValidationKnnSignal = "validation kNN (leave-one-out)";
+
+    /// <summary>The monitor histories as CSV (arm, seed, step, signal, value), RFC 4180 quoting; the selected point's rows carry selected = 1.</summary>
+    public string MonitoringToCsv()
+    {
+        var csv = new StringBuilder("arm,seed,step,signal,value,selected\n");
+        foreach (var trace in Monitoring)
+        {
+            foreach (var point in trace.Points)
+            {
+                foreach (var (signal, value) in Signals(point))
+                {
+                    csv.Append(Quote(trace.Arm)).Append(',').Append(trace.Seed.ToString(CultureInfo.InvariantCulture)).Append(',')
+                        .Append(point.Step.ToString(CultureInfo.InvariantCulture)).Append(',').Append(Quote(signal)).Append(',')
+                        .Append(value.ToString("R", CultureInfo.InvariantCulture)).Append(',').Append(point.Step == trace.SelectedStep ? '1' : '0').Append('\n');
+                }
+            }
+        }
+
+        return csv.ToString();
+    }
+
+    private void AppendMonitoring(StringBuilder md)
+    {
+        if (Monitoring.Count == 0)
+        {
+            return;
+        }
+
+        md.AppendLine().AppendLine("## Monitoring during the runs").AppendLine();
+        md.AppendLine("Label-free monitors on fixed probe images, measured in eval mode during each run (mean over seeds at each step; step 0 is the pretrained backbone).");
+        foreach (var arm in Monitoring.Select(t => t.Arm).Distinct())
+        {
+            var traces = Monitoring.Where(t => t.Arm == arm).ToList();
+            var signals = traces.SelectMany(t => t.Points).SelectMany(p => Signals(p).Select(s => s.Signal)).Distinct().ToList();
+            string selected = string.Join(", ", traces.Select(t => $"{(t.SelectedStep is { } s ? s.ToString(CultureInfo.InvariantCulture) : "–")} (seed {t.Seed})"));
+            md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"**{arm}** — selected step: {selected}").AppendLine();
+            md.AppendLine("| step | " + string.Join(" | ", signals) + " |");
+            md.AppendLine("|---|" + string.Concat(signals.Select(_ => "---|")));
+            foreach (var step in traces.SelectMany(t => t.Points).Select(p => p.Step).Distinct().Order())
+            {
+                var values = traces.SelectMany(t => t.Points.Where(p => p.Step == step)).SelectMany(Signals).ToList();
+                md.AppendLine("| " + step.ToString(CultureInfo.InvariantCulture) + " | " + string.Join(" | ", signals.Select(s => Format(Stats(values.Where(v => v.Signal == s).Select(v => v.Value)), s))) + " |");
+            }
+        }
     }
 
     /// <summary>The raw measurements as CSV (arm, seed, metric, value), RFC 4180 quoting.</summary>
@@ -134,6 +206,13 @@ public sealed class TransferReport
             notes = Notes,
             seeds = Seeds,
             measurements = _measurements.Select(m => new { arm = m.Arm, seed = m.Seed, metric = m.Metric, value = m.Value }),
+            monitoring = Monitoring.Select(t => new
+            {
+                arm = t.Arm,
+                seed = t.Seed,
+                selectedStep = t.SelectedStep,
+                points = t.Points.Select(p => new { step = p.Step, signals = Signals(p).ToDictionary(s => s.Signal, s => s.Value), score = Finite(p.Score), seconds = p.Seconds }),
+            }),
             summary = Arms.SelectMany(a => Metrics.Select(m => (a, m, s: Summarize(a, m), d: PairedDifference(a, m))))
                 .Where(x => x.s.Count > 0)
                 .Select(x => new { arm = x.a, metric = x.m, mean = x.s.Mean, std = Finite(x.s.Std), n = x.s.Count, pairedDifference = Finite(x.d.Mean), pairedDifferenceStd = Finite(x.d.Std) }),
@@ -142,7 +221,7 @@ public sealed class TransferReport
     }
 
     /// <summary>
-    /// Writes <c>{name}.md</c>, <c>{name}.csv</c> and <c>{name}.json</c> into <paramref name="directory"/>, as one
+    /// Writes <c>{name}.md</c>, <c>{name}.csv</c> and <c>{name}.json</c> (and <c>{name}-monitoring.csv</c> when <see cref="Monitoring"/> has runs) into <paramref name="directory"/>, as one
     /// unit: every file is written beside its target first, and only when all succeeded are they renamed over
     /// the targets, so an existing report is never left half-replaced. The trade-off chart (PNG) is in the
     /// UnsupervisedFinetuning.Reporting package (<c>WriteWithChart</c>).
@@ -161,12 +240,18 @@ public sealed class TransferReport
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         ArgumentException.ThrowIfNullOrEmpty(name);
-        return
+        List<(string Path, Action<Stream> Write)> files =
         [
             (Path.Combine(directory, $"{name}.md"), AtomicFile.Utf8(ToMarkdown())),
             (Path.Combine(directory, $"{name}.csv"), AtomicFile.Utf8(ToCsv())),
             (Path.Combine(directory, $"{name}.json"), AtomicFile.Utf8(ToJson())),
         ];
+        if (Monitoring.Count > 0)
+        {
+            files.Add((Path.Combine(directory, $"{name}-monitoring.csv"), AtomicFile.Utf8(MonitoringToCsv())));
+        }
+
+        return files;
     }
 
     private static Summary Stats(IEnumerable<double> values)
