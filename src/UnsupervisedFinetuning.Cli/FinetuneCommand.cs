@@ -5,6 +5,7 @@ using UnsupervisedFinetuning.Backbones;
 using UnsupervisedFinetuning.Engine;
 using UnsupervisedFinetuning.Methods;
 using UnsupervisedFinetuning.Mixing;
+using UnsupervisedFinetuning.Monitoring;
 using UnsupervisedFinetuning.Replay;
 
 namespace UnsupervisedFinetuning.Cli;
@@ -47,9 +48,16 @@ internal static class FinetuneCommand
         var imageSize = new Option<int?>("--image-size") { Description = "Size of the training views (default: the model's input size)" };
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Steps between checkpoints (default 50)" };
         var skipUnreadable = new Option<bool?>("--skip-unreadable") { Description = "Skip (and log) image files that cannot be decoded instead of stopping" };
+        var monitorEvery = new Option<string?>("--monitor-every") { Description = "Steps between label-free monitor points: a number, auto (default: at most 5% of the compute) or off" };
+        var criterion = new Option<string?>("--criterion") { Description = "What the best step is: " + string.Join(", ", Criteria.Keys) + " (default rankme)" };
+        var restoreBest = new Option<bool?>("--restore-best") { Description = "Save the backbone of the best monitor point by --criterion as the finetuned model, not the last step's" };
+        var patience = new Option<int?>("--patience") { Description = "Stop when --criterion has not improved for this many monitor points" };
+        var sourceProbe = new Option<string?>("--source-probe") { Description = "Source images (no labels) to measure drift on while monitoring (default: 256 of --source)" };
+        var validation = new Option<string?>("--validation") { Description = "A few labelled target images (one sub-folder per class, or a labelled manifest): leave-one-out kNN at every monitor point" };
 
         var command = new Command("finetune", "Finetune a pretrained backbone on unlabelled target images, with optional sparse source replay and data mixing.");
-        foreach (var option in model.All.Concat([config, resume, target, source, output, method, mixing, alpha, ratio, count, composition, steps, epochs, batch, learningRate, weightDecay, seed, device, workingSize, imageSize, checkpointEvery, skipUnreadable]))
+        foreach (var option in model.All.Concat([config, resume, target, source, output, method, mixing, alpha, ratio, count, composition, steps, epochs, batch, learningRate, weightDecay, seed, device, workingSize, imageSize, checkpointEvery, skipUnreadable,
+            monitorEvery, criterion, restoreBest, patience, sourceProbe, validation]))
         {
             command.Options.Add(option);
         }
@@ -105,6 +113,36 @@ internal static class FinetuneCommand
             settings.Engine.CheckpointEverySteps = parse.GetValue(checkpointEvery) ?? settings.Engine.CheckpointEverySteps;
             settings.WorkingSize = parse.GetValue(workingSize) ?? settings.WorkingSize;
             settings.SkipUnreadable = parse.GetValue(skipUnreadable) ?? settings.SkipUnreadable;
+            var monitoring = settings.Engine.Monitoring;
+            switch (parse.GetValue(monitorEvery)?.ToLowerInvariant())
+            {
+                case null:
+                    break;
+                case "auto":
+                    monitoring.Enabled = true;
+                    monitoring.EverySteps = null;
+                    break;
+                case "off":
+                    monitoring.Enabled = false;
+                    break;
+                case var text when int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0:
+                    monitoring.Enabled = true;
+                    monitoring.EverySteps = n;
+                    break;
+                case var text:
+                    throw new UsageException($"--monitor-every is '{text}'; expected a positive number of steps, auto or off.");
+            }
+
+            if (parse.GetValue(criterion) is { } name)
+            {
+                monitoring.Criterion = Criteria.TryGetValue(name.ToLowerInvariant(), out var chosenCriterion) ? chosenCriterion
+                    : throw new UsageException($"--criterion is '{name}'; expected one of {string.Join(", ", Criteria.Keys)}.");
+            }
+
+            monitoring.RestoreBest = parse.GetValue(restoreBest) ?? monitoring.RestoreBest;
+            monitoring.Patience = parse.GetValue(patience) ?? monitoring.Patience;
+            settings.SourceProbe = parse.GetValue(sourceProbe) ?? settings.SourceProbe;
+            settings.Validation = parse.GetValue(validation) ?? settings.Validation;
             bool replayAsked = parse.GetValue(ratio) is not null || parse.GetValue(count) is not null || parse.GetValue(composition) is not null;
             if (replayAsked && settings.Source is null)
             {
@@ -167,6 +205,8 @@ internal static class FinetuneCommand
         var engine = FinetuneEngine.Create(engineOptions, methodUsed, replay, mixingUsed, logger: logger); // validates every option before anything is read
         using var target = DataArguments.Unlabeled(settings.Target, "--target", imageOptions, logger).LoadIntoMemory();
         var source = settings.Source is null ? null : DataArguments.Unlabeled(settings.Source, "--source", imageOptions, logger);
+        var probe = settings.SourceProbe is null ? null : DataArguments.Unlabeled(settings.SourceProbe, "--source-probe", imageOptions, logger);
+        using var labelled = settings.Validation is null ? null : DataArguments.Labeled(settings.Validation, "--validation", imageOptions, logger).LoadIntoMemory();
         settings.Write(Path.Combine(outDir, SettingsFile)); // before training: a killed run resumes with --out and --resume alone
 
         console.MarkupLineInterpolated($"finetune: {target.Count} target images{(source is null ? "" : $", source {source.Count:N0} files")}, {settings.Method}, mixing {settings.Mixing}, working size {imageOptions.Height}, device {TorchDevices.Resolve(engineOptions.Device)}");
@@ -176,6 +216,8 @@ internal static class FinetuneCommand
             Head = pretrained.Head,
             Target = target,
             Source = source,
+            SourceProbe = probe,
+            Validation = labelled,
             ResumeFrom = resume ? checkpoint : null,
         };
         FinetuneResult result;
@@ -200,6 +242,12 @@ internal static class FinetuneCommand
             ["command"] = "uft " + string.Join(' ', commandLine),
             ["date"] = DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture),
         };
+        if (result.Selected is { } chosen)
+        {
+            provenance["selectedStep"] = chosen.Step.ToString(CultureInfo.InvariantCulture);
+            provenance["savedStep"] = (result.SelectedRestored ? chosen.Step : result.Steps).ToString(CultureInfo.InvariantCulture);
+        }
+
         if (settings.Source is not null)
         {
             provenance["source"] = Path.GetFullPath(settings.Source);
@@ -212,11 +260,38 @@ internal static class FinetuneCommand
         table.AddRow("mean loss, last epoch", result.History.Count == 0 ? "—" : result.History[^1].MeanLoss.ToString("F4", CultureInfo.InvariantCulture));
         table.AddRow("replayed source images", result.ReplayedSourceIndices.Count.ToString(CultureInfo.InvariantCulture));
         table.AddRow("skipped non-finite steps", result.SkippedSteps.ToString(CultureInfo.InvariantCulture));
+        if (result.Selected is { } best)
+        {
+            string criterionName = Criteria.First(c => c.Value == engineOptions.Monitoring.Criterion).Key;
+            table.AddRow($"best step by {criterionName}", best.Step.ToString(CultureInfo.InvariantCulture) + (result.SelectedRestored ? " (saved)" : " (the last step was saved; --restore-best saves this one)"));
+            table.AddRow("stopped early", result.StoppedEarly ? "yes" : "no");
+            if (result.Monitoring.Count >= 2)
+            {
+                var (first, last) = (result.Monitoring[0], result.Monitoring[^1]);
+                table.AddRow("RankMe, start → end", string.Create(CultureInfo.InvariantCulture, $"{first.Target.RankMe:F1} → {last.Target.RankMe:F1}"));
+                if (last.SourceDrift is { } drift)
+                {
+                    table.AddRow("source drift at the end", string.Create(CultureInfo.InvariantCulture, $"CKA {drift.LinearCka:F3}, neighbours kept {drift.NeighbourhoodPreservation:F3}"));
+                }
+            }
+        }
+
         table.AddRow("model", Markup.Escape(modelPath));
         table.AddRow("checkpoint", Markup.Escape(checkpoint));
         console.Write(table);
         return ExitCodes.Success;
     }
+
+    /// <summary>The criteria by their command-line names.</summary>
+    public static IReadOnlyDictionary<string, MonitorCriterion> Criteria { get; } = new Dictionary<string, MonitorCriterion>(StringComparer.Ordinal)
+    {
+        ["rankme"] = MonitorCriterion.RankMe,
+        ["uniformity"] = MonitorCriterion.Uniformity,
+        ["alignment"] = MonitorCriterion.Alignment,
+        ["source-cka"] = MonitorCriterion.SourceCka,
+        ["source-neighbours"] = MonitorCriterion.SourceNeighbourhoods,
+        ["validation-knn"] = MonitorCriterion.ValidationKnn,
+    };
 
     private static ISelfSupervisedMethod CreateMethod(FinetuneSettings settings) => settings.Method.ToLowerInvariant() switch
     {
@@ -260,6 +335,33 @@ internal static class FinetuneCommand
                 sinceLine.Restart();
                 console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  lr {p.LearningRate:G3}  {p.ImagesPerSecond:F0} img/s  eta {p.Eta:hh\\:mm\\:ss}"));
             }
+
+            if (p.Monitor is { } point)
+            {
+                console.WriteLine(MonitorLine(point));
+            }
         }));
+    }
+
+    /// <summary>One monitor point as a line: the signals measured.</summary>
+    internal static string MonitorLine(MonitorPoint point)
+    {
+        var text = new System.Text.StringBuilder(string.Create(CultureInfo.InvariantCulture, $"monitor step {point.Step}: RankMe {point.Target.RankMe:F1}  uniformity {point.Target.Uniformity:F3}"));
+        if (point.Target.Alignment is { } alignment)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"  alignment {alignment:F3}");
+        }
+
+        if (point.SourceDrift is { } drift)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"  source CKA {drift.LinearCka:F3}  neighbours kept {drift.NeighbourhoodPreservation:F3}");
+        }
+
+        if (point.ValidationKnn is { } knn)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"  validation kNN {knn:P1}");
+        }
+
+        return text.ToString();
     }
 }

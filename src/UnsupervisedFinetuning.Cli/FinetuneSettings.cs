@@ -42,6 +42,12 @@ internal sealed class FinetuneSettings
     /// <summary>Source images to replay from: folder or manifest (indexed, never loaded whole). No replay without it.</summary>
     public string? Source { get; set; }
 
+    /// <summary>Source images to measure drift on while monitoring (default: a sample of <see cref="Source"/>).</summary>
+    public string? SourceProbe { get; set; }
+
+    /// <summary>A few labelled target images (class sub-folders or a labelled manifest) for the leave-one-out kNN monitor.</summary>
+    public string? Validation { get; set; }
+
     /// <summary>Output folder: checkpoint, options.json, log.txt, finetuned.model.json.</summary>
     public string? Out { get; set; }
 

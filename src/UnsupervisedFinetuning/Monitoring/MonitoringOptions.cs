@@ -38,7 +38,8 @@ public sealed class MonitoringOptions
     /// </summary>
     public MonitorCriterion Criterion { get; set; } = MonitorCriterion.RankMe;
 
-    /// <summary>The score of <see cref="MonitorCriterion.Custom"/> (higher is better); required with it, ignored otherwise.</summary>
+    /// <summary>The score of <see cref="MonitorCriterion.Custom"/> (higher is better); required with it, ignored otherwise. Not part of JSON settings.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public Func<MonitorPoint, double>? CustomScore { get; set; }
 
     /// <summary>At the end of the run, load the backbone weights of the best point into the backbone (the head and predictor stay as last trained). Default false: the backbone is the last one.</summary>

@@ -76,6 +76,39 @@ public sealed class UftTests
     private const string FinetuneEngineCheckpointFile = UnsupervisedFinetuning.Engine.FinetuneEngine.CheckpointFileName;
 
     [Test]
+    public void Finetune_RestoreBestByDrift_SavesThePretrainedBackboneAndPrintsEveryPoint()
+    {
+        // Linear CKA against the start is 1 at step 0 and cannot exceed it, so by source-cka the best point is
+        // step 0: the saved backbone must be the pretrained one, bit for bit, though four steps were trained.
+        string output = _dir.File("run");
+
+        var outcome = Run(null, Finetune(output, 4, "--source-probe", Path.Combine(Images, "fashion0to4"), "--validation", Path.Combine(Images, "digits-labelled"),
+            "--monitor-every", "2", "--criterion", "source-cka", "--restore-best"));
+
+        Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Success), outcome.Error);
+        Assert.That(outcome.Output, Does.Contain("monitor step 2: RankMe").And.Contain("monitor step 4: RankMe").And.Contain("source CKA").And.Contain("validation kNN"));
+        Assert.That(outcome.Output, Does.Contain("best step by source-cka").And.Contain("0 (saved)"));
+        using var start = PretrainedModel.Load(Model);
+        using var saved = PretrainedModel.Load(Path.Combine(output, FinetuneCommand.ModelFile));
+        Assert.That((saved.Description.Provenance["selectedStep"], saved.Description.Provenance["savedStep"], saved.Description.Provenance["steps"]), Is.EqualTo(("0", "0", "4")));
+        var before = start.Backbone.state_dict();
+        var after = saved.Backbone.state_dict();
+        Assert.That(before.Keys.All(k => before[k].equal(after[k]).all().item<bool>()), Is.True);
+        var settings = FinetuneSettings.Read(Path.Combine(output, FinetuneCommand.SettingsFile), "test");
+        Assert.That((settings.Engine.Monitoring.EverySteps, settings.Engine.Monitoring.Criterion, settings.Engine.Monitoring.RestoreBest), Is.EqualTo(((int?)2, UnsupervisedFinetuning.Monitoring.MonitorCriterion.SourceCka, true)), "options.json keeps the monitoring settings");
+    }
+
+    [TestCase("--monitor-every", "often", "--monitor-every is 'often'")]
+    [TestCase("--criterion", "loss", "--criterion is 'loss'")]
+    public void Finetune_BadMonitoringArguments_NameTheOption(string option, string value, string named)
+    {
+        var outcome = Run(null, Finetune(_dir.File("run"), 2, option, value));
+
+        Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(outcome.Error, Does.Contain(named));
+    }
+
+    [Test]
     public void Finetune_StoppedByCtrlCThenResumed_EndsExactlyAsAnUninterruptedRun()
     {
         string whole = _dir.File("whole");
