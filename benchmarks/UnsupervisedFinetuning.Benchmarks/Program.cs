@@ -11,6 +11,7 @@ using UnsupervisedFinetuning.Benchmarks;
 // Step profile:     ... -- profile [--steps 20] [--augment mocov2|none]
 // IDX peak memory:  ... -- idx-memory [--mb 600] [--gzip] [--reader load|read]
 // Lazy image data:  ... -- lazy-data [--files 100000] [--dir /tmp/uft-lazy] [--steps 30]
+// Monitoring cost:  ... -- monitoring [--model smallcnn|resnet18] [--steps N] [--rounds 2]
 //
 // Benchmarks run in-process: BenchmarkDotNet's out-of-process toolchain builds a generated project that
 // skips Directory.Build.targets, so its copy of libLibTorchSharp.so would miss the libstdc++ load fix
@@ -34,6 +35,11 @@ if (args.Length > 0 && args[0] == "lazy-data")
 if (args.Length > 0 && args[0] == "lazy-run")
 {
     return LazyDataBenchmark.RunChild(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "monitoring")
+{
+    return MonitoringOverhead.Run(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "profile")
