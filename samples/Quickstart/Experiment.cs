@@ -25,7 +25,8 @@ internal sealed class Experiment(Settings settings, ExperimentData data, SourceM
     private readonly TransferEvaluator _evaluator = new(x => source.Augmentation.Evaluate(x, 28, 28), probe: new LinearProbe([1e-4, 1e-3, 1e-2, 1e-1, 1]), monitorViews: source.Augmentation);
     private readonly IImageDataset _sourceProbe = data.SourceProbe;
 
-    public ExperimentResult Run()
+    /// <summary>Runs everything; <paramref name="seedDone"/> sees the results so far after each seed (the study writes its tables then).</summary>
+    public ExperimentResult Run(Action<ExperimentResult>? seedDone = null)
     {
         var result = new ExperimentResult([], [], []);
         var arms = Arm.All();
@@ -41,10 +42,12 @@ internal sealed class Experiment(Settings settings, ExperimentData data, SourceM
                 foreach (long seed in settings.Seeds)
                 {
                     var target = data.UnlabeledTarget(settings.TargetSize, seed);
+                    // The study skips the linear probe (no validation split given): it needs kNN only, and the probe
+                    // is the slowest part of an evaluation.
                     var sets = new TransferEvaluationSets
                     {
                         TargetTrain = data.TargetTrain,
-                        TargetValidation = data.TargetValidation,
+                        TargetValidation = settings.Study ? null : data.TargetValidation,
                         TargetTest = data.TargetTest,
                         SourceBank = data.SourceBank,
                         SourceTest = data.SourceTest,
@@ -90,6 +93,8 @@ internal sealed class Experiment(Settings settings, ExperimentData data, SourceM
                         task.Description = $"seed {seed}: {arm.Name}: target kNN {metrics.TargetKnn:P1}, retention {metrics.SourceKnn:P1} ({clock.Elapsed.TotalSeconds:F0} s)";
                         task.StopTask();
                     }
+
+                    seedDone?.Invoke(result);
                 }
             });
 

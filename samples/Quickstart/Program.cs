@@ -76,7 +76,8 @@ namespace UnsupervisedFinetuning.Samples.Quickstart
             AnsiConsole.MarkupLineInterpolated($"[bold]Unsupervised finetuning[/] — {data.Description}");
             AnsiConsole.MarkupLineInterpolated($"Source model: SmallCnn(256), MoCo v2, {source.Epochs} epochs on 15,000 Fashion-MNIST images; {settings.TargetSize} unlabelled target images; {settings.Steps} steps of {settings.BatchSize} per arm; seeds {string.Join(", ", settings.Seeds)}");
 
-            var result = new Experiment(settings, data, source).Run();
+            string studySettings = $"Settings: {data.Description}; {settings.TargetSize} target images, {settings.Steps} steps of {settings.BatchSize}, lr {settings.LearningRate}, seeds {string.Join(", ", settings.Seeds)}.";
+            var result = new Experiment(settings, data, source).Run(settings.Study ? partial => SignalStudy.Write(settings.Output.FullName, partial, studySettings + $" (written after {partial.Traces.Select(t => t.Seed).Distinct().Count()} seed(s))") : null);
             var report = new TransferReport(result.Measurements, Arm.Naive, $"Unsupervised finetuning, {settings.Pairing.ToString().ToLowerInvariant()} pairing");
             foreach (var trace in result.Traces)
             {
@@ -91,7 +92,7 @@ namespace UnsupervisedFinetuning.Samples.Quickstart
             var files = report.WriteWithChart(settings.Output.FullName, "report").ToList();
             if (settings.Study)
             {
-                files.AddRange(SignalStudy.Write(settings.Output.FullName, result, $"Settings: {data.Description}; {settings.TargetSize} target images, {settings.Steps} steps of {settings.BatchSize}, lr {settings.LearningRate}, seeds {string.Join(", ", settings.Seeds)}."));
+                files.AddRange(SignalStudy.Write(settings.Output.FullName, result, studySettings));
             }
 
 
@@ -147,6 +148,11 @@ namespace UnsupervisedFinetuning.Samples.Quickstart
         private static string Cell(TransferReport report, string arm, string metric)
         {
             var s = report.Summarize(arm, metric);
+            if (s.Count == 0)
+            {
+                return "–";
+            }
+
             bool accuracy = metric.Contains("kNN", StringComparison.Ordinal) || metric.Contains("probe", StringComparison.Ordinal);
             double scale = accuracy ? 100 : 1;
             string digits = accuracy ? "F1" : "F3";

@@ -45,7 +45,7 @@ internal sealed class QuickstartCommandLine
         var dataOption = new Option<DirectoryInfo?>("--data") { Description = "The samples/data folder (found automatically)" };
         var deviceOption = new Option<string>("--device") { Description = "auto, cpu, cuda, cuda:N", DefaultValueFactory = _ => "auto" };
         var criterionOption = new Option<string>("--criterion") { Description = "Label-free criterion that selects each run's best step: " + string.Join(", ", Criteria.Keys) + $" (default {CriterionName(new MonitoringOptions().Criterion)}, the library's default)" };
-        var studyOption = new Option<bool>("--study") { Description = "Also measure target and source kNN at every monitor point and write study.md: how well each label-free signal tracks them (slower)" };
+        var studyOption = new Option<bool>("--study") { Description = "Also measure target and source kNN at every monitor point and write study.md: how well each label-free signal tracks them (slower; skips the linear probe)" };
 
         var root = new RootCommand("Unsupervised finetuning, the paper's comparison in miniature")
         {
