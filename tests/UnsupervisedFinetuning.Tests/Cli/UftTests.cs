@@ -408,6 +408,8 @@ public sealed class UftTests
 
         Assert.That((settings.Arch, settings.Mixing, settings.Engine.Epochs, settings.Engine.CheckpointEverySteps), Is.EqualTo(("resnet50", "mixup", 50, 100)));
         Assert.That((settings.Replay.Composition, settings.MocoV2.QueueSize), Is.EqualTo((UnsupervisedFinetuning.Replay.ReplayComposition.FixedShare, 4096)));
+        var monitoring = settings.Engine.Monitoring;
+        Assert.That((monitoring.Criterion, monitoring.RestoreBest, monitoring.Patience), Is.EqualTo((UnsupervisedFinetuning.Monitoring.MonitorCriterion.RankMe, true, (int?)5)));
     }
 
     [Test]
