@@ -59,7 +59,10 @@ public sealed class FinetuneResult
     /// <summary>The monitor points of the run in step order, from step 0 (the pretrained backbone) to the last step; empty with monitoring off.</summary>
     public IReadOnlyList<MonitorPoint> Monitoring { get; internal init; } = [];
 
-    /// <summary>The best point by <see cref="MonitoringOptions.Criterion"/>; null with monitoring off.</summary>
+    /// <summary>
+    /// The best point by <see cref="MonitoringOptions.Criterion"/>; null with monitoring off. Until
+    /// <see cref="RestoreSelected"/> is called, the result holds a CPU copy of that step's backbone weights.
+    /// </summary>
     public MonitorPoint? Selected { get; internal init; }
 
     /// <summary>Whether the run stopped before its planned steps because the criterion stopped improving (<see cref="MonitoringOptions.Patience"/>).</summary>
