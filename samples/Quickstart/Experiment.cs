@@ -152,7 +152,7 @@ internal sealed class Experiment(Settings settings, ExperimentData data, SourceM
         };
         if (settings.Study)
         {
-            // Step 0 is the pretrained backbone: measured once here, before the engine changes it.
+            // Step 0 is the pretrained backbone, measured before the first step (IProgress reports follow steps).
             var start = Knn(backbone);
             points.Add(new PointEvaluation(arm.Name, seed, 0, start.TargetKnn, start.SourceKnn));
         }

@@ -37,12 +37,12 @@ public static class MonitorChart
     public static byte[] RenderPng(TransferReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
-        if (report.Monitoring.Count == 0)
+        var signals = report.Monitoring.SelectMany(t => t.Points).SelectMany(TransferReport.Signals).Select(s => s.Signal).Distinct().ToList();
+        if (signals.Count == 0)
         {
-            throw new ArgumentException("The report has no monitor histories (TransferReport.Monitoring is empty).", nameof(report));
+            throw new ArgumentException("The report has no monitor histories (TransferReport.Monitoring is empty, or its runs have no points).", nameof(report));
         }
 
-        var signals = report.Monitoring.SelectMany(t => t.Points).SelectMany(TransferReport.Signals).Select(s => s.Signal).Distinct().ToList();
         var arms = report.Monitoring.Select(t => t.Arm).Distinct().ToList();
         int rows = (signals.Count + Columns - 1) / Columns;
         using var surface = SKSurface.Create(new SKImageInfo(PanelWidth * Math.Min(Columns, signals.Count), PanelHeight * rows));
@@ -70,6 +70,7 @@ public static class MonitorChart
                 .SelectMany(t => t.Points.SelectMany(p => TransferReport.Signals(p).Where(s => s.Signal == signal).Select(s => (p.Step, s.Value))))
                 .GroupBy(p => p.Step).OrderBy(g => g.Key)
                 .Select(g => (Step: (double)g.Key, Value: g.Average(p => p.Value) * (accuracy ? 100 : 1)))
+                .Where(p => double.IsFinite(p.Value))
                 .ToList();
             if (points.Count == 0)
             {

@@ -25,7 +25,7 @@ public static class TransferReportCharts
             files.Add((Path.Combine(directory, $"{name}.png"), stream => stream.Write(png)));
         }
 
-        if (report.Monitoring.Count > 0)
+        if (report.Monitoring.Any(t => t.Points.Count > 0))
         {
             byte[] monitoring = MonitorChart.RenderPng(report);
             files.Add((Path.Combine(directory, $"{name}-monitoring.png"), stream => stream.Write(monitoring)));

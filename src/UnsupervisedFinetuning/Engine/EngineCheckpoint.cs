@@ -147,6 +147,11 @@ internal static class EngineCheckpoint
                     monitor[name] = TorchSharpFormat.ReadTensor(reader, path);
                 }
 
+                if (stream.Position != stream.Length)
+                {
+                    throw new InvalidDataException($"{path}: {stream.Length - stream.Position} bytes follow the last section (corrupt).");
+                }
+
                 return monitor;
             }
             catch

@@ -117,7 +117,9 @@ public sealed class FinetuneEngine
             EngineLog.MonitoringPlanned(_logger, monitor.Interval, monitor.TargetImages, monitor.SourceImages, monitor.ValidationImages, monitor.ImagesPerPoint, _options.Monitoring.Criterion.ToString());
             if (state.Monitoring.Points.Count == 0)
             {
-                Monitor(run, score); // step 0: the pretrained backbone, the baseline every later point is read against
+                // Step 0: the pretrained backbone, the baseline every later point is read against. Not reported
+                // through IProgress, whose reports each follow a step (with its loss); it is in the log and the result.
+                Monitor(run, score);
             }
         }
 

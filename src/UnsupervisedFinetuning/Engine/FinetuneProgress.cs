@@ -11,6 +11,10 @@ namespace UnsupervisedFinetuning.Engine;
 /// <param name="Eta">Estimated time to finish.</param>
 public sealed record FinetuneProgress(long Step, long TotalSteps, int Epoch, double Loss, double LearningRate, double ImagesPerSecond, TimeSpan Elapsed, TimeSpan Eta)
 {
-    /// <summary>The monitor point measured after this step; null when none was due (<see cref="Monitoring.MonitoringOptions.EverySteps"/>).</summary>
+    /// <summary>
+    /// The monitor point measured after this step; null when none was due (<see cref="Monitoring.MonitoringOptions.EverySteps"/>).
+    /// Step 0's point (the pretrained backbone, measured before the first step) is not reported here, as every report
+    /// follows a step; it is logged and is the first of <see cref="FinetuneResult.Monitoring"/>.
+    /// </summary>
     public Monitoring.MonitorPoint? Monitor { get; init; }
 }

@@ -78,7 +78,7 @@ public sealed class FinetuneResult
     /// Loads the backbone weights of <see cref="Selected"/> into <see cref="Backbone"/> (the head and predictor stay
     /// as last trained). Idempotent. Evaluate the last backbone first if both are wanted: the last weights are not kept.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The run was not monitored, so nothing was selected.</exception>
+    /// <exception cref="InvalidOperationException">The run was not monitored, so nothing was selected; or the backbone's tensors no longer match the selected weights (e.g. a classifier was added since); the backbone is then unchanged.</exception>
     public void RestoreSelected()
     {
         if (SelectedRestored)
@@ -89,6 +89,14 @@ public sealed class FinetuneResult
         if (SelectedWeights is null)
         {
             throw new InvalidOperationException("Nothing was selected: the run was not monitored (FinetuneOptions.Monitoring.Enabled = false).");
+        }
+
+        foreach (var (name, tensor) in Backbone.state_dict())
+        {
+            if (!SelectedWeights.TryGetValue(name, out var saved) || !saved.shape.SequenceEqual(tensor.shape) || saved.dtype != tensor.dtype)
+            {
+                throw new InvalidOperationException($"The backbone's '{name}' does not match the selected weights (it was added or changed after the run); nothing was restored.");
+            }
         }
 
         using (var noGrad = no_grad())

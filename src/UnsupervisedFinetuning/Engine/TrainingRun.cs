@@ -5,6 +5,7 @@ using UnsupervisedFinetuning.Augment;
 using UnsupervisedFinetuning.Data;
 using UnsupervisedFinetuning.Evaluation;
 using UnsupervisedFinetuning.Methods;
+using UnsupervisedFinetuning.IO;
 using UnsupervisedFinetuning.Mixing;
 using UnsupervisedFinetuning.Monitoring;
 using UnsupervisedFinetuning.Replay;
@@ -238,31 +239,78 @@ internal sealed class TrainingRun : IDisposable
     private const string StartSourceKey = "monitor.start-source";
     private const string BestPrefix = "best.";
 
-    /// <summary>Puts a checkpoint's monitor tensors in place: the start features of the source probe and the best weights, checked against the backbone.</summary>
+    /// <summary>
+    /// Checks a checkpoint's monitor section against this run and puts it in place: the start features of the
+    /// source probe and the best weights move from <paramref name="tensors"/> to the monitor (removed from it);
+    /// anything inconsistent is refused as corrupt before it is used.
+    /// </summary>
     private void RestoreMonitor(string path, EngineCheckpoint.Header header, Dictionary<string, Tensor> tensors)
     {
-        if (Monitor is null || header.MonitorPoints.Count == 0)
+        InvalidDataException Corrupt(string what) => new($"{path}: the checkpoint's monitor section is corrupt: {what}.");
+        var points = header.MonitorPoints ?? throw Corrupt("no list of monitor points");
+        if (Monitor is null)
         {
+            if (points.Count > 0 || tensors.Count > 0)
+            {
+                throw Corrupt("it holds monitor points or tensors but was written without monitoring");
+            }
+
             return;
+        }
+
+        // A run with monitoring measures step 0 before its first step, so its checkpoint always has points.
+        if (points.Count == 0 || points[0].Step != 0 || points.Zip(points.Skip(1)).Any(p => p.Second.Step <= p.First.Step) || points[^1].Step > header.Step)
+        {
+            throw Corrupt("the points do not start at step 0 and rise to at most the checkpoint's step");
+        }
+
+        if (header.BestStep is not { } best || !points.Any(p => p.Step == best) || header.SinceBest < 0 || header.SinceBest >= points.Count)
+        {
+            throw Corrupt($"the best step {header.BestStep?.ToString(CultureInfo.InvariantCulture) ?? "(none)"} or the count since it ({header.SinceBest}) does not fit the points");
         }
 
         if (Monitor.SourceImages > 0)
         {
-            if (!tensors.TryGetValue(StartSourceKey, out var start) || start.dim() != 2 || start.shape[0] != Monitor.SourceImages)
+            if (!tensors.Remove(StartSourceKey, out var start) || start.dim() != 2 || start.shape[0] != Monitor.SourceImages
+                || start.shape[1] != Request.Backbone.FeatureDimension || start.dtype != ScalarType.Float32)
             {
-                throw new InvalidDataException($"{path}: the checkpoint lacks the start features of the {Monitor.SourceImages} source probe images, or they have another shape (corrupt).");
+                start?.Dispose();
+                throw Corrupt($"the start features of the source probe are missing or are not float32 [{Monitor.SourceImages}, {Request.Backbone.FeatureDimension}]");
             }
 
             Monitor.RestoreStart(start);
         }
 
-        var weights = tensors.Where(kv => kv.Key.StartsWith(BestPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[BestPrefix.Length..], kv => kv.Value, StringComparer.Ordinal);
-        foreach (var (name, tensor) in Request.Backbone.state_dict())
+        var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
         {
-            if (!weights.TryGetValue(name, out var saved) || !saved.shape.SequenceEqual(tensor.shape) || saved.dtype != tensor.dtype)
+            foreach (var (name, tensor) in Request.Backbone.state_dict())
             {
-                throw new InvalidDataException($"{path}: the best backbone's '{name}' is missing or has another shape or type than the backbone's (corrupt, or written for another backbone).");
+                if (!tensors.Remove(BestPrefix + name, out var saved))
+                {
+                    throw Corrupt($"the best backbone's '{name}' is missing");
+                }
+
+                weights[name] = saved;
+                if (!saved.shape.SequenceEqual(tensor.shape) || saved.dtype != tensor.dtype)
+                {
+                    throw Corrupt($"the best backbone's '{name}' is {saved.dtype} [{string.Join(",", saved.shape)}], the backbone's {tensor.dtype} [{string.Join(",", tensor.shape)}]");
+                }
             }
+
+            if (tensors.Count > 0)
+            {
+                throw Corrupt($"unexpected tensor '{ExceptionText.Printable(tensors.Keys.First())}'");
+            }
+        }
+        catch
+        {
+            foreach (var tensor in weights.Values)
+            {
+                tensor.Dispose();
+            }
+
+            throw;
         }
 
         Best.Restore(weights);

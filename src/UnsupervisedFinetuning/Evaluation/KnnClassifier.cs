@@ -107,12 +107,20 @@ public sealed class KnnClassifier
         long n = features.shape[0];
         var z = F.normalize(features.to(ScalarType.Float32), dim: 1);
         var labelTensor = tensor(labels.Select(l => (long)l).ToArray(), ScalarType.Int64).to(z.device);
-        var itself = eye(n, dtype: ScalarType.Bool, device: z.device);
-        var similarity = z.matmul(z.t()).masked_fill(itself, float.NegativeInfinity);     // [N,N], itself never a neighbour
         int k = (int)Math.Min(K, n - 1);
-        var (top, index) = similarity.topk(k, dim: 1);                                  // [N,k]
-        var votes = zeros(n, classCount, device: z.device).scatter_add_(1, labelTensor[index], (top / Temperature).exp());
-        return votes.argmax(1).eq(labelTensor).to(ScalarType.Float64).mean().item<double>();
+        long correct = 0;
+        for (long start = 0; start < n; start += QueryChunk)
+        {
+            using var chunkScope = NewDisposeScope(); // the [m,N] similarities of one chunk, freed before the next
+            long m = Math.Min(QueryChunk, n - start);
+            var similarity = z.narrow(0, start, m).matmul(z.t());                               // [m,N]
+            similarity.index_put_(float.NegativeInfinity, arange(m, device: z.device), arange(start, start + m, device: z.device)); // itself is never a neighbour
+            var (top, index) = similarity.topk(k, dim: 1);                                     // [m,k]
+            var votes = zeros(m, classCount, device: z.device).scatter_add_(1, labelTensor[index], (top / Temperature).exp());
+            correct += votes.argmax(1).eq(labelTensor.narrow(0, start, m)).sum().item<long>();
+        }
+
+        return correct / (double)n;
     }
 
     /// <summary>Top-1 accuracy of <see cref="Predict"/> against <paramref name="queryLabels"/>.</summary>

@@ -57,7 +57,8 @@ public sealed class TransferReport
 
     /// <summary>
     /// The runs' monitor histories (optional): written as a section of the Markdown report, as <c>{name}-monitoring.csv</c>
-    /// (arm, seed, step, signal, value) and under "monitoring" in the JSON.
+    /// (arm, seed, step, signal, value, selected) and under "monitoring" in the JSON (a value that is not finite, e.g.
+    /// RankMe of collapsed features, as null).
     /// </summary>
     public IList<MonitorTrace> Monitoring { get; } = [];
 
@@ -211,7 +212,7 @@ public sealed class TransferReport
                 arm = t.Arm,
                 seed = t.Seed,
                 selectedStep = t.SelectedStep,
-                points = t.Points.Select(p => new { step = p.Step, signals = Signals(p).ToDictionary(s => s.Signal, s => s.Value), score = Finite(p.Score), seconds = p.Seconds }),
+                points = t.Points.Select(p => new { step = p.Step, signals = Signals(p).ToDictionary(s => s.Signal, s => Finite(s.Value)), score = Finite(p.Score), seconds = p.Seconds }),
             }),
             summary = Arms.SelectMany(a => Metrics.Select(m => (a, m, s: Summarize(a, m), d: PairedDifference(a, m))))
                 .Where(x => x.s.Count > 0)

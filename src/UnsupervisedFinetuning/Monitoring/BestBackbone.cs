@@ -43,12 +43,17 @@ internal sealed class BestBackbone : IDisposable
         history.BestStep = point.Step;
         history.BestScore = point.Score;
         history.SinceBest = 0;
-        Replace(backbone.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().clone(), StringComparer.Ordinal));
+        using (var scope = NewDisposeScope())
+        {
+            // One CPU copy per tensor: .cpu() copies a device tensor already; a CPU tensor needs a clone.
+            Replace(backbone.state_dict().ToDictionary(kv => kv.Key, kv => (kv.Value.device_type == TorchSharp.DeviceType.CPU ? kv.Value.detach().clone() : kv.Value.detach().cpu()).DetachFromDisposeScope(), StringComparer.Ordinal));
+        }
+
         return true;
     }
 
-    /// <summary>Puts weights read from a checkpoint in place.</summary>
-    public void Restore(Dictionary<string, Tensor> weights) => Replace(weights.ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone(), StringComparer.Ordinal));
+    /// <summary>Takes the weights read from a checkpoint; this object owns them from here on.</summary>
+    public void Restore(Dictionary<string, Tensor> weights) => Replace(weights);
 
     /// <summary>Hands the weights over (the caller disposes them); this object forgets them.</summary>
     public Dictionary<string, Tensor>? Detach()

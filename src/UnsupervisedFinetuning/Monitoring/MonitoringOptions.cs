@@ -7,7 +7,7 @@ namespace UnsupervisedFinetuning.Monitoring;
 /// uniformity and two-view alignment of the target probe; drift (linear CKA, neighbourhood preservation) of the
 /// source probe from the start of the run, when source images are given; leave-one-out kNN when a few labelled
 /// target images are given. Monitoring reads no training random stream and changes no weight or statistic, so a
-/// run with it trains exactly as one without it.
+/// run with it trains exactly as one without it (until <see cref="Patience"/>, if set, ends it early).
 /// </summary>
 public sealed class MonitoringOptions
 {

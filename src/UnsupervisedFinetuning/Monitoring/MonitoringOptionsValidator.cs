@@ -13,7 +13,7 @@ internal sealed class MonitoringOptionsValidator(string path = nameof(Monitoring
         check.Require(options.ProbeImages >= 2, nameof(options.ProbeImages), options.ProbeImages, "at least 2 (uniformity compares pairs of images)");
         check.Require(options.Neighbours >= 1, nameof(options.Neighbours), options.Neighbours, "at least 1");
         check.Require(Enum.IsDefined(options.Criterion), nameof(options.Criterion), options.Criterion, "RankMe, Uniformity, Alignment, SourceCka, SourceNeighbourhoods, ValidationKnn or Custom");
-        check.Require(options.Criterion != MonitorCriterion.Custom || options.CustomScore is not null, nameof(options.CustomScore), options.CustomScore, "a score function when Criterion is Custom");
+        check.Require(!options.Enabled || options.Criterion != MonitorCriterion.Custom || options.CustomScore is not null, nameof(options.CustomScore), options.CustomScore, "a score function when Criterion is Custom");
         check.Require(options.Criterion != MonitorCriterion.Alignment || options.Alignment, nameof(options.Alignment), options.Alignment, "true when Criterion is Alignment");
         check.Require(options.Patience is null or > 0, nameof(options.Patience), options.Patience, "null (never stop early) or a positive number of monitor points");
         check.Require(OptionsValidation.IsFiniteAtLeast(options.MinImprovement, 0), nameof(options.MinImprovement), options.MinImprovement, "a finite value ≥ 0");

@@ -17,7 +17,7 @@ namespace UnsupervisedFinetuning.Monitoring;
 /// </summary>
 internal sealed class OnlineMonitor : IDisposable
 {
-    private const int ForwardBatch = 256;
+    private readonly int _forwardBatch;                   // images per forward pass: the training batch, which fits the device
     private readonly MonitoringOptions _options;
     private readonly TwoViewAugmentation _views;
     private readonly int _size;
@@ -30,17 +30,18 @@ internal sealed class OnlineMonitor : IDisposable
     private readonly KnnClassifier _knn = new();
     private Tensor? _startSource;                          // [Ps,D] float32: the start backbone's features of _source
 
-    private OnlineMonitor(MonitoringOptions options, TwoViewAugmentation views, int size, long seed, Tensor target, Tensor? source, ILabeledImageDataset? validation)
+    private OnlineMonitor(MonitoringOptions options, TwoViewAugmentation views, int size, long seed, int forwardBatch, Tensor target, Tensor? source, Tensor? validation, ILabeledImageDataset? labelled)
     {
+        _forwardBatch = forwardBatch;
         _options = options;
         _views = views;
         _size = size;
         _seed = seed;
         _target = target;
         _source = source;
-        _validation = validation?.GetBatch(Enumerable.Range(0, validation.Count).ToArray()).DetachFromDisposeScope();
-        _validationLabels = validation?.GetLabels() ?? [];
-        _validationClasses = validation?.ClassCount ?? 0;
+        _validation = validation;
+        _validationLabels = labelled?.GetLabels() ?? [];
+        _validationClasses = labelled?.ClassCount ?? 0;
     }
 
     /// <summary>Steps between points.</summary>
@@ -74,10 +75,12 @@ internal sealed class OnlineMonitor : IDisposable
         var root = new SeededRandom(seed);
         var sourceProbe = SourceProbe(request, options, root);
         Check(request, options);
+        // Decoded into one scope and detached together only once all three are read: a failed read frees the others.
         using var scope = NewDisposeScope();
         var targetImages = Sample(target, options.ProbeImages, root.Fork("monitor-target")).GetBatch(Enumerable.Range(0, Math.Min(options.ProbeImages, target.Count)).ToArray());
         var sourceImages = sourceProbe?.GetBatch(Enumerable.Range(0, sourceProbe.Count).ToArray());
-        var monitor = new OnlineMonitor(options, views, size, seed, targetImages.DetachFromDisposeScope(), sourceImages?.DetachFromDisposeScope(), request.Validation);
+        var validation = request.Validation?.GetBatch(Enumerable.Range(0, request.Validation.Count).ToArray());
+        var monitor = new OnlineMonitor(options, views, size, seed, batchSize, targetImages.DetachFromDisposeScope(), sourceImages?.DetachFromDisposeScope(), validation?.DetachFromDisposeScope(), request.Validation);
         monitor.Interval = PlannedInterval(request, options, batchSize, totalSteps);
         return monitor;
     }
@@ -108,16 +111,14 @@ internal sealed class OnlineMonitor : IDisposable
     /// <summary>Whether a point is due after <paramref name="step"/> steps of <paramref name="totalSteps"/>.</summary>
     public bool IsDue(long step, long totalSteps) => step == 0 || step == totalSteps || step % Interval == 0;
 
-    /// <summary>Puts the start features back from a checkpoint (a resumed run measures drift from the run's start, not the resume).</summary>
-    public void RestoreStart(Tensor? startSourceFeatures)
+    /// <summary>
+    /// Takes the start features read from a checkpoint (a resumed run measures drift from the run's start, not the
+    /// resume); the monitor owns them from here on.
+    /// </summary>
+    public void RestoreStart(Tensor startSourceFeatures)
     {
-        if (_source is not null && startSourceFeatures is null)
-        {
-            throw new InvalidDataException("The checkpoint has monitor points but not the start features of the source probe (corrupt).");
-        }
-
         _startSource?.Dispose();
-        _startSource = startSourceFeatures?.detach().clone().DetachFromDisposeScope();
+        _startSource = startSourceFeatures.DetachFromDisposeScope();
     }
 
     /// <summary>Measures <paramref name="backbone"/> after <paramref name="step"/> steps; at step 0 also keeps the start features.</summary>
@@ -140,8 +141,8 @@ internal sealed class OnlineMonitor : IDisposable
                 ForEachBatch(_target, batch =>
                 {
                     var (a, b) = _views.Apply(batch.to(backbone.Device), random);
-                    first.Add(Forward(backbone, a));
-                    second.Add(Forward(backbone, b));
+                    first.Add(Forward(backbone, a).MoveToOuterDisposeScope());
+                    second.Add(Forward(backbone, b).MoveToOuterDisposeScope());
                 });
                 alignment = RepresentationMonitors.Alignment(cat(first, 0), cat(second, 0));
             }
@@ -156,7 +157,7 @@ internal sealed class OnlineMonitor : IDisposable
                 }
 
                 int k = Math.Min(_options.Neighbours, SourceImages - 1);
-                drift = new DriftMeasurement(RepresentationDrift.LinearCka(_startSource, now), RepresentationDrift.NeighbourhoodPreservation(_startSource, now, k), SourceImages, k);
+                drift = new DriftMeasurement(Cka(_startSource, now), RepresentationDrift.NeighbourhoodPreservation(_startSource, now, k), SourceImages, k);
             }
 
             double? validation = null;
@@ -268,21 +269,39 @@ internal sealed class OnlineMonitor : IDisposable
         return new SubsetDataset(data, chosen);
     }
 
+    /// <summary>
+    /// Linear CKA, or NaN when it is undefined — the features of one side are all the same, as in a collapsed
+    /// backbone: a monitor reports collapse, it does not end the run over it.
+    /// </summary>
+    private static double Cka(Tensor before, Tensor after)
+    {
+        try
+        {
+            return RepresentationDrift.LinearCka(before, after);
+        }
+        catch (ArgumentException)
+        {
+            return double.NaN;
+        }
+    }
+
     private static Tensor Forward(Backbone backbone, Tensor input) => backbone.ForwardFeatures(input).to(ScalarType.Float32).cpu();
 
-    private static void ForEachBatch(Tensor images, Action<Tensor> action)
+    /// <summary>Runs <paramref name="action"/> on batches of <paramref name="images"/>, each in its own dispose scope: only what the action moves out survives the batch.</summary>
+    private void ForEachBatch(Tensor images, Action<Tensor> action)
     {
-        for (long start = 0; start < images.shape[0]; start += ForwardBatch)
+        for (long start = 0; start < images.shape[0]; start += _forwardBatch)
         {
-            action(images.narrow(0, start, Math.Min(ForwardBatch, images.shape[0] - start)));
+            using var batchScope = NewDisposeScope();
+            action(images.narrow(0, start, Math.Min(_forwardBatch, images.shape[0] - start)));
         }
     }
 
     /// <summary>Features [N, D] float32 on the CPU of uint8 images, through the deterministic evaluation transform.</summary>
-    private static Tensor Features(Backbone backbone, Tensor images, Func<Tensor, Tensor> input)
+    private Tensor Features(Backbone backbone, Tensor images, Func<Tensor, Tensor> input)
     {
         var chunks = new List<Tensor>();
-        ForEachBatch(images, batch => chunks.Add(Forward(backbone, input(batch.to(backbone.Device)))));
+        ForEachBatch(images, batch => chunks.Add(Forward(backbone, input(batch.to(backbone.Device))).MoveToOuterDisposeScope()));
         return cat(chunks, 0);
     }
 }

@@ -133,7 +133,8 @@ public sealed class OnlineMonitoringTests
         Assert.That(result.StoppedEarly, Is.True);
         Assert.That(result.Steps, Is.EqualTo(7), "best at 3, then 4 points without improvement");
         Assert.That(result.Selected!.Step, Is.EqualTo(3));
-        Assert.That(reported.Where(p => p.Monitor is not null).Select(p => p.Monitor!.Step), Is.EqualTo(new long[] { 1, 2, 3, 4, 5, 6, 7 }), "every point reaches IProgress");
+        Assert.That(reported.Where(p => p.Monitor is not null).Select(p => p.Monitor!.Step), Is.EqualTo(new long[] { 1, 2, 3, 4, 5, 6, 7 }), "every point after a step reaches IProgress");
+        Assert.That(result.Monitoring[0].Step, Is.EqualTo(0), "step 0 is in the result");
     }
 
     [Test]
@@ -178,6 +179,101 @@ public sealed class OnlineMonitoringTests
         whole.RestoreSelected();
         continued.RestoreSelected();
         Assert.That(EngineTestData.BitEqual(EngineTestData.Snapshot(straight), EngineTestData.Snapshot(resumed)), Is.True, "the best weights travel in the checkpoint");
+    }
+
+    [Test]
+    public void Resume_AfterAnEarlyStop_EndsAtOnceWithTheSameSelection()
+    {
+        using var dir = new TempDirectory();
+        using var target = EngineTestData.Images(40, seed: 26);
+        FinetuneOptions Stopping()
+        {
+            var options = Options(20, every: 1, m => { m.Criterion = MonitorCriterion.Custom; m.CustomScore = p => p.Step <= 2 ? p.Step : 0; m.Patience = 2; });
+            options.CheckpointDirectory = dir.Path;
+            return options;
+        }
+
+        using var model = EngineTestData.Model(seed: 27);
+        var first = EngineTestData.Engine(Stopping()).Run(new FinetuneRequest { Backbone = model, Target = target });
+        using var again = EngineTestData.Model(seed: 60);
+
+        var resumed = EngineTestData.Engine(Stopping()).Run(new FinetuneRequest { Backbone = again, Target = target, ResumeFrom = Path.Combine(dir.Path, FinetuneEngine.CheckpointFileName) });
+
+        Assert.That((first.Steps, first.StoppedEarly, first.Selected!.Step), Is.EqualTo((4L, true, 2L)));
+        Assert.That((resumed.Steps, resumed.StoppedEarly, resumed.Selected!.Step, resumed.Monitoring.Count), Is.EqualTo((4L, true, 2L, 5)), "no step is trained after the stop");
+        Assert.That(EngineTestData.BitEqual(EngineTestData.Snapshot(model), EngineTestData.Snapshot(again)), Is.True);
+    }
+
+    [Test]
+    public void Resume_WithATamperedMonitorSection_IsRefusedAndChangesNothing()
+    {
+        using var dir = new TempDirectory();
+        using var target = EngineTestData.Images(40, seed: 28);
+        var options = Options(4, every: 2);
+        options.CheckpointDirectory = dir.Path;
+        using (var model = EngineTestData.Model(seed: 29))
+        {
+            EngineTestData.Engine(options).Run(new FinetuneRequest { Backbone = model, Target = target });
+        }
+
+        string path = Path.Combine(dir.Path, FinetuneEngine.CheckpointFileName);
+        byte[] good = File.ReadAllBytes(path);
+        string bestMissing = Path.Combine(dir.Path, "best-step.checkpoint");
+        File.WriteAllBytes(bestMissing, RewriteHeader(good, header => header.Replace("\"BestStep\":", "\"BestStep\":9", StringComparison.Ordinal)));
+        string trailing = Path.Combine(dir.Path, "trailing.checkpoint");
+        File.WriteAllBytes(trailing, [.. good, 1, 2, 3]);
+        using var resumed = EngineTestData.Model(seed: 30);
+        var before = EngineTestData.Snapshot(resumed);
+
+        var wrongBest = Assert.Throws<InvalidDataException>(() => EngineTestData.Engine(options).Run(new FinetuneRequest { Backbone = resumed, Target = target, ResumeFrom = bestMissing }))!;
+        var extra = Assert.Throws<InvalidDataException>(() => EngineTestData.Engine(options).Run(new FinetuneRequest { Backbone = resumed, Target = target, ResumeFrom = trailing }))!;
+
+        Assert.That(wrongBest.Message, Does.StartWith(bestMissing).And.Contain("monitor section is corrupt").And.Contain("best step 9"));
+        Assert.That(extra.Message, Does.StartWith(trailing).And.Contain("3 bytes follow the last section"));
+        Assert.That(EngineTestData.BitEqual(before, EngineTestData.Snapshot(resumed)), Is.True, "the caller's backbone is untouched");
+    }
+
+    [Test]
+    public void CollapsedBackbone_IsReportedNotFatal()
+    {
+        // Every weight zero: the features are all zero, RankMe and CKA are undefined (NaN); the run goes on.
+        using var target = EngineTestData.Images(40, seed: 31);
+        using var probe = EngineTestData.Images(30, seed: 32, brightness: 150);
+        using var model = EngineTestData.Model(seed: 33);
+        using (no_grad())
+        {
+            foreach (var parameter in model.parameters())
+            {
+                parameter.zero_();
+            }
+        }
+
+        var result = EngineTestData.Engine(Options(2, every: 1, m => m.Criterion = MonitorCriterion.SourceCka)).Run(new FinetuneRequest { Backbone = model, Target = target, SourceProbe = probe });
+
+        Assert.That(result.Steps, Is.EqualTo(2));
+        Assert.That(result.Monitoring[0].SourceDrift!.LinearCka, Is.NaN);
+        Assert.That(result.Monitoring[0].Target.RankMe, Is.NaN);
+        Assert.That(result.Selected!.Step, Is.EqualTo(0), "NaN everywhere: the first point stays the best");
+    }
+
+    /// <summary>The checkpoint with its JSON header passed through <paramref name="edit"/> (magic, version, header are BinaryWriter fields).</summary>
+    private static byte[] RewriteHeader(byte[] checkpoint, Func<string, string> edit)
+    {
+        using var reader = new BinaryReader(new MemoryStream(checkpoint));
+        string magic = reader.ReadString();
+        int version = reader.ReadInt32();
+        string header = reader.ReadString();
+        byte[] rest = reader.ReadBytes(checkpoint.Length);
+        var output = new MemoryStream();
+        using (var writer = new BinaryWriter(output))
+        {
+            writer.Write(magic);
+            writer.Write(version);
+            writer.Write(edit(header));
+            writer.Write(rest);
+        }
+
+        return output.ToArray();
     }
 
     [Test]
