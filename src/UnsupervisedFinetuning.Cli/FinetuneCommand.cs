@@ -49,7 +49,7 @@ internal static class FinetuneCommand
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Steps between checkpoints (default 50)" };
         var skipUnreadable = new Option<bool?>("--skip-unreadable") { Description = "Skip (and log) image files that cannot be decoded instead of stopping" };
         var monitorEvery = new Option<string?>("--monitor-every") { Description = "Steps between label-free monitor points: a number, auto (default: at most 5% of the compute) or off" };
-        var criterion = new Option<string?>("--criterion") { Description = "What the best step is: " + string.Join(", ", Criteria.Keys) + " (default rankme)" };
+        var criterion = new Option<string?>("--criterion") { Description = "What the best step is: " + string.Join(", ", Criteria.Keys) + $" (default {Criteria.First(c => c.Value == new MonitoringOptions().Criterion).Key})" };
         var restoreBest = new Option<bool?>("--restore-best") { Description = "Save the backbone of the best monitor point by --criterion as the finetuned model, not the last step's" };
         var patience = new Option<int?>("--patience") { Description = "Stop when --criterion has not improved for this many monitor points" };
         var sourceProbe = new Option<string?>("--source-probe") { Description = "Source images (no labels) to measure drift on while monitoring (default: 256 of --source)" };

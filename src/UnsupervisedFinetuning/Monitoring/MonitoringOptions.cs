@@ -34,9 +34,10 @@ public sealed class MonitoringOptions
 
     /// <summary>
     /// What "best" means for <see cref="RestoreBest"/>, <see cref="Patience"/> and <see cref="Engine.FinetuneResult.Selected"/>.
-    /// Default <see cref="MonitorCriterion.RankMe"/>.
+    /// Default <see cref="MonitorCriterion.Uniformity"/>: of the signals measured, it tracked target kNN most closely
+    /// within runs on both shipped pairings (Spearman ρ −0.75 and −0.64; docs/concepts.md).
     /// </summary>
-    public MonitorCriterion Criterion { get; set; } = MonitorCriterion.RankMe;
+    public MonitorCriterion Criterion { get; set; } = MonitorCriterion.Uniformity;
 
     /// <summary>The score of <see cref="MonitorCriterion.Custom"/> (higher is better); required with it, ignored otherwise. Not part of JSON settings.</summary>
     [System.Text.Json.Serialization.JsonIgnore]

@@ -72,7 +72,7 @@ public sealed class OnlineMonitoringTests
         Assert.That(last.SourceDrift.NeighbourhoodPreservation, Is.EqualTo(RepresentationDrift.NeighbourhoodPreservation(before, after, 10)).Within(1e-12));
         Assert.That(last.SourceDrift.LinearCka, Is.LessThan(1), "five steps at lr 0.05 move the representation");
         Assert.That(last.ValidationKnn, Is.EqualTo(new KnnClassifier().LeaveOneOutAccuracy(labelledAfter, labelled.GetLabels(), labelled.ClassCount)).Within(1e-12));
-        Assert.That(last.Score, Is.EqualTo(last.Target.RankMe), "the default criterion is RankMe");
+        Assert.That(last.Score, Is.EqualTo(-last.Target.Uniformity), "the default criterion is uniformity, lower is better");
     }
 
     [Test]
