@@ -130,7 +130,11 @@ public sealed class TransferEvaluator
         return new DriftMeasurement(RepresentationDrift.LinearCka(before, after), RepresentationDrift.NeighbourhoodPreservation(before, after, neighbours), probe.Count, neighbours);
     }
 
-    private LabelFreeMonitors Monitors(Backbone backbone, IImageDataset images, long seed)
+    /// <summary>Features [N, D] of <paramref name="images"/> through this evaluator's preprocessing and batch size.</summary>
+    internal Tensor Features(Backbone backbone, IImageDataset images) => FeatureExtractor.Extract(backbone, images, _preprocess, BatchSize);
+
+    /// <summary>RankMe, uniformity and (with monitor views) alignment of <paramref name="backbone"/> on <paramref name="images"/>; the views are drawn from <paramref name="seed"/> alone.</summary>
+    internal LabelFreeMonitors Monitors(Backbone backbone, IImageDataset images, long seed)
     {
         using var scope = NewDisposeScope();
         var plain = FeatureExtractor.Extract(backbone, images, _preprocess, BatchSize);

@@ -17,29 +17,24 @@ namespace UnsupervisedFinetuning.Monitoring;
 /// </summary>
 internal sealed class OnlineMonitor : IDisposable
 {
-    private readonly int _forwardBatch;                   // images per forward pass: the training batch, which fits the device
     private readonly MonitoringOptions _options;
-    private readonly TwoViewAugmentation _views;
-    private readonly int _size;
     private readonly long _seed;
-    private readonly Tensor _target;                       // [Pt,C,H,W] uint8
-    private readonly Tensor? _source;                      // [Ps,C,H,W] uint8
-    private readonly Tensor? _validation;                  // [V,C,H,W] uint8
+    private readonly TransferEvaluator _evaluator;         // the evaluation transform, the alignment views, the training batch per forward pass
+    private readonly InMemoryImageDataset _target;         // [Pt,C,H,W] uint8
+    private readonly InMemoryImageDataset? _source;        // [Ps,C,H,W] uint8
+    private readonly InMemoryImageDataset? _validation;    // [V,C,H,W] uint8
     private readonly int[] _validationLabels;
     private readonly int _validationClasses;
-    private readonly KnnClassifier _knn = new();
     private Tensor? _startSource;                          // [Ps,D] float32: the start backbone's features of _source
 
     private OnlineMonitor(MonitoringOptions options, TwoViewAugmentation views, int size, long seed, int forwardBatch, Tensor target, Tensor? source, Tensor? validation, ILabeledImageDataset? labelled)
     {
-        _forwardBatch = forwardBatch;
         _options = options;
-        _views = views;
-        _size = size;
         _seed = seed;
-        _target = target;
-        _source = source;
-        _validation = validation;
+        _evaluator = new TransferEvaluator(x => views.Evaluate(x, size, size), monitorViews: options.Alignment ? views : null, batchSize: forwardBatch);
+        _target = new InMemoryImageDataset(target);
+        _source = source is null ? null : new InMemoryImageDataset(source);
+        _validation = validation is null ? null : new InMemoryImageDataset(validation);
         _validationLabels = labelled?.GetLabels() ?? [];
         _validationClasses = labelled?.ClassCount ?? 0;
     }
@@ -48,10 +43,10 @@ internal sealed class OnlineMonitor : IDisposable
     public int Interval { get; private set; }
 
     /// <summary>Target images measured.</summary>
-    public int TargetImages => (int)_target.shape[0];
+    public int TargetImages => _target.Count;
 
     /// <summary>Source probe images; 0 without.</summary>
-    public int SourceImages => (int)(_source?.shape[0] ?? 0);
+    public int SourceImages => _source?.Count ?? 0;
 
     /// <summary>Labelled validation images; 0 without.</summary>
     public int ValidationImages => _validationLabels.Length;
@@ -126,62 +121,19 @@ internal sealed class OnlineMonitor : IDisposable
     {
         long started = Stopwatch.GetTimestamp();
         using var scope = NewDisposeScope();
-        bool wasTraining = backbone.training;
-        backbone.eval();
-        try
+        var target = _evaluator.Monitors(backbone, _target, _seed); // the same alignment views at every point
+        DriftMeasurement? drift = null;
+        if (_source is not null)
         {
-            using var noGrad = no_grad();
-            var plain = Features(backbone, _target, x => _views.Evaluate(x, _size, _size));
-            double? alignment = null;
-            if (_options.Alignment)
-            {
-                var random = new SeededRandom(_seed).Fork("monitor-views"); // the same views at every point
-                var first = new List<Tensor>();
-                var second = new List<Tensor>();
-                ForEachBatch(_target, batch =>
-                {
-                    var (a, b) = _views.Apply(batch.to(backbone.Device), random);
-                    first.Add(Forward(backbone, a).MoveToOuterDisposeScope());
-                    second.Add(Forward(backbone, b).MoveToOuterDisposeScope());
-                });
-                alignment = RepresentationMonitors.Alignment(cat(first, 0), cat(second, 0));
-            }
-
-            DriftMeasurement? drift = null;
-            if (_source is not null)
-            {
-                var now = Features(backbone, _source, x => _views.Evaluate(x, _size, _size));
-                if (_startSource is null)
-                {
-                    _startSource = now.clone().DetachFromDisposeScope();
-                }
-
-                int k = Math.Min(_options.Neighbours, SourceImages - 1);
-                drift = new DriftMeasurement(Cka(_startSource, now), RepresentationDrift.NeighbourhoodPreservation(_startSource, now, k), SourceImages, k);
-            }
-
-            double? validation = null;
-            if (_validation is not null)
-            {
-                var features = Features(backbone, _validation, x => _views.Evaluate(x, _size, _size));
-                validation = _knn.LeaveOneOutAccuracy(features, _validationLabels, _validationClasses);
-            }
-
-            var point = new MonitorPoint
-            {
-                Step = step,
-                Target = new LabelFreeMonitors(RepresentationMonitors.RankMe(plain), RepresentationMonitors.Uniformity(plain), alignment),
-                SourceDrift = drift,
-                ValidationKnn = validation,
-                Score = double.NaN,
-                Seconds = 0,
-            };
-            return point with { Score = score(point), Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds };
+            var now = _evaluator.Features(backbone, _source);
+            _startSource ??= now.clone().DetachFromDisposeScope();
+            int k = Math.Min(_options.Neighbours, SourceImages - 1);
+            drift = new DriftMeasurement(Cka(_startSource, now), RepresentationDrift.NeighbourhoodPreservation(_startSource, now, k), SourceImages, k);
         }
-        finally
-        {
-            backbone.train(wasTraining);
-        }
+
+        double? validation = _validation is null ? null : _evaluator.Knn.LeaveOneOutAccuracy(_evaluator.Features(backbone, _validation), _validationLabels, _validationClasses);
+        var point = new MonitorPoint { Step = step, Target = target, SourceDrift = drift, ValidationKnn = validation, Score = double.NaN, Seconds = 0 };
+        return point with { Score = score(point), Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds };
     }
 
     public void Dispose()
@@ -283,25 +235,5 @@ internal sealed class OnlineMonitor : IDisposable
         {
             return double.NaN;
         }
-    }
-
-    private static Tensor Forward(Backbone backbone, Tensor input) => backbone.ForwardFeatures(input).to(ScalarType.Float32).cpu();
-
-    /// <summary>Runs <paramref name="action"/> on batches of <paramref name="images"/>, each in its own dispose scope: only what the action moves out survives the batch.</summary>
-    private void ForEachBatch(Tensor images, Action<Tensor> action)
-    {
-        for (long start = 0; start < images.shape[0]; start += _forwardBatch)
-        {
-            using var batchScope = NewDisposeScope();
-            action(images.narrow(0, start, Math.Min(_forwardBatch, images.shape[0] - start)));
-        }
-    }
-
-    /// <summary>Features [N, D] float32 on the CPU of uint8 images, through the deterministic evaluation transform.</summary>
-    private Tensor Features(Backbone backbone, Tensor images, Func<Tensor, Tensor> input)
-    {
-        var chunks = new List<Tensor>();
-        ForEachBatch(images, batch => chunks.Add(Forward(backbone, input(batch.to(backbone.Device))).MoveToOuterDisposeScope()));
-        return cat(chunks, 0);
     }
 }
