@@ -38,7 +38,7 @@ public static class UnsupervisedFinetuningBuilderExtensions
         return builder;
     }
 
-    /// <summary>Sparse source replay with these options; selection by the registered <see cref="IReplaySelector"/>, uniform when none is.</summary>
+    /// <summary>Sparse source replay with these options; selection by the registered <see cref="IReplaySelector"/> when one is, else by <see cref="SparseReplayOptions.Selection"/>.</summary>
     public static IUnsupervisedFinetuningBuilder AddSparseReplay(this IUnsupervisedFinetuningBuilder builder, Action<SparseReplayOptions>? configure = null)
     {
         Configure<SparseReplayOptions, SparseReplayOptionsValidator>(builder, Options.DefaultName, configure);

@@ -24,6 +24,18 @@ public sealed class SparseReplayOptions
     /// <summary>Batch composition. Default <see cref="ReplayComposition.Union"/>.</summary>
     public ReplayComposition Composition { get; set; } = ReplayComposition.Union;
 
+    /// <summary>
+    /// Which source images are replayed. Default <see cref="ReplaySelection.Uniform"/>. A selector passed to
+    /// <see cref="SparseSourceReplay"/> directly takes the place of this rule.
+    /// </summary>
+    public ReplaySelection Selection { get; set; } = ReplaySelection.Uniform;
+
+    /// <summary>
+    /// With <see cref="ReplaySelection.TargetNearest"/>: the share of the subset drawn uniformly from the source
+    /// images not chosen as nearest, in [0, 1]. Default 0 (all nearest). Must stay 0 with the other rules.
+    /// </summary>
+    public double UniformFraction { get; set; }
+
     /// <summary>The replay subset size for a target set of <paramref name="targetCount"/> images.</summary>
     public int SubsetSize(int targetCount) => Count ?? (int)Math.Round(Ratio * targetCount, MidpointRounding.AwayFromZero);
 
@@ -38,6 +50,10 @@ internal sealed class SparseReplayOptionsValidator : IValidateOptions<SparseRepl
         var check = new OptionsFailures(nameof(SparseReplayOptions));
         check.Require(double.IsFinite(options.Ratio) && options.Ratio > 0, nameof(options.Ratio), options.Ratio, "a finite value > 0");
         check.Require(options.Count is null or > 0, nameof(options.Count), options.Count, "null (use Ratio) or a positive number of source images");
+        check.Require(Enum.IsDefined(options.Selection), nameof(options.Selection), options.Selection, "Uniform, Coverage, TargetNearest or ClassBalanced");
+        check.Require(options.UniformFraction >= 0 && options.UniformFraction <= 1, nameof(options.UniformFraction), options.UniformFraction, "a share in [0, 1]");
+        check.Require(options.UniformFraction == 0 || options.Selection == ReplaySelection.TargetNearest, nameof(options.UniformFraction), options.UniformFraction,
+            $"0 unless Selection is TargetNearest (Selection is {options.Selection})");
         check.Require(Enum.IsDefined(options.Composition), nameof(options.Composition), options.Composition, "Union or FixedShare");
         return check.Result();
     }

@@ -15,14 +15,39 @@ public sealed class SparseSourceReplay : IReplaySampler
 
     /// <summary>Creates the strategy.</summary>
     /// <param name="options">Its options (copied); the defaults (ratio 0.25, Union) when null.</param>
-    /// <param name="selector">Which source images to replay; <see cref="UniformReplaySelector"/> when null.</param>
+    /// <param name="selector">Which source images to replay: a custom rule, which then takes the place of
+    /// <see cref="SparseReplayOptions.Selection"/> (leave that at Uniform); the rule the options name when null.</param>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">An option is out of range (every failure is named).</exception>
+    /// <exception cref="ArgumentException">Both a selector and a non-uniform <see cref="SparseReplayOptions.Selection"/> were given.</exception>
     public SparseSourceReplay(SparseReplayOptions? options = null, IReplaySelector? selector = null)
     {
         _options = new SparseReplayOptionsValidator().ThrowIfInvalid(options?.Clone() ?? new SparseReplayOptions());
-        _selector = selector ?? UniformReplaySelector.Instance;
-        Settings = StrategySettings.Of(_options, ("Selection", _selector.Name));
+        if (selector is not null && _options.Selection != ReplaySelection.Uniform)
+        {
+            throw new ArgumentException(
+                $"SparseReplayOptions.Selection is {_options.Selection} and a selector ('{selector.Name}') was given too; give one or the other.", nameof(selector));
+        }
+
+        _selector = selector ?? _options.Selection switch
+        {
+            ReplaySelection.Coverage => CoverageReplaySelector.Instance,
+            ReplaySelection.TargetNearest => new TargetNearestReplaySelector(_options.UniformFraction),
+            ReplaySelection.ClassBalanced => ClassBalancedReplaySelector.Instance,
+            _ => UniformReplaySelector.Instance,
+        };
+        // The rule by its selector's name; the uniform share only where it applies, so that a uniform run's
+        // settings (and its checkpoints' fingerprint) read as they did before selection rules existed.
+        var settings = new Dictionary<string, string>(StrategySettings.Of(_options, ("Selection", _selector.Name)));
+        if (_options.Selection != ReplaySelection.TargetNearest)
+        {
+            settings.Remove(nameof(SparseReplayOptions.UniformFraction));
+        }
+
+        Settings = settings;
     }
+
+    /// <summary>The rule that chooses the replayed images.</summary>
+    public IReplaySelector Selector => _selector;
 
     /// <inheritdoc />
     public string Name => "sparse";
