@@ -172,14 +172,14 @@ internal static class LazyDataBenchmark
         return images / clock.Elapsed.TotalSeconds;
     }
 
-    private static double PeakMegabytes()
+    internal static double PeakMegabytes()
     {
         string line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
     }
 
     /// <summary>Writes the folders unless a previous run left them complete (a marker file is written last).</summary>
-    private static void Generate(string root, int files)
+    internal static void Generate(string root, int files)
     {
         string marker = Path.Combine(root, $"complete-{files}");
         if (File.Exists(marker))

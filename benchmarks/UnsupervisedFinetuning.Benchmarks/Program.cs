@@ -12,6 +12,7 @@ using UnsupervisedFinetuning.Benchmarks;
 // IDX peak memory:  ... -- idx-memory [--mb 600] [--gzip] [--reader load|read]
 // Lazy image data:  ... -- lazy-data [--files 100000] [--dir /tmp/uft-lazy] [--steps 30]
 // Monitoring cost:  ... -- monitoring [--model smallcnn|resnet18] [--steps N] [--rounds 2]
+// Replay selection: ... -- replay-selection [--files 100000] [--dir /tmp/uft-lazy] [--size 64] [--large-count 2500]
 //
 // Benchmarks run in-process: BenchmarkDotNet's out-of-process toolchain builds a generated project that
 // skips Directory.Build.targets, so its copy of libLibTorchSharp.so would miss the libstdc++ load fix
@@ -40,6 +41,16 @@ if (args.Length > 0 && args[0] == "lazy-run")
 if (args.Length > 0 && args[0] == "monitoring")
 {
     return MonitoringOverhead.Run(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "replay-selection")
+{
+    return ReplaySelectionBenchmark.Run(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "replay-selection-run")
+{
+    return ReplaySelectionBenchmark.RunChild(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "profile")

@@ -6,6 +6,7 @@ using UnsupervisedFinetuning.Engine;
 using UnsupervisedFinetuning.Evaluation;
 using UnsupervisedFinetuning.Methods;
 using UnsupervisedFinetuning.Objectives;
+using UnsupervisedFinetuning.Replay;
 
 namespace UnsupervisedFinetuning.Samples.Quickstart;
 
@@ -25,11 +26,14 @@ internal sealed class Experiment(Settings settings, ExperimentData data, SourceM
     private readonly TransferEvaluator _evaluator = new(x => source.Augmentation.Evaluate(x, 28, 28), probe: new LinearProbe([1e-4, 1e-3, 1e-2, 1e-1, 1]), monitorViews: source.Augmentation);
     private readonly IImageDataset _sourceProbe = data.SourceProbe;
 
-    /// <summary>Runs everything; <paramref name="seedDone"/> sees the results so far after each seed (the study writes its tables then).</summary>
-    public ExperimentResult Run(Action<ExperimentResult>? seedDone = null)
+    /// <summary>
+    /// Runs <paramref name="arms"/> for every seed; <paramref name="seedDone"/> sees the results so far after each seed
+    /// (the study writes its tables then), <paramref name="runDone"/> after each run (the sweep saves it then). A run
+    /// <paramref name="done"/> says is already measured is skipped.
+    /// </summary>
+    public ExperimentResult Run(IReadOnlyList<Arm> arms, Action<ExperimentResult>? seedDone = null, Func<Arm, long, bool>? done = null, Action<ExperimentResult, Arm, long>? runDone = null)
     {
         var result = new ExperimentResult([], [], []);
-        var arms = Arm.All();
 
         // An untrained arm sees the same model and the same (seed-independent) evaluation sets for every
         // seed, so it is evaluated once and its labelled numbers are recorded under each seed.
@@ -42,18 +46,23 @@ internal sealed class Experiment(Settings settings, ExperimentData data, SourceM
                 foreach (long seed in settings.Seeds)
                 {
                     var target = data.UnlabeledTarget(settings.TargetSize, seed);
-                    // The study skips the linear probe (no validation split given): it needs kNN only, and the probe
+                    // The study and the sweep skip the linear probe (no validation split given): it needs kNN only, and the probe
                     // is the slowest part of an evaluation.
                     var sets = new TransferEvaluationSets
                     {
                         TargetTrain = data.TargetTrain,
-                        TargetValidation = settings.Study ? null : data.TargetValidation,
+                        TargetValidation = settings.Study || settings.Sweep is not null ? null : data.TargetValidation,
                         TargetTest = data.TargetTest,
                         SourceBank = data.SourceBank,
                         SourceTest = data.SourceTest,
                     };
                     foreach (var arm in arms)
                     {
+                        if (done?.Invoke(arm, seed) == true)
+                        {
+                            continue;
+                        }
+
                         var task = context.AddTask($"seed {seed}: {arm.Name}", maxValue: arm.Train ? arm.Steps(settings) : 1);
                         var clock = Stopwatch.StartNew();
                         using var model = source.Load();
@@ -89,9 +98,16 @@ internal sealed class Experiment(Settings settings, ExperimentData data, SourceM
                             result.Traces.Add(new MonitorTrace(arm.Name, seed, run.Monitoring, run.Selected.Step));
                         }
 
+                        if (settings.Sweep is not null)
+                        {
+                            // The sweep's labelled choice: kNN on the validation split (the test split stays unseen by every choice).
+                            result.Measurements.Add(new TransferMeasurement(arm.Name, seed, SweepAnalysis.ValidationKnn, ValidationKnn(backbone)));
+                        }
+
                         task.Value = task.MaxValue;
                         task.Description = $"seed {seed}: {arm.Name}: target kNN {metrics.TargetKnn:P1}, retention {metrics.SourceKnn:P1} ({clock.Elapsed.TotalSeconds:F0} s)";
                         task.StopTask();
+                        runDone?.Invoke(result, arm, seed);
                     }
 
                     seedDone?.Invoke(result);
@@ -124,11 +140,20 @@ internal sealed class Experiment(Settings settings, ExperimentData data, SourceM
             knn.Accuracy(Features(data.SourceBank), data.SourceBank.GetLabels(), data.SourceBank.ClassCount, Features(data.SourceTest), data.SourceTest.GetLabels()));
     }
 
-    private FinetuneResult Finetune(Arm arm, long seed, IImageDataset target, Backbone backbone, ProjectionHead head, ProgressTask task, List<PointEvaluation> points)
+    /// <summary>kNN accuracy on the target validation split, the target train split as the bank.</summary>
+    private double ValidationKnn(Backbone backbone)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        TorchSharp.torch.Tensor Features(IImageDataset images) => FeatureExtractor.Extract(backbone, images, x => source.Augmentation.Evaluate(x, 28, 28));
+        return _evaluator.Knn.Accuracy(Features(data.TargetTrain), data.TargetTrain.GetLabels(), data.TargetTrain.ClassCount, Features(data.TargetValidation), data.TargetValidation.GetLabels());
+    }
+
+    /// <summary>The engine options every run of the experiment shares (a run of <paramref name="steps"/> steps with seed <paramref name="seed"/>).</summary>
+    public FinetuneOptions EngineOptions(int steps, long seed)
     {
         var options = new FinetuneOptions
         {
-            Steps = arm.Steps(settings),
+            Steps = steps,
             BatchSize = settings.BatchSize,
             LearningRate = settings.LearningRate,
             WarmupFraction = 0.05,
@@ -139,17 +164,28 @@ internal sealed class Experiment(Settings settings, ExperimentData data, SourceM
             ProgressEverySteps = 5,
         };
         options.Monitoring.Criterion = settings.Criterion;
-        var method = new MocoV2(new MocoV2Options { Temperature = 0.2, Momentum = 0.99 });
-        var engine = FinetuneEngine.Create(options, method, arm.ReplaySampler(settings), arm.MixingStrategy(settings), source.Augmentation);
-        var request = new FinetuneRequest
-        {
-            Backbone = backbone,
-            Head = head,
-            Target = target,
-            Source = arm.Replay ? data.Source.WithoutLabels() : null,
-            SourceProbe = _sourceProbe,
-            Validation = data.FewLabels,
-        };
+        return options;
+    }
+
+    /// <summary>MoCo v2 with the source model's pretraining settings.</summary>
+    public static MocoV2 Method() => new(new MocoV2Options { Temperature = 0.2, Momentum = 0.99 });
+
+    /// <summary>What a run of <paramref name="arm"/> trains from and on.</summary>
+    public FinetuneRequest Request(Arm arm, IImageDataset target, Backbone backbone, ProjectionHead head) => new()
+    {
+        Backbone = backbone,
+        Head = head,
+        Target = target,
+        // Labels of the source reach the engine only for class-balanced selection, which reads them to choose the subset.
+        Source = !arm.Replay ? null : arm.Selection == ReplaySelection.ClassBalanced ? data.Source : data.Source.WithoutLabels(),
+        SourceProbe = _sourceProbe,
+        Validation = data.FewLabels,
+    };
+
+    private FinetuneResult Finetune(Arm arm, long seed, IImageDataset target, Backbone backbone, ProjectionHead head, ProgressTask task, List<PointEvaluation> points)
+    {
+        var engine = FinetuneEngine.Create(EngineOptions(arm.Steps(settings), seed), Method(), arm.ReplaySampler(settings), arm.MixingStrategy(settings), source.Augmentation);
+        var request = Request(arm, target, backbone, head);
         if (settings.Study)
         {
             // Step 0 is the pretrained backbone, measured before the first step (IProgress reports follow steps).

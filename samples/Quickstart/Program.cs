@@ -74,10 +74,15 @@ namespace UnsupervisedFinetuning.Samples.Quickstart
             }
 
             AnsiConsole.MarkupLineInterpolated($"[bold]Unsupervised finetuning[/] — {data.Description}");
+            if (settings.Sweep is not null)
+            {
+                return SweepRun.Execute(settings, data, source, clock);
+            }
+
             AnsiConsole.MarkupLineInterpolated($"Source model: SmallCnn(256), MoCo v2, {source.Epochs} epochs on 15,000 Fashion-MNIST images; {settings.TargetSize} unlabelled target images; {settings.Steps} steps of {settings.BatchSize} per arm; seeds {string.Join(", ", settings.Seeds)}");
 
             string studySettings = $"Settings: {data.Description}; {settings.TargetSize} target images, {settings.Steps} steps of {settings.BatchSize}, lr {settings.LearningRate}, seeds {string.Join(", ", settings.Seeds)}.";
-            var result = new Experiment(settings, data, source).Run(settings.Study ? partial => SignalStudy.Write(settings.Output.FullName, partial, studySettings + $" (written after {partial.Traces.Select(t => t.Seed).Distinct().Count()} seed(s))") : null);
+            var result = new Experiment(settings, data, source).Run(Arm.All(), settings.Study ? partial => SignalStudy.Write(settings.Output.FullName, partial, studySettings + $" (written after {partial.Traces.Select(t => t.Seed).Distinct().Count()} seed(s))") : null);
             var report = new TransferReport(result.Measurements, Arm.Naive, $"Unsupervised finetuning, {settings.Pairing.ToString().ToLowerInvariant()} pairing");
             foreach (var trace in result.Traces)
             {

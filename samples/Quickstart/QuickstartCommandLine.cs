@@ -45,13 +45,16 @@ internal sealed class QuickstartCommandLine
         var dataOption = new Option<DirectoryInfo?>("--data") { Description = "The samples/data folder (found automatically)" };
         var deviceOption = new Option<string>("--device") { Description = "auto, cpu, cuda, cuda:N", DefaultValueFactory = _ => "auto" };
         var criterionOption = new Option<string>("--criterion") { Description = "Label-free criterion that selects each run's best step: " + string.Join(", ", Criteria.Keys) + $" (default {CriterionName(new MonitoringOptions().Criterion)}, the library's default)" };
+        var sweepOption = new Option<bool>("--sweep") { Description = "Instead of the five arms: the trade-off sweep — replay ratio {0, 0.1, 0.25, 0.5, 1} × mixing {off, on} and the selection rules (coverage, target-nearest, class-balanced) at --replay-ratio × mixing — with sweep.md (Pareto front, rules vs uniform, automatic choice) and sweep.png. About 4 min a run on 2 CPU cores: hours; each finished run is saved and the same command continues" };
+        var sweepPartOption = new Option<string>("--sweep-part") { Description = "all (default), grid (ratio × mixing only) or rules (selection rules only)", DefaultValueFactory = _ => "all" };
         var studyOption = new Option<bool>("--study") { Description = "Also measure target and source kNN at every monitor point and write study.md: how well each label-free signal tracks them (slower; skips the linear probe)" };
 
         var root = new RootCommand("Unsupervised finetuning, the paper's comparison in miniature")
         {
             pairingOption, seedsOption, targetOption, stepsOption, epochsOption, batchOption, lrOption, ratioOption, alphaOption, mixModeOption, mixComputeOption, outOption, dataOption, deviceOption,
-            criterionOption, studyOption,
+            criterionOption, studyOption, sweepOption, sweepPartOption,
         };
+        sweepPartOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? ""; if (v is not ("all" or "grid" or "rules")) { r.AddError($"--sweep-part must be all, grid or rules; got '{v}'."); } });
         criterionOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? ""; if (!Criteria.ContainsKey(v)) { r.AddError($"--criterion must be one of {string.Join(", ", Criteria.Keys)}; got '{v}'."); } });
         pairingOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? ""; if (v is not ("far" or "near")) { r.AddError($"--pairing must be far or near; got '{v}'."); } });
         seedsOption.Validators.Add(r =>
@@ -89,6 +92,11 @@ internal sealed class QuickstartCommandLine
         if (result.GetValue(stepsOption) is not null && result.GetValue(epochsOption) is not null)
         {
             errors.Add("Give --steps or --epochs, not both.");
+        }
+
+        if (result.GetValue(sweepOption) && result.GetValue(studyOption))
+        {
+            errors.Add("Give --sweep or --study, not both.");
         }
 
         if (batchSize > targetSize)
@@ -132,7 +140,8 @@ internal sealed class QuickstartCommandLine
             data!,
             result.GetValue(deviceOption)!,
             result.GetValue(criterionOption) is { } criterion ? Criteria[criterion] : new MonitoringOptions().Criterion,
-            result.GetValue(studyOption));
+            result.GetValue(studyOption),
+            result.GetValue(sweepOption) ? result.GetValue(sweepPartOption) : null);
         return new QuickstartCommandLine(result, settings, errors);
     }
 

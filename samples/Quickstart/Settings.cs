@@ -13,7 +13,10 @@ internal enum Pairing
     Far,
 }
 
-/// <summary>Everything the experiment is configured with (from the command line).</summary>
+/// <summary>
+/// Everything the experiment is configured with (from the command line). <paramref name="Sweep"/> is null for the
+/// five-arm comparison, else which part of the trade-off sweep to run: "all", "grid" or "rules".
+/// </summary>
 internal sealed record Settings(
     Pairing Pairing,
     IReadOnlyList<long> Seeds,
@@ -29,4 +32,5 @@ internal sealed record Settings(
     DirectoryInfo Data,
     string Device,
     MonitorCriterion Criterion,
-    bool Study);
+    bool Study,
+    string? Sweep = null);

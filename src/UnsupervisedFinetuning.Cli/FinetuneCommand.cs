@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
 using UnsupervisedFinetuning.Backbones;
+using UnsupervisedFinetuning.Data;
 using UnsupervisedFinetuning.Engine;
 using UnsupervisedFinetuning.Methods;
 using UnsupervisedFinetuning.Mixing;
@@ -36,6 +37,8 @@ internal static class FinetuneCommand
         var alpha = new Option<double?>("--mixing-alpha") { Description = "α of the mixing coefficient λ ~ Beta(α, α) (default 1)" };
         var ratio = new Option<double?>("--replay-ratio") { Description = "Replayed source images per target image (default 0.25); needs --source" };
         var count = new Option<int?>("--replay-count") { Description = "Instead of a ratio: this many replayed source images; needs --source" };
+        var selection = new Option<string?>("--replay-selection") { Description = "Which source images are replayed: uniform (default), coverage (spread over the pretrained features), target-nearest (nearest to the target images) or class-balanced (equal per source class; --source needs one sub-folder per class)" };
+        var uniformFraction = new Option<double?>("--replay-uniform-fraction") { Description = "With --replay-selection target-nearest: the share of replayed images drawn uniformly instead (default 0)" };
         var composition = new Option<string?>("--composition") { Description = "union (default: each epoch shuffles target and replayed images together) or fixed-share (every batch holds the same share of replayed images)" };
         var steps = new Option<int?>("--steps") { Description = "Training steps (default: --epochs passes over target + replayed images)" };
         var epochs = new Option<int?>("--epochs") { Description = "Passes over target + replayed images, when --steps is not given (default 1)" };
@@ -56,7 +59,7 @@ internal static class FinetuneCommand
         var validation = new Option<string?>("--validation") { Description = "A few labelled target images (one sub-folder per class, or a labelled manifest): leave-one-out kNN at every monitor point" };
 
         var command = new Command("finetune", "Finetune a pretrained backbone on unlabelled target images, with optional sparse source replay and data mixing.");
-        foreach (var option in model.All.Concat([config, resume, target, source, output, method, mixing, alpha, ratio, count, composition, steps, epochs, batch, learningRate, weightDecay, seed, device, workingSize, imageSize, checkpointEvery, skipUnreadable,
+        foreach (var option in model.All.Concat([config, resume, target, source, output, method, mixing, alpha, ratio, count, selection, uniformFraction, composition, steps, epochs, batch, learningRate, weightDecay, seed, device, workingSize, imageSize, checkpointEvery, skipUnreadable,
             monitorEvery, criterion, restoreBest, patience, sourceProbe, validation]))
         {
             command.Options.Add(option);
@@ -84,6 +87,19 @@ internal static class FinetuneCommand
             settings.MixingOptions.Alpha = parse.GetValue(alpha) ?? settings.MixingOptions.Alpha;
             settings.Replay.Ratio = parse.GetValue(ratio) ?? settings.Replay.Ratio;
             settings.Replay.Count = parse.GetValue(count) ?? settings.Replay.Count;
+            if (parse.GetValue(selection) is { } rule)
+            {
+                settings.Replay.Selection = rule.ToLowerInvariant() switch
+                {
+                    "uniform" => ReplaySelection.Uniform,
+                    "coverage" => ReplaySelection.Coverage,
+                    "target-nearest" => ReplaySelection.TargetNearest,
+                    "class-balanced" => ReplaySelection.ClassBalanced,
+                    _ => throw new UsageException($"--replay-selection is '{rule}'; expected uniform, coverage, target-nearest or class-balanced."),
+                };
+            }
+
+            settings.Replay.UniformFraction = parse.GetValue(uniformFraction) ?? settings.Replay.UniformFraction;
             if (parse.GetValue(composition) is { } c)
             {
                 settings.Replay.Composition = c.ToLowerInvariant() switch
@@ -204,7 +220,10 @@ internal static class FinetuneCommand
         using var logger = new FileLogger<FinetuneEngine>(Path.Combine(outDir, LogFile), error);
         var engine = FinetuneEngine.Create(engineOptions, methodUsed, replay, mixingUsed, logger: logger); // validates every option before anything is read
         using var target = DataArguments.Unlabeled(settings.Target, "--target", imageOptions, logger).LoadIntoMemory();
-        var source = settings.Source is null ? null : DataArguments.Unlabeled(settings.Source, "--source", imageOptions, logger);
+        // Class-balanced selection reads the source's classes (its sub-folders or manifest labels); nothing else does.
+        IImageDataset? source = settings.Source is null ? null
+            : settings.Replay.Selection == ReplaySelection.ClassBalanced ? DataArguments.Labeled(settings.Source, "--source", imageOptions, logger)
+            : DataArguments.Unlabeled(settings.Source, "--source", imageOptions, logger);
         var probe = settings.SourceProbe is null ? null : DataArguments.Unlabeled(settings.SourceProbe, "--source-probe", imageOptions, logger);
         using var labelled = settings.Validation is null ? null : DataArguments.Labeled(settings.Validation, "--validation", imageOptions, logger).LoadIntoMemory();
         settings.Write(Path.Combine(outDir, SettingsFile)); // before training: a killed run resumes with --out and --resume alone

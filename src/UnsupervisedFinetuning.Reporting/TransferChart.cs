@@ -28,33 +28,36 @@ public static class TransferChart
     /// <param name="title">Chart title; the report's title when null.</param>
     /// <param name="xMetric">Metric on the x axis (default target kNN).</param>
     /// <param name="yMetric">Metric on the y axis (default source kNN, retention).</param>
+    /// <param name="paretoFront">Also draw the Pareto front (<see cref="ParetoFront"/>) as a dashed line and circle its arms.</param>
     /// <returns><paramref name="path"/>.</returns>
     /// <exception cref="ArgumentException">No arm has both metrics.</exception>
     /// <exception cref="IOException">The file could not be written; a previous file at <paramref name="path"/> is unchanged.</exception>
-    public static string WritePng(TransferReport report, string path, string? title = null, string xMetric = TransferMetrics.TargetKnn, string yMetric = TransferMetrics.SourceKnn)
+    public static string WritePng(TransferReport report, string path, string? title = null, string xMetric = TransferMetrics.TargetKnn, string yMetric = TransferMetrics.SourceKnn, bool paretoFront = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        byte[] png = RenderPng(report, title, xMetric, yMetric);
+        byte[] png = RenderPng(report, title, xMetric, yMetric, paretoFront);
         AtomicFile.Write(path, stream => stream.Write(png));
         return path;
     }
 
     /// <summary>The chart of <see cref="WritePng"/> as PNG bytes.</summary>
     /// <exception cref="ArgumentException">No arm has both metrics.</exception>
-    public static byte[] RenderPng(TransferReport report, string? title = null, string xMetric = TransferMetrics.TargetKnn, string yMetric = TransferMetrics.SourceKnn)
+    public static byte[] RenderPng(TransferReport report, string? title = null, string xMetric = TransferMetrics.TargetKnn, string yMetric = TransferMetrics.SourceKnn, bool paretoFront = false)
     {
-        ArgumentNullException.ThrowIfNull(report);
-        var points = report.Arms
-            .Select(arm => (Arm: arm, X: report.Summarize(arm, xMetric), Y: report.Summarize(arm, yMetric)))
-            .Where(p => p.X.Count > 0 && p.Y.Count > 0)
-            .ToList();
-        if (points.Count == 0)
+        var points = Points(report, xMetric, yMetric);
+        using var plot = new Plot();
+        IPalette palette = points.Count <= 10 ? new ScottPlot.Palettes.Category10() : new ScottPlot.Palettes.Category20();
+        if (paretoFront)
         {
-            throw new ArgumentException($"No arm of the report has both '{xMetric}' and '{yMetric}'.", nameof(report));
+            // Drawn first, under the arms' markers: the front from the highest y to the highest x.
+            var front = Front(points).OrderBy(p => p.X.Mean).ToList();
+            var line = plot.Add.Scatter(front.Select(p => p.X.Mean * 100).ToArray(), front.Select(p => p.Y.Mean * 100).ToArray(), Colors.Gray);
+            line.LinePattern = LinePattern.Dashed;
+            line.MarkerSize = 22;
+            line.MarkerShape = MarkerShape.OpenCircle;
+            line.LegendText = "Pareto front (means)";
         }
 
-        using var plot = new Plot();
-        var palette = new ScottPlot.Palettes.Category10();
         for (int i = 0; i < points.Count; i++)
         {
             var (arm, x, y) = points[i];
@@ -79,4 +82,30 @@ public static class TransferChart
 
         return plot.GetImageBytes(Width, Height, ImageFormat.Png);
     }
+
+    /// <summary>
+    /// The arms on the Pareto front of the two metrics' means over seeds (higher is better on both): the arms no
+    /// other arm matches or beats on both with a strict gain on one. Ordered by <paramref name="xMetric"/>, ascending.
+    /// </summary>
+    /// <exception cref="ArgumentException">No arm has both metrics.</exception>
+    public static IReadOnlyList<string> ParetoFront(TransferReport report, string xMetric = TransferMetrics.TargetKnn, string yMetric = TransferMetrics.SourceKnn) =>
+        Front(Points(report, xMetric, yMetric)).OrderBy(p => p.X.Mean).Select(p => p.Arm).ToList();
+
+    private static List<(string Arm, Summary X, Summary Y)> Points(TransferReport report, string xMetric, string yMetric)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var points = report.Arms
+            .Select(arm => (Arm: arm, X: report.Summarize(arm, xMetric), Y: report.Summarize(arm, yMetric)))
+            .Where(p => p.X.Count > 0 && p.Y.Count > 0)
+            .ToList();
+        if (points.Count == 0)
+        {
+            throw new ArgumentException($"No arm of the report has both '{xMetric}' and '{yMetric}'.", nameof(report));
+        }
+
+        return points;
+    }
+
+    private static IEnumerable<(string Arm, Summary X, Summary Y)> Front(List<(string Arm, Summary X, Summary Y)> points) =>
+        points.Where(p => !points.Any(q => q.X.Mean >= p.X.Mean && q.Y.Mean >= p.Y.Mean && (q.X.Mean > p.X.Mean || q.Y.Mean > p.Y.Mean)));
 }

@@ -87,4 +87,24 @@ public sealed class FinetuneOptions
 
     /// <summary>Label-free monitoring during the run, checkpoint selection and early stopping. On by default, at ≤ 5% of the compute.</summary>
     public MonitoringOptions Monitoring { get; set; } = new();
+
+    /// <summary>A copy whose nested options (augmentation, monitoring) are copies too, so changing it leaves this one alone.</summary>
+    internal FinetuneOptions Copy()
+    {
+        var copy = (FinetuneOptions)MemberwiseClone();
+        copy.Augmentation = (AugmentationOptions)Copy(Augmentation);
+        copy.Monitoring = (MonitoringOptions)Copy(Monitoring);
+        return copy;
+    }
+
+    private static object Copy(object options)
+    {
+        var copy = Activator.CreateInstance(options.GetType())!;
+        foreach (var property in options.GetType().GetProperties().Where(p => p.CanRead && p.CanWrite))
+        {
+            property.SetValue(copy, property.GetValue(options));
+        }
+
+        return copy;
+    }
 }

@@ -98,6 +98,24 @@ public sealed class UftTests
         Assert.That((settings.Engine.Monitoring.EverySteps, settings.Engine.Monitoring.Criterion, settings.Engine.Monitoring.RestoreBest), Is.EqualTo(((int?)2, UnsupervisedFinetuning.Monitoring.MonitorCriterion.SourceCka, true)), "options.json keeps the monitoring settings");
     }
 
+    [Test]
+    public void Finetune_ClassBalancedSelection_ReplaysEqualSharesOfTheSourceSubFolders()
+    {
+        // 300 digits × 0.25 = 75 replayed images from 5 class sub-folders: 15 from each.
+        string output = _dir.File("run");
+        string source = Path.Combine(Images, "fashion0to4-labelled");
+
+        var outcome = Run(null, Finetune(output, 2, "--source", source, "--replay-selection", "class-balanced"));
+
+        Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Success), outcome.Error);
+        var labels = ImageFolder.IndexLabeled(source);
+        int[] subset = UnsupervisedFinetuning.Engine.EngineCheckpoint.ReadHeader(Path.Combine(output, FinetuneEngineCheckpointFile)).Subset;
+        Assert.That(subset.GroupBy(labels.GetLabel).Select(g => g.Count()), Is.EqualTo(Enumerable.Repeat(15, 5)));
+        var settings = FinetuneSettings.Read(Path.Combine(output, FinetuneCommand.SettingsFile), "test");
+        Assert.That(settings.Replay.Selection, Is.EqualTo(UnsupervisedFinetuning.Replay.ReplaySelection.ClassBalanced), "options.json keeps the rule, so --resume selects nothing new");
+    }
+
+    [TestCase("--replay-selection", "nearest", "--replay-selection is 'nearest'")]
     [TestCase("--monitor-every", "often", "--monitor-every is 'often'")]
     [TestCase("--criterion", "loss", "--criterion is 'loss'")]
     public void Finetune_BadMonitoringArguments_NameTheOption(string option, string value, string named)

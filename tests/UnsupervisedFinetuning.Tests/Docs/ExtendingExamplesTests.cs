@@ -27,7 +27,7 @@ public sealed class ExtendingExamplesTests
         using var backbone = EngineTestData.Model();
         var before = EngineTestData.Snapshot(backbone);
 
-        var result = FinetuneEngine.Create(EngineTestData.Options(steps: 4), new MyMethod(), new SparseSourceReplay(new SparseReplayOptions { Ratio = 0.25 }, new NearestToTarget()), new Flip())
+        var result = FinetuneEngine.Create(EngineTestData.Options(steps: 4), new MyMethod(), new SparseSourceReplay(new SparseReplayOptions { Ratio = 0.25 }, new NearestToTargetCentre()), new Flip())
             .Run(new FinetuneRequest { Backbone = backbone, Target = target, Source = source });
 
         Assert.That(result.History.All(e => double.IsFinite(e.MeanLoss)), Is.True);
@@ -82,9 +82,9 @@ public sealed class ExtendingExamplesTests
     }
 
     // --- docs/extending.md: "A replay selection rule" ---
-    public sealed class NearestToTarget : IReplaySelector
+    public sealed class NearestToTargetCentre : IReplaySelector
     {
-        public string Name => "target-nearest";
+        public string Name => "target-centre";
 
         public int[] Select(ReplaySelectionContext context, int count)
         {
