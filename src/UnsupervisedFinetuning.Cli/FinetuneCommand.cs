@@ -39,6 +39,7 @@ internal static class FinetuneCommand
         var count = new Option<int?>("--replay-count") { Description = "Instead of a ratio: this many replayed source images; needs --source" };
         var selection = new Option<string?>("--replay-selection") { Description = "Which source images are replayed: uniform (default), coverage (spread over the pretrained features), target-nearest (nearest to the target images) or class-balanced (equal per source class; --source needs one sub-folder per class)" };
         var uniformFraction = new Option<double?>("--replay-uniform-fraction") { Description = "With --replay-selection target-nearest: the share of replayed images drawn uniformly instead (default 0)" };
+        var selectionPool = new Option<int?>("--replay-selection-pool") { Description = "Choose the replayed images among a random sample of this many source images (bounds the feature pass of coverage and target-nearest on a large source; default: all)" };
         var composition = new Option<string?>("--composition") { Description = "union (default: each epoch shuffles target and replayed images together) or fixed-share (every batch holds the same share of replayed images)" };
         var steps = new Option<int?>("--steps") { Description = "Training steps (default: --epochs passes over target + replayed images)" };
         var epochs = new Option<int?>("--epochs") { Description = "Passes over target + replayed images, when --steps is not given (default 1)" };
@@ -59,7 +60,7 @@ internal static class FinetuneCommand
         var validation = new Option<string?>("--validation") { Description = "A few labelled target images (one sub-folder per class, or a labelled manifest): leave-one-out kNN at every monitor point" };
 
         var command = new Command("finetune", "Finetune a pretrained backbone on unlabelled target images, with optional sparse source replay and data mixing.");
-        foreach (var option in model.All.Concat([config, resume, target, source, output, method, mixing, alpha, ratio, count, selection, uniformFraction, composition, steps, epochs, batch, learningRate, weightDecay, seed, device, workingSize, imageSize, checkpointEvery, skipUnreadable,
+        foreach (var option in model.All.Concat([config, resume, target, source, output, method, mixing, alpha, ratio, count, selection, uniformFraction, selectionPool, composition, steps, epochs, batch, learningRate, weightDecay, seed, device, workingSize, imageSize, checkpointEvery, skipUnreadable,
             monitorEvery, criterion, restoreBest, patience, sourceProbe, validation]))
         {
             command.Options.Add(option);
@@ -100,6 +101,7 @@ internal static class FinetuneCommand
             }
 
             settings.Replay.UniformFraction = parse.GetValue(uniformFraction) ?? settings.Replay.UniformFraction;
+            settings.Replay.SelectionPool = parse.GetValue(selectionPool) ?? settings.Replay.SelectionPool;
             if (parse.GetValue(composition) is { } c)
             {
                 settings.Replay.Composition = c.ToLowerInvariant() switch
@@ -312,7 +314,7 @@ internal static class FinetuneCommand
         ["validation-knn"] = MonitorCriterion.ValidationKnn,
     };
 
-    private static ISelfSupervisedMethod CreateMethod(FinetuneSettings settings) => settings.Method.ToLowerInvariant() switch
+    internal static ISelfSupervisedMethod CreateMethod(FinetuneSettings settings) => settings.Method.ToLowerInvariant() switch
     {
         "mocov2" or "moco" => new MocoV2(settings.MocoV2),
         "simclr" => new SimClr(settings.SimClr),

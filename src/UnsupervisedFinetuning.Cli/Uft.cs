@@ -5,7 +5,7 @@ using Spectre.Console;
 
 namespace UnsupervisedFinetuning.Cli;
 
-/// <summary>The <c>uft</c> command line: finetune, evaluate, embed.</summary>
+/// <summary>The <c>uft</c> command line: finetune, evaluate, embed, search.</summary>
 internal static class Uft
 {
     /// <summary>Parses <paramref name="args"/> and runs the command; returns the exit code (<see cref="ExitCodes"/>).</summary>
@@ -20,6 +20,7 @@ internal static class Uft
             FinetuneCommand.Create(console, stop),
             EvaluateCommand.Create(console, stop),
             EmbedCommand.Create(console, stop),
+            SearchCommand.Create(console, stop),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

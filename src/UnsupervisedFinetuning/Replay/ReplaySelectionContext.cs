@@ -65,6 +65,18 @@ public sealed class ReplaySelectionContext : IDisposable
         return features;
     }
 
+    /// <summary>A context like this one over another source set (e.g. a sample of it), with the same target, generator and backbone.</summary>
+    internal ReplaySelectionContext WithSource(IImageDataset source)
+    {
+        var context = new ReplaySelectionContext(Target, source, Random, _features);
+        if (_cache.TryGetValue(Target, out var targetFeatures))
+        {
+            context._cache[Target] = targetFeatures.alias(); // shared, not recomputed; each context disposes its own handle
+        }
+
+        return context;
+    }
+
     /// <summary>Frees the cached features.</summary>
     public void Dispose()
     {

@@ -36,6 +36,13 @@ public sealed class SparseReplayOptions
     /// </summary>
     public double UniformFraction { get; set; }
 
+    /// <summary>
+    /// Choose among a uniformly random sample of this many source images instead of the whole source set (null, the
+    /// default: the whole set). Bounds the cost of the rules that read features — one forward pass per pooled image
+    /// instead of per source image — at the price of choosing from a sample; at least the subset size.
+    /// </summary>
+    public int? SelectionPool { get; set; }
+
     /// <summary>The replay subset size for a target set of <paramref name="targetCount"/> images.</summary>
     public int SubsetSize(int targetCount) => Count ?? (int)Math.Round(Ratio * targetCount, MidpointRounding.AwayFromZero);
 
@@ -54,6 +61,7 @@ internal sealed class SparseReplayOptionsValidator : IValidateOptions<SparseRepl
         check.Require(options.UniformFraction >= 0 && options.UniformFraction <= 1, nameof(options.UniformFraction), options.UniformFraction, "a share in [0, 1]");
         check.Require(options.UniformFraction == 0 || options.Selection == ReplaySelection.TargetNearest, nameof(options.UniformFraction), options.UniformFraction,
             $"0 unless Selection is TargetNearest (Selection is {options.Selection})");
+        check.Require(options.SelectionPool is null or > 0, nameof(options.SelectionPool), options.SelectionPool, "null (the whole source set) or a positive number of source images");
         check.Require(Enum.IsDefined(options.Composition), nameof(options.Composition), options.Composition, "Union or FixedShare");
         return check.Result();
     }

@@ -1,3 +1,5 @@
+using UnsupervisedFinetuning.Data;
+
 namespace UnsupervisedFinetuning.Replay;
 
 /// <summary>
@@ -43,6 +45,11 @@ public sealed class SparseSourceReplay : IReplaySampler
             settings.Remove(nameof(SparseReplayOptions.UniformFraction));
         }
 
+        if (_options.SelectionPool is null)
+        {
+            settings.Remove(nameof(SparseReplayOptions.SelectionPool));
+        }
+
         Settings = settings;
     }
 
@@ -72,7 +79,7 @@ public sealed class SparseSourceReplay : IReplaySampler
             throw new ArgumentException($"The replay subset would hold {size} images ({asked}); the source set has {sourceCount}. Expected 1 to {sourceCount}.", nameof(context));
         }
 
-        int[] chosen = _selector.Select(context, size);
+        int[] chosen = _options.SelectionPool is int pool && pool < sourceCount ? SelectFromPool(context, size, pool) : _selector.Select(context, size);
         if (chosen.Length != size || chosen.Distinct().Count() != size || chosen.Any(i => (uint)i >= (uint)sourceCount))
         {
             throw new InvalidOperationException($"Replay selector '{_selector.Name}' returned {chosen.Length} indices; expected {size} distinct source indices in [0, {sourceCount}).");
@@ -80,6 +87,29 @@ public sealed class SparseSourceReplay : IReplaySampler
 
         Array.Sort(chosen); // ascending, so reports and checkpoints read the same whatever the rule's order
         return chosen;
+    }
+
+    /// <summary>The rule applied to a uniform sample of <paramref name="pool"/> source images; its choice mapped back to source indices.</summary>
+    private int[] SelectFromPool(ReplaySelectionContext context, int size, int pool)
+    {
+        if (pool < size)
+        {
+            throw new ArgumentException($"SparseReplayOptions.SelectionPool is {pool}, fewer than the {size} images to replay; expected at least {size} (or null for the whole source set).", nameof(context));
+        }
+
+        var source = context.Source!;
+        int[] sample = context.Random.Permutation(source.Count)[..pool];
+        Array.Sort(sample); // read the pool in source order (sequential on disk for a lazy set)
+        // Labels travel with the pool, so class-balanced selection still sees them.
+        IImageDataset pooled = source is ILabeledImageDataset labeled ? new LabeledSubsetDataset(labeled, sample) : new SubsetDataset(source, sample);
+        using var poolContext = context.WithSource(pooled);
+        int[] chosen = _selector.Select(poolContext, size);
+        if (chosen.Length != size || chosen.Distinct().Count() != size || chosen.Any(i => (uint)i >= (uint)pool))
+        {
+            throw new InvalidOperationException($"Replay selector '{_selector.Name}' returned {chosen.Length} indices; expected {size} distinct indices into its pool of {pool}.");
+        }
+
+        return [.. chosen.Select(i => sample[i])];
     }
 
     /// <inheritdoc />

@@ -115,6 +115,35 @@ public sealed class UftTests
         Assert.That(settings.Replay.Selection, Is.EqualTo(UnsupervisedFinetuning.Replay.ReplaySelection.ClassBalanced), "options.json keeps the rule, so --resume selects nothing new");
     }
 
+    [Test]
+    public void Search_TriesEveryCombination_AndPrintsTheChoiceAsFinetuneOptions()
+    {
+        string json = _dir.File("search.json");
+
+        var outcome = Run(null, "search", "--backbone", Model, "--target", Path.Combine(Images, "digits"), "--source", Path.Combine(Images, "fashion0to4"),
+            "--budget-steps", "40", "--ratios", "0,0.25", "--mixup-alphas", "none,1", "--batch-size", "32", "--json", json);
+
+        Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Success), outcome.Error);
+        using var document = JsonDocument.Parse(File.ReadAllText(json));
+        var trials = document.RootElement.GetProperty("trials").EnumerateArray().ToList();
+        Assert.That(trials.Select(t => t.GetProperty("candidate").GetString()), Is.EqualTo(new[] { "replay 0", "replay 0.25", "replay 0 + mixup α 1", "replay 0.25 + mixup α 1" }));
+        Assert.That(trials.Select(t => t.GetProperty("steps").GetInt64()), Is.All.EqualTo(10));
+        var best = trials.MaxBy(t => t.GetProperty("score").GetDouble());
+        Assert.That(document.RootElement.GetProperty("chosen").GetString(), Is.EqualTo(best.GetProperty("candidate").GetString()));
+        Assert.That(document.RootElement.GetProperty("criterion").GetString(), Is.EqualTo("Uniformity"), "no labels: the label-free default");
+        Assert.That(outcome.Output, Does.Contain("train it with: uft finetune " + document.RootElement.GetProperty("finetuneArguments").GetString()));
+    }
+
+    [TestCase("--ratios", "0,-1", "--ratios has '-1'")]
+    [TestCase("--mixup-alphas", "0", "--mixup-alphas has '0'")]
+    public void Search_BadLists_NameTheOption(string option, string value, string named)
+    {
+        var outcome = Run(null, "search", "--backbone", Model, "--target", Path.Combine(Images, "digits"), "--budget-steps", "40", option, value);
+
+        Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(outcome.Error, Does.Contain(named));
+    }
+
     [TestCase("--replay-selection", "nearest", "--replay-selection is 'nearest'")]
     [TestCase("--monitor-every", "often", "--monitor-every is 'often'")]
     [TestCase("--criterion", "loss", "--criterion is 'loss'")]

@@ -204,6 +204,50 @@ public sealed class ReplaySelectorTests
         Assert.That(e!.Message, Does.Contain("needs the source set's labels").And.Contain("UnlabeledView").And.Contain("not .WithoutLabels()"));
     }
 
+    /// <summary>n images of 1×2 px holding their own index (high byte, low byte), so features can be looked up from pixels.</summary>
+    private static InMemoryImageDataset Indexed(int n) =>
+        InMemoryImageDataset.FromBytes([.. Enumerable.Range(0, n).SelectMany(i => new[] { (byte)(i / 256), (byte)(i % 256) })], n, new ImageShape(1, 1, 2));
+
+    /// <summary>The feature rows of whatever images (or subset of them) the context asks about, found by the index in their pixels.</summary>
+    private static Func<IImageDataset, Tensor> RowsByPixelIndex(float[][] rows) => data =>
+    {
+        using var pixels = data.GetBatch([.. Enumerable.Range(0, data.Count)]);
+        var bytes = pixels.data<byte>().ToArray();
+        return AsTensor([.. Enumerable.Range(0, data.Count).Select(k => rows[(bytes[2 * k] * 256) + bytes[(2 * k) + 1]])]);
+    };
+
+    [Test]
+    public void SelectionPool_TheRuleChoosesAmongAUniformSample_MappedBackToSourceIndices()
+    {
+        float[][] source = Gaussian(300, 8, seed: 11);
+        using var targetImages = Indexed(10);
+        using var sourceImages = Indexed(300);
+        var replay = new SparseSourceReplay(new SparseReplayOptions { Count = 12, Selection = ReplaySelection.Coverage, SelectionPool = 100 });
+        using var context = new ReplaySelectionContext(targetImages, sourceImages, new SeededRandom(5), RowsByPixelIndex(source));
+
+        int[] chosen = replay.SelectSubset(context);
+
+        // The reference: the same generator draws the pool, then k-center's first image; k-center runs on the pool's rows.
+        var random = new SeededRandom(5);
+        int[] pool = [.. random.Permutation(300)[..100].Order()];
+        int[] expected = [.. NaiveKCenter([.. pool.Select(i => source[i])], 12, random.NextInt(100)).Select(k => pool[k]).Order()];
+        Assert.That(chosen, Is.EqualTo(expected));
+        Assert.That(replay.Settings["SelectionPool"], Is.EqualTo("100"));
+    }
+
+    [Test]
+    public void SelectionPool_SmallerThanTheSubset_IsNamed()
+    {
+        using var targetImages = Images(40);
+        using var sourceImages = Images(300);
+        using var context = new ReplaySelectionContext(targetImages, sourceImages, new SeededRandom(5));
+
+        var e = Assert.Throws<ArgumentException>(() => new SparseSourceReplay(new SparseReplayOptions { Count = 20, SelectionPool = 10 }).SelectSubset(context));
+
+        Assert.That(e!.Message, Does.Contain("SparseReplayOptions.SelectionPool is 10, fewer than the 20 images to replay"));
+        Assert.That(new SparseSourceReplay().Settings.ContainsKey("SelectionPool"), Is.False, "no pool: the settings (and fingerprints) read as before");
+    }
+
     [TestCase(ReplaySelection.Uniform, "uniform")]
     [TestCase(ReplaySelection.Coverage, "coverage")]
     [TestCase(ReplaySelection.TargetNearest, "target-nearest")]

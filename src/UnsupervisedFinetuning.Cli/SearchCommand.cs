@@ -1,0 +1,172 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Spectre.Console;
+using UnsupervisedFinetuning.Data;
+using UnsupervisedFinetuning.Engine;
+using UnsupervisedFinetuning.Replay;
+using UnsupervisedFinetuning.Tuning;
+
+namespace UnsupervisedFinetuning.Cli;
+
+/// <summary>
+/// <c>uft search</c>: picks the replay ratio and mixup α within a compute budget (<see cref="FinetuneSearch"/>): every
+/// combination of <c>--ratios</c> × <c>--mixup-alphas</c> trains an equal share of <c>--budget-steps</c> from the
+/// pretrained weights, is scored label-free (or by <c>--validation</c>'s leave-one-out kNN), and the best is printed
+/// with the <c>uft finetune</c> options that train it at full length.
+/// </summary>
+internal static class SearchCommand
+{
+    public static Command Create(IAnsiConsole console, CancellationToken stop)
+    {
+        var model = new ModelArguments();
+        var target = new Option<string?>("--target") { Description = "Unlabelled target images: a folder (any depth) or a manifest" };
+        var source = new Option<string?>("--source") { Description = "Source images to replay from (needed when a ratio is above 0): folder or manifest, indexed" };
+        var budget = new Option<long?>("--budget-steps") { Description = "Steps of all trials together; each candidate gets an equal share (required)" };
+        var ratios = new Option<string>("--ratios") { Description = "Replay ratios to try, comma-separated; 0 = no replay", DefaultValueFactory = _ => "0,0.1,0.25,0.5,1" };
+        var alphas = new Option<string>("--mixup-alphas") { Description = "Mixup α values to try, comma-separated; none = no mixing", DefaultValueFactory = _ => "none,1" };
+        var selection = new Option<string>("--replay-selection") { Description = "Selection rule of every replaying candidate: uniform, coverage, target-nearest or class-balanced", DefaultValueFactory = _ => "uniform" };
+        var criterion = new Option<string?>("--criterion") { Description = "What a trial is scored by at its last step: " + string.Join(", ", FinetuneCommand.Criteria.Keys) + " (default: validation-knn with --validation, else uniformity)" };
+        var validation = new Option<string?>("--validation") { Description = "A few labelled target images (one sub-folder per class, or a labelled manifest): score trials by their leave-one-out kNN" };
+        var method = new Option<string>("--method") { Description = "mocov2 (default), simclr, byol or simsiam", DefaultValueFactory = _ => "mocov2" };
+        var batch = new Option<int?>("--batch-size") { Description = "Images per step (default 128)" };
+        var learningRate = new Option<double?>("--lr") { Description = "Peak learning rate (default 0.03)" };
+        var seed = new Option<long?>("--seed") { Description = "Seed of every random draw (default 0)" };
+        var device = new Option<string?>("--device") { Description = "auto (default), cpu, cuda or cuda:N" };
+        var workingSize = new Option<int?>("--working-size") { Description = "Size images are decoded at (default: the model's input size)" };
+        var json = new Option<string?>("--json") { Description = "Also write every trial and the choice to this JSON file" };
+
+        var command = new Command("search", "Choose the replay ratio and mixup α within a compute budget: short trials of every combination, scored without labels (or by a few).");
+        foreach (var option in model.All.Concat([target, source, budget, ratios, alphas, selection, criterion, validation, method, batch, learningRate, seed, device, workingSize, json]))
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(parse =>
+        {
+            var settings = new FinetuneSettings
+            {
+                Backbone = parse.GetValue(model.Backbone),
+                Arch = parse.GetValue(model.Arch),
+                InputSize = parse.GetValue(model.InputSize),
+                InputChannels = parse.GetValue(model.InputChannels),
+                Method = parse.GetValue(method)!,
+            };
+            settings.Engine.BatchSize = parse.GetValue(batch) ?? settings.Engine.BatchSize;
+            settings.Engine.LearningRate = parse.GetValue(learningRate) ?? settings.Engine.LearningRate;
+            settings.Engine.Seed = parse.GetValue(seed) ?? settings.Engine.Seed;
+            settings.Engine.Device = parse.GetValue(device) ?? settings.Engine.Device;
+            string targetPath = parse.GetValue(target) ?? throw new UsageException("--target is required: the unlabelled target images (a folder or a manifest).");
+            long budgetSteps = parse.GetValue(budget) ?? throw new UsageException("--budget-steps is required: the steps all trials share.");
+            var replayOptions = new SparseReplayOptions { Selection = ParseSelection(parse.GetValue(selection)!) };
+            var candidates = FinetuneCandidate.ReplayMixingGrid(ParseList(parse.GetValue(ratios)!, "--ratios", allowNone: false).Select(v => v!.Value),
+                ParseList(parse.GetValue(alphas)!, "--mixup-alphas", allowNone: true), replayOptions);
+            var search = new FinetuneSearchOptions { BudgetSteps = budgetSteps };
+            if (parse.GetValue(criterion) is { } name)
+            {
+                search.Criterion = FinetuneCommand.Criteria.TryGetValue(name, out var c) ? c
+                    : throw new UsageException($"--criterion is '{name}'; expected one of {string.Join(", ", FinetuneCommand.Criteria.Keys)}.");
+            }
+
+            using var pretrained = ModelArguments.Load(settings.Backbone, settings.Arch, settings.InputSize, settings.InputChannels);
+            var options = settings.Engine;
+            var views = pretrained.AugmentationOptions();
+            options.Augmentation.ImageSize ??= views.ImageSize;
+            options.Augmentation.NormalizationMean ??= views.NormalizationMean;
+            options.Augmentation.NormalizationStd ??= views.NormalizationStd;
+            var imageOptions = pretrained.ImageFolderOptions();
+            imageOptions.Height = imageOptions.Width = parse.GetValue(workingSize) ?? imageOptions.Height;
+            var logger = Microsoft.Extensions.Logging.Abstractions.NullLogger<FinetuneEngine>.Instance;
+            using var targetSet = DataArguments.Unlabeled(targetPath, "--target", imageOptions, logger).LoadIntoMemory();
+            IImageDataset? sourceSet = parse.GetValue(source) is not { } sourcePath ? null
+                : replayOptions.Selection == ReplaySelection.ClassBalanced ? DataArguments.Labeled(sourcePath, "--source", imageOptions, logger)
+                : DataArguments.Unlabeled(sourcePath, "--source", imageOptions, logger);
+            using var labelled = parse.GetValue(validation) is { } v ? DataArguments.Labeled(v, "--validation", imageOptions, logger).LoadIntoMemory() : null;
+
+            console.MarkupLineInterpolated($"search: {candidates.Count} candidates × {budgetSteps / candidates.Count} steps (budget {budgetSteps}), {targetSet.Count} target images{(sourceSet is null ? "" : $", source {sourceSet.Count:N0} files")}");
+            var result = FinetuneSearch.Run(options, FinetuneCommand.CreateMethod(settings), candidates,
+                new FinetuneRequest { Backbone = pretrained.Backbone, Head = pretrained.Head, Target = targetSet, Source = sourceSet, Validation = labelled }, search,
+                progress: new SynchronousProgress<FinetuneTrial>(t => console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trial {t.Candidate.Name}: score {t.Score:F4} ({t.Seconds:F0} s)"))),
+                cancellationToken: stop);
+
+            var table = new Table().Border(TableBorder.Rounded).Title($"scored by {result.Criterion} at the last step (higher is better)")
+                .AddColumn("candidate").AddColumn(new TableColumn("score").RightAligned()).AddColumn(new TableColumn("RankMe").RightAligned())
+                .AddColumn(new TableColumn("uniformity").RightAligned()).AddColumn(new TableColumn("leave-one-out kNN").RightAligned());
+            foreach (var t in result.Trials)
+            {
+                string mark = ReferenceEquals(t, result.Best) ? " ◆" : "";
+                table.AddRow(Markup.Escape(t.Candidate.Name + mark), t.Score.ToString("F4", CultureInfo.InvariantCulture), t.Last.Target.RankMe.ToString("F1", CultureInfo.InvariantCulture),
+                    t.Last.Target.Uniformity.ToString("F3", CultureInfo.InvariantCulture), t.Last.ValidationKnn is { } knn ? knn.ToString("P1", CultureInfo.InvariantCulture) : "–");
+            }
+
+            console.Write(table);
+            console.MarkupLineInterpolated($"chosen: [bold]{result.Best.Candidate.Name}[/]; train it with: uft finetune {FinetuneArguments(result.Best.Candidate)}");
+            if (parse.GetValue(json) is { } jsonPath)
+            {
+                var document = new
+                {
+                    criterion = result.Criterion.ToString(),
+                    budgetSteps,
+                    chosen = result.Best.Candidate.Name,
+                    finetuneArguments = FinetuneArguments(result.Best.Candidate),
+                    trials = result.Trials.Select(t => new { candidate = t.Candidate.Name, steps = t.Steps, score = Finite(t.Score), rankMe = Finite(t.Last.Target.RankMe), uniformity = Finite(t.Last.Target.Uniformity), leaveOneOutKnn = t.Last.ValidationKnn, seconds = t.Seconds }),
+                };
+                File.WriteAllText(jsonPath, JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
+                console.MarkupLineInterpolated($"wrote {jsonPath}");
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static double? Finite(double value) => double.IsFinite(value) ? value : null;
+
+    /// <summary>The uft finetune options that reproduce a candidate's replay and mixing.</summary>
+    internal static string FinetuneArguments(FinetuneCandidate candidate)
+    {
+        var parts = new List<string>();
+        if (candidate.Replay is SparseSourceReplay replay)
+        {
+            parts.Add($"--replay-ratio {replay.Settings["Ratio"]}");
+            if (replay.Selector.Name != "uniform")
+            {
+                parts.Add($"--replay-selection {replay.Selector.Name}");
+            }
+        }
+
+        parts.Add(candidate.Mixing is Mixing.Mixup mixup ? $"--mixing mixup --mixing-alpha {mixup.Settings["Alpha"]}" : "--mixing none");
+        return string.Join(' ', parts);
+    }
+
+    private static ReplaySelection ParseSelection(string value) => value.ToLowerInvariant() switch
+    {
+        "uniform" => ReplaySelection.Uniform,
+        "coverage" => ReplaySelection.Coverage,
+        "target-nearest" => ReplaySelection.TargetNearest,
+        "class-balanced" => ReplaySelection.ClassBalanced,
+        _ => throw new UsageException($"--replay-selection is '{value}'; expected uniform, coverage, target-nearest or class-balanced."),
+    };
+
+    private static List<double?> ParseList(string text, string option, bool allowNone)
+    {
+        var values = new List<double?>();
+        foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (allowNone && part.Equals("none", StringComparison.OrdinalIgnoreCase))
+            {
+                values.Add(null);
+            }
+            else if (double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && double.IsFinite(value) && (value > 0 || (!allowNone && value == 0)))
+            {
+                values.Add(value);
+            }
+            else
+            {
+                throw new UsageException($"{option} has '{part}'; expected comma-separated {(allowNone ? "values > 0 or none" : "values ≥ 0")}, e.g. {(allowNone ? "none,1" : "0,0.25,1")}.");
+            }
+        }
+
+        return values.Count > 0 ? values : throw new UsageException($"{option} is empty; expected at least one value.");
+    }
+}
