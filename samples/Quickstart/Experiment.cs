@@ -72,6 +72,7 @@ internal sealed class Experiment(Settings settings, ExperimentData data, SourceM
                         {
                             metrics = untrained.TryGetValue(arm.Name, out var known) ? known : untrained[arm.Name] = _evaluator.Evaluate(backbone, sets, seed);
                             result.Measurements.AddRange(metrics.ToMeasurements(arm.Name, seed));
+                            AddValidationKnn(result, arm, seed, backbone);
                             result.Measurements.AddRange(LabelFree(backbone, backbone, target, seed, arm.Name));
                         }
                         else
@@ -80,6 +81,7 @@ internal sealed class Experiment(Settings settings, ExperimentData data, SourceM
                             task.Description = $"seed {seed}: {arm.Name} (evaluating)";
                             metrics = _evaluator.Evaluate(backbone, sets, seed);
                             result.Measurements.AddRange(metrics.ToMeasurements(arm.Name, seed));
+                            AddValidationKnn(result, arm, seed, backbone); // the last step's weights, like every number above (before any restore)
                             using (var start = source.Load())
                             {
                                 result.Measurements.AddRange(LabelFree(start.Backbone, backbone, target, seed, arm.Name));
@@ -96,12 +98,6 @@ internal sealed class Experiment(Settings settings, ExperimentData data, SourceM
                             result.Measurements.Add(new TransferMeasurement(arm.Name, seed, TransferMetrics.TargetKnnSelected, selected.TargetKnn));
                             result.Measurements.Add(new TransferMeasurement(arm.Name, seed, TransferMetrics.SourceKnnSelected, selected.SourceKnn));
                             result.Traces.Add(new MonitorTrace(arm.Name, seed, run.Monitoring, run.Selected.Step));
-                        }
-
-                        if (settings.Sweep is not null)
-                        {
-                            // The sweep's labelled choice: kNN on the validation split (the test split stays unseen by every choice).
-                            result.Measurements.Add(new TransferMeasurement(arm.Name, seed, SweepAnalysis.ValidationKnn, ValidationKnn(backbone)));
                         }
 
                         task.Value = task.MaxValue;
@@ -138,6 +134,15 @@ internal sealed class Experiment(Settings settings, ExperimentData data, SourceM
         return (
             knn.Accuracy(Features(data.TargetTrain), data.TargetTrain.GetLabels(), data.TargetTrain.ClassCount, Features(data.TargetTest), data.TargetTest.GetLabels()),
             knn.Accuracy(Features(data.SourceBank), data.SourceBank.GetLabels(), data.SourceBank.ClassCount, Features(data.SourceTest), data.SourceTest.GetLabels()));
+    }
+
+    /// <summary>The sweep's labelled choice: kNN on the validation split (the test split stays unseen by every choice).</summary>
+    private void AddValidationKnn(ExperimentResult result, Arm arm, long seed, Backbone backbone)
+    {
+        if (settings.Sweep is not null)
+        {
+            result.Measurements.Add(new TransferMeasurement(arm.Name, seed, SweepAnalysis.ValidationKnn, ValidationKnn(backbone)));
+        }
     }
 
     /// <summary>kNN accuracy on the target validation split, the target train split as the bank.</summary>

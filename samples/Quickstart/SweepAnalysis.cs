@@ -26,7 +26,7 @@ internal static class SweepAnalysis
         var md = new StringBuilder();
         md.AppendLine(CultureInfo.InvariantCulture, $"# Replay × mixing sweep, {settings.Pairing.ToString().ToLowerInvariant()} pairing").AppendLine();
         md.AppendLine(settingsLine).AppendLine();
-        md.AppendLine("Target kNN on the 2,000-image target test split; retention = source kNN on 2,000 held-out source images; mean ± std over seeds (n = seeds measured). Every trained arm made the same number of steps (equal compute). ◆ = on the Pareto front of the means (no other arm is as good on both and better on one).").AppendLine();
+        md.AppendLine("Target kNN on the 2,000-image target test split; retention = source kNN on 2,000 held-out source images; mean ± std over seeds (n = seeds measured). Every trained arm made the same number of steps (equal compute with mixing in replace mode, the default). ◆ = on the Pareto front of the means (no other arm is as good on both and better on one).").AppendLine();
         md.AppendLine("| arm | n | target kNN (%) | retention (%) | validation kNN (%) | uniformity (label-free) | leave-one-out kNN, 20 labels a class (%) |");
         md.AppendLine("|---|---|---|---|---|---|---|");
         foreach (var arm in present)
@@ -115,7 +115,16 @@ internal static class SweepAnalysis
         ];
         foreach (var (name, labels, score) in trialCriteria)
         {
-            var picks = trialSeeds.Select(seed => (Seed: seed, Arm: searches.Where(t => t.Seed == seed && double.IsFinite(score(t))).Aggregate((a, b) => score(b) > score(a) ? b : a).Candidate)).ToList();
+            var picks = trialSeeds
+                .Select(seed => searches.Where(t => t.Seed == seed && double.IsFinite(score(t))).ToList())
+                .Where(scored => scored.Count > 0)
+                .Select(scored => (Seed: scored[0].Seed, Arm: scored.Aggregate((a, b) => score(b) > score(a) ? b : a).Candidate))
+                .ToList();
+            if (picks.Count == 0)
+            {
+                continue;
+            }
+
             double[] test = [.. picks.Select(p => 100 * value[(p.Arm, p.Seed, TransferMetrics.TargetKnn)])];
             double[] retention = [.. picks.Select(p => 100 * value[(p.Arm, p.Seed, TransferMetrics.SourceKnn)])];
             double[] regret = [.. picks.Where(p => reference[p.Seed] is not null).Select(p => 100 * (value[(reference[p.Seed]!, p.Seed, TransferMetrics.TargetKnn)] - value[(p.Arm, p.Seed, TransferMetrics.TargetKnn)]))];

@@ -9,14 +9,14 @@ using UnsupervisedFinetuning.Tuning;
 
 namespace UnsupervisedFinetuning.Samples.Quickstart;
 
+/// <summary>One short trial of the automatic choice (sweep-search.tsv).</summary>
+internal sealed record SearchTrial(long Seed, string Candidate, long Steps, double Uniformity, double RankMe, double LeaveOneOutKnn, double Seconds);
+
 /// <summary>
 /// The --sweep mode: trains every sweep arm for every seed, saving each finished run's numbers to
 /// sweep-runs.tsv at once and rewriting sweep.md and sweep.png, so a sweep stopped after hours keeps its runs:
 /// the same command again (same --out) continues with the runs still missing.
 /// </summary>
-/// <summary>One short trial of the automatic choice (sweep-search.tsv).</summary>
-internal sealed record SearchTrial(long Seed, string Candidate, long Steps, double Uniformity, double RankMe, double LeaveOneOutKnn, double Seconds);
-
 internal static class SweepRun
 {
     public const string RunsFile = "sweep-runs.tsv";
@@ -33,7 +33,7 @@ internal static class SweepRun
     {
         string folder = settings.Output.FullName;
         var arms = Arm.Sweep(settings, grid: settings.Sweep is "all" or "grid", rules: settings.Sweep is "all" or "rules");
-        string settingsLine = $"Settings: {data.Description}; {settings.TargetSize} unlabelled target images, {settings.Steps} steps of {settings.BatchSize} per arm, lr {settings.LearningRate.ToString(CultureInfo.InvariantCulture)}, mixing {settings.MixingMode} α = {settings.MixingAlpha.ToString(CultureInfo.InvariantCulture)} ({settings.MixingCompute.ToString().ToLowerInvariant()}), rules at ratio {settings.ReplayRatio.ToString(CultureInfo.InvariantCulture)}, Union composition.";
+        string settingsLine = $"Settings: {data.Description}; {settings.TargetSize} unlabelled target images, {settings.Steps} steps of {settings.BatchSize} per arm, lr {settings.LearningRate.ToString(CultureInfo.InvariantCulture)}, mixing {settings.MixingMode} α = {settings.MixingAlpha.ToString(CultureInfo.InvariantCulture)} ({settings.MixingCompute.ToString().ToLowerInvariant()}), rules at ratio {settings.ReplayRatio.ToString(CultureInfo.InvariantCulture)}, Union composition, selected step by {QuickstartCommandLine.CriterionName(settings.Criterion)}.";
 
         // A folder holds one sweep: its settings line must match, or the saved runs would be mixed with other settings.
         string settingsPath = Path.Combine(folder, SettingsFile);
@@ -77,8 +77,8 @@ internal static class SweepRun
             var search = FinetuneSearch.Run(experiment.EngineOptions(settings.Steps, seed), Experiment.Method(), candidates,
                 experiment.Request(grid.First(a => a.Replay), target, model.Backbone, model.Head!),
                 new FinetuneSearchOptions { BudgetSteps = SearchBudgetRuns * (long)settings.Steps, Criterion = MonitorCriterion.Uniformity, MinTrialSteps = 1 /* --steps decides */ }, source.Augmentation,
-                new SynchronousProgress<FinetuneTrial>(t => AnsiConsole.MarkupLineInterpolated($"  {t.Candidate.Name}: uniformity {t.Last.Target.Uniformity:F3}, RankMe {t.Last.Target.RankMe:F1}, leave-one-out kNN {t.Last.ValidationKnn:P1} ({t.Seconds:F0} s)")));
-            searches.AddRange(search.Trials.Select(t => new SearchTrial(seed, t.Candidate.Name, t.Steps, t.Last.Target.Uniformity, t.Last.Target.RankMe, t.Last.ValidationKnn ?? double.NaN, t.Seconds)));
+                new SynchronousProgress<FinetuneTrial>(t => AnsiConsole.MarkupLineInterpolated($"  {t.Candidate.Name}: uniformity {t.Last?.Target.Uniformity:F3}, RankMe {t.Last?.Target.RankMe:F1}, leave-one-out kNN {t.Last?.ValidationKnn:P1} ({t.Seconds:F0} s) {t.Failure}")));
+            searches.AddRange(search.Trials.Select(t => new SearchTrial(seed, t.Candidate.Name, t.Steps, t.Last?.Target.Uniformity ?? double.NaN, t.Last?.Target.RankMe ?? double.NaN, t.Last?.ValidationKnn ?? double.NaN, t.Seconds)));
             SaveSearch(Path.Combine(folder, SearchFile), searches);
             SweepAnalysis.Write(folder, arms, measurements, searches, settings, settingsLine);
         }

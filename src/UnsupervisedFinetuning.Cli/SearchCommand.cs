@@ -84,10 +84,19 @@ internal static class SearchCommand
             using var labelled = parse.GetValue(validation) is { } v ? DataArguments.Labeled(v, "--validation", imageOptions, logger).LoadIntoMemory() : null;
 
             console.MarkupLineInterpolated($"search: {candidates.Count} candidates × {budgetSteps / candidates.Count} steps (budget {budgetSteps}), {targetSet.Count} target images{(sourceSet is null ? "" : $", source {sourceSet.Count:N0} files")}");
-            var result = FinetuneSearch.Run(options, FinetuneCommand.CreateMethod(settings), candidates,
-                new FinetuneRequest { Backbone = pretrained.Backbone, Head = pretrained.Head, Target = targetSet, Source = sourceSet, Validation = labelled }, search,
-                progress: new SynchronousProgress<FinetuneTrial>(t => console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trial {t.Candidate.Name}: score {t.Score:F4} ({t.Seconds:F0} s)"))),
-                cancellationToken: stop);
+            FinetuneSearchResult result;
+            try
+            {
+                result = FinetuneSearch.Run(options, FinetuneCommand.CreateMethod(settings), candidates,
+                    new FinetuneRequest { Backbone = pretrained.Backbone, Head = pretrained.Head, Target = targetSet, Source = sourceSet, Validation = labelled }, search,
+                    progress: new SynchronousProgress<FinetuneTrial>(t => console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trial {t.Candidate.Name}: score {t.Score:F4} ({t.Seconds:F0} s){(t.Failure is null ? "" : " — " + t.Failure)}"))),
+                    cancellationToken: stop);
+            }
+            catch (ArgumentException e) when (e.ParamName is "search" or "candidates")
+            {
+                // Refused before any trial trained: the budget or the grid the options describe (e.g. a budget too small for it).
+                throw new UsageException(e.Message);
+            }
 
             var table = new Table().Border(TableBorder.Rounded).Title($"scored by {result.Criterion} at the last step (higher is better)")
                 .AddColumn("candidate").AddColumn(new TableColumn("score").RightAligned()).AddColumn(new TableColumn("RankMe").RightAligned())
@@ -95,12 +104,12 @@ internal static class SearchCommand
             foreach (var t in result.Trials)
             {
                 string mark = ReferenceEquals(t, result.Best) ? " ◆" : "";
-                table.AddRow(Markup.Escape(t.Candidate.Name + mark), t.Score.ToString("F4", CultureInfo.InvariantCulture), t.Last.Target.RankMe.ToString("F1", CultureInfo.InvariantCulture),
-                    t.Last.Target.Uniformity.ToString("F3", CultureInfo.InvariantCulture), t.Last.ValidationKnn is { } knn ? knn.ToString("P1", CultureInfo.InvariantCulture) : "–");
+                table.AddRow(Markup.Escape(t.Candidate.Name + mark), t.Score.ToString("F4", CultureInfo.InvariantCulture), t.Last?.Target.RankMe.ToString("F1", CultureInfo.InvariantCulture) ?? "–",
+                    t.Last?.Target.Uniformity.ToString("F3", CultureInfo.InvariantCulture) ?? "–", t.Last?.ValidationKnn is { } knn ? knn.ToString("P1", CultureInfo.InvariantCulture) : "–");
             }
 
             console.Write(table);
-            console.MarkupLineInterpolated($"chosen: [bold]{result.Best.Candidate.Name}[/]; train it with: uft finetune {FinetuneArguments(result.Best.Candidate)}");
+            console.MarkupLineInterpolated($"chosen: [bold]{result.Best.Candidate.Name}[/]; train it with: uft finetune {FinetuneArguments(result.Best.Candidate, settings)}");
             if (parse.GetValue(json) is { } jsonPath)
             {
                 var document = new
@@ -108,8 +117,8 @@ internal static class SearchCommand
                     criterion = result.Criterion.ToString(),
                     budgetSteps,
                     chosen = result.Best.Candidate.Name,
-                    finetuneArguments = FinetuneArguments(result.Best.Candidate),
-                    trials = result.Trials.Select(t => new { candidate = t.Candidate.Name, steps = t.Steps, score = Finite(t.Score), rankMe = Finite(t.Last.Target.RankMe), uniformity = Finite(t.Last.Target.Uniformity), leaveOneOutKnn = t.Last.ValidationKnn, seconds = t.Seconds }),
+                    finetuneArguments = FinetuneArguments(result.Best.Candidate, settings),
+                    trials = result.Trials.Select(t => new { candidate = t.Candidate.Name, steps = t.Steps, score = Finite(t.Score), rankMe = t.Last is null ? null : Finite(t.Last.Target.RankMe), uniformity = t.Last is null ? null : Finite(t.Last.Target.Uniformity), leaveOneOutKnn = t.Last?.ValidationKnn, failure = t.Failure, seconds = t.Seconds }),
                 };
                 File.WriteAllText(jsonPath, JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
                 console.MarkupLineInterpolated($"wrote {jsonPath}");
@@ -123,9 +132,14 @@ internal static class SearchCommand
     private static double? Finite(double value) => double.IsFinite(value) ? value : null;
 
     /// <summary>The uft finetune options that reproduce a candidate's replay and mixing.</summary>
-    internal static string FinetuneArguments(FinetuneCandidate candidate)
+    internal static string FinetuneArguments(FinetuneCandidate candidate, FinetuneSettings settings)
     {
-        var parts = new List<string>();
+        // The settings the trials ran with, so the printed command trains what was tried (at full length).
+        var parts = new List<string>
+        {
+            $"--method {settings.Method}",
+            string.Create(CultureInfo.InvariantCulture, $"--batch-size {settings.Engine.BatchSize} --lr {settings.Engine.LearningRate} --seed {settings.Engine.Seed}"),
+        };
         if (candidate.Replay is SparseSourceReplay replay)
         {
             parts.Add($"--replay-ratio {replay.Settings["Ratio"]}");

@@ -96,11 +96,11 @@ public static class TransferChart
         ArgumentNullException.ThrowIfNull(report);
         var points = report.Arms
             .Select(arm => (Arm: arm, X: report.Summarize(arm, xMetric), Y: report.Summarize(arm, yMetric)))
-            .Where(p => p.X.Count > 0 && p.Y.Count > 0)
+            .Where(p => p.X.Count > 0 && p.Y.Count > 0 && double.IsFinite(p.X.Mean) && double.IsFinite(p.Y.Mean))
             .ToList();
         if (points.Count == 0)
         {
-            throw new ArgumentException($"No arm of the report has both '{xMetric}' and '{yMetric}'.", nameof(report));
+            throw new ArgumentException($"No arm of the report has both '{xMetric}' and '{yMetric}' (with finite means).", nameof(report));
         }
 
         return points;

@@ -102,7 +102,8 @@ public sealed class FinetuneOptions
         var copy = Activator.CreateInstance(options.GetType())!;
         foreach (var property in options.GetType().GetProperties().Where(p => p.CanRead && p.CanWrite))
         {
-            property.SetValue(copy, property.GetValue(options));
+            object? value = property.GetValue(options);
+            property.SetValue(copy, value is Array array ? array.Clone() : value); // e.g. the normalisation vectors
         }
 
         return copy;

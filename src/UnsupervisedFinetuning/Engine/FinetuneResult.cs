@@ -115,4 +115,15 @@ public sealed class FinetuneResult
         SelectedWeights.Clear();
         SelectedRestored = true;
     }
+
+    /// <summary>Frees the selected weights' CPU copy without restoring it (a caller that only reads the history).</summary>
+    internal void ReleaseSelected()
+    {
+        foreach (var tensor in SelectedWeights?.Values ?? Enumerable.Empty<TorchSharp.torch.Tensor>())
+        {
+            tensor.Dispose();
+        }
+
+        SelectedWeights?.Clear();
+    }
 }

@@ -37,7 +37,13 @@ public sealed class ClassBalancedReplaySelector : IReplaySelector
 
         for (int i = 0; i < labeled.Count; i++)
         {
-            members[labeled.GetLabel(i)].Add(i);
+            int label = labeled.GetLabel(i);
+            if ((uint)label >= (uint)members.Length)
+            {
+                throw new ArgumentException($"Source image {i} has label {label}; the source set declares {members.Length} classes, so labels must be 0 to {members.Length - 1}.", nameof(context));
+            }
+
+            members[label].Add(i);
         }
 
         int[] quota = Quotas(members.Select(m => m.Count).ToArray(), count, context.Random);

@@ -6,7 +6,8 @@ namespace UnsupervisedFinetuning.Replay;
 /// Replays a subset that covers the source representation: greedy k-center (Gonzalez 1985; the "core-set"
 /// selection of Sener &amp; Savarese 2018) on the cosine distance 1 − cos(f_i, f_j) of the pretrained backbone's
 /// features. The first image is drawn with the run's seed; each next one is the image farthest from every
-/// image chosen so far. The result's covering radius is at most twice the best possible for its size.
+/// image chosen so far. Measured in chordal distance √(2 − 2·cos) — a metric that orders pairs exactly as
+/// 1 − cos does, so the choice is the same — the result's covering radius is at most twice the best possible for its size.
 /// </summary>
 /// <remarks>
 /// Exact, not approximate: each of the |S| greedy steps is one matrix-vector product over the N source

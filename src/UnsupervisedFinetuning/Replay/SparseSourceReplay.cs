@@ -66,19 +66,8 @@ public sealed class SparseSourceReplay : IReplaySampler
     public int[] SelectSubset(ReplaySelectionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        int size = _options.SubsetSize(context.Target.Count);
+        int size = CheckFits(context.Target, context.Source, nameof(context));
         int sourceCount = context.SourceCount;
-        if (sourceCount == 0)
-        {
-            throw new ArgumentException("Sparse source replay needs a source dataset; none was given (set FinetuneRequest.Source).", nameof(context));
-        }
-
-        if (size < 1 || size > sourceCount)
-        {
-            string asked = _options.Count is { } count ? $"count {count}" : $"ratio {_options.Ratio} × {context.Target.Count} target images";
-            throw new ArgumentException($"The replay subset would hold {size} images ({asked}); the source set has {sourceCount}. Expected 1 to {sourceCount}.", nameof(context));
-        }
-
         int[] chosen = _options.SelectionPool is int pool && pool < sourceCount ? SelectFromPool(context, size, pool) : _selector.Select(context, size);
         if (chosen.Length != size || chosen.Distinct().Count() != size || chosen.Any(i => (uint)i >= (uint)sourceCount))
         {
@@ -89,14 +78,43 @@ public sealed class SparseSourceReplay : IReplaySampler
         return chosen;
     }
 
+    /// <summary>
+    /// Checks, without reading any image, that replay can select from these sets — a source set, a subset size
+    /// between 1 and its size, a pool at least that large, labels for class-balanced selection — and returns |S|.
+    /// </summary>
+    /// <exception cref="ArgumentException">It cannot; the message names the numbers.</exception>
+    internal int CheckFits(IImageDataset target, IImageDataset? source, string parameter)
+    {
+        int size = _options.SubsetSize(target.Count);
+        int sourceCount = source?.Count ?? 0;
+        if (sourceCount == 0)
+        {
+            throw new ArgumentException("Sparse source replay needs a source dataset; none was given (set FinetuneRequest.Source).", parameter);
+        }
+
+        if (size < 1 || size > sourceCount)
+        {
+            string asked = _options.Count is { } count ? $"count {count}" : $"ratio {_options.Ratio} × {target.Count} target images";
+            throw new ArgumentException($"The replay subset would hold {size} images ({asked}); the source set has {sourceCount}. Expected 1 to {sourceCount}.", parameter);
+        }
+
+        if (_options.SelectionPool is int pool && pool < size)
+        {
+            throw new ArgumentException($"SparseReplayOptions.SelectionPool is {pool}, fewer than the {size} images to replay; expected at least {size} (or null for the whole source set).", parameter);
+        }
+
+        if (_selector is ClassBalancedReplaySelector && source is not ILabeledImageDataset)
+        {
+            throw new ArgumentException(
+                $"Class-balanced replay selection needs the source set's labels, but the source is a {source!.GetType().Name}: pass an ILabeledImageDataset (not .WithoutLabels()) as FinetuneRequest.Source.", parameter);
+        }
+
+        return size;
+    }
+
     /// <summary>The rule applied to a uniform sample of <paramref name="pool"/> source images; its choice mapped back to source indices.</summary>
     private int[] SelectFromPool(ReplaySelectionContext context, int size, int pool)
     {
-        if (pool < size)
-        {
-            throw new ArgumentException($"SparseReplayOptions.SelectionPool is {pool}, fewer than the {size} images to replay; expected at least {size} (or null for the whole source set).", nameof(context));
-        }
-
         var source = context.Source!;
         int[] sample = context.Random.Permutation(source.Count)[..pool];
         Array.Sort(sample); // read the pool in source order (sequential on disk for a lazy set)

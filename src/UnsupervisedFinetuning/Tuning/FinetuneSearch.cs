@@ -5,7 +5,6 @@ using UnsupervisedFinetuning.Engine;
 using UnsupervisedFinetuning.Methods;
 using UnsupervisedFinetuning.Monitoring;
 using UnsupervisedFinetuning.Replay;
-using static TorchSharp.torch;
 
 namespace UnsupervisedFinetuning.Tuning;
 
@@ -18,7 +17,10 @@ namespace UnsupervisedFinetuning.Tuning;
 /// <remarks>
 /// A short trial is a proxy for a full run: docs/how-to/replay-selection.md reports how close its choice lands to
 /// the setting a labelled validation split picks from full-length runs. The caller's backbone, head and predictor
-/// are the pretrained ones again when the search returns or throws.
+/// are the pretrained ones again when the search returns or throws. The budget counts training steps: a replay rule
+/// that reads features (coverage, target-nearest) embeds the source again for each replaying candidate, outside the
+/// budget, and mixing in <see cref="MixingCompute.Add"/> mode costs about 1.7× a step. A candidate whose loss
+/// diverges gets a NaN score (<see cref="FinetuneTrial.Failure"/> says why) and the others go on.
 /// </remarks>
 public static class FinetuneSearch
 {
@@ -57,6 +59,11 @@ public static class FinetuneSearch
         }
 
         long trialSteps = search.BudgetSteps / candidates.Count;
+        if (trialSteps > int.MaxValue)
+        {
+            throw new ArgumentException($"A budget of {search.BudgetSteps} steps over {candidates.Count} candidates gives {trialSteps} steps a trial; expected at most {int.MaxValue}.", nameof(search));
+        }
+
         if (trialSteps < search.MinTrialSteps)
         {
             throw new ArgumentException(
@@ -74,13 +81,29 @@ public static class FinetuneSearch
             throw new ArgumentException($"Candidate '{replaying.Name}' replays source images, but the request has no source set (FinetuneRequest.Source).", nameof(request));
         }
 
+        // What can be checked without training — subset sizes, pools, labels — is, so no trial trains before a later one would fail.
+        foreach (var candidate in candidates)
+        {
+            if (candidate.Replay is SparseSourceReplay sparse)
+            {
+                try
+                {
+                    sparse.CheckFits(request.Target, request.Source, nameof(request));
+                }
+                catch (ArgumentException e)
+                {
+                    throw new ArgumentException($"Candidate '{candidate.Name}': {e.Message}", nameof(candidates), e);
+                }
+            }
+        }
+
         var criterion = search.Criterion ?? (request.Validation is not null ? MonitorCriterion.ValidationKnn : new MonitoringOptions().Criterion);
         var trialOptions = options.Copy();
-        trialOptions.Steps = checked((int)trialSteps);
+        trialOptions.Steps = (int)trialSteps;
         trialOptions.CheckpointDirectory = null;
         trialOptions.CheckpointEverySteps = null;
         trialOptions.Monitoring.Enabled = true;
-        trialOptions.Monitoring.EverySteps = checked((int)trialSteps); // the two ends: step 0 and the last step
+        trialOptions.Monitoring.EverySteps = (int)trialSteps; // the two ends: step 0 and the last step
         trialOptions.Monitoring.Criterion = criterion;
         trialOptions.Monitoring.CustomScore = null;
         trialOptions.Monitoring.RestoreBest = false;
@@ -89,18 +112,29 @@ public static class FinetuneSearch
 
         // Every engine is built (and its options validated) before the first trial trains.
         var engines = candidates.Select(c => FinetuneEngine.Create(trialOptions, method, c.Replay, c.Mixing, augmentation, logger)).ToList();
-        var pretrained = Snapshot(request);
+        using var pretrained = ModuleSnapshot.Capture(request.Backbone, request.Head, request.Predictor); // values and devices
         try
         {
             var trials = new List<FinetuneTrial>();
             for (int i = 0; i < candidates.Count; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                Restore(request, pretrained);
+                pretrained.Restore();
                 var clock = Stopwatch.StartNew();
-                var result = engines[i].Run(request, null, cancellationToken);
-                var last = result.Monitoring[^1];
-                var trial = new FinetuneTrial(candidates[i], result.Steps, last.Score, last, clock.Elapsed.TotalSeconds);
+                FinetuneTrial trial;
+                try
+                {
+                    var result = engines[i].Run(request, null, cancellationToken);
+                    result.ReleaseSelected(); // a trial's best-point copy is not needed: only its history is read
+                    var last = result.Monitoring[^1];
+                    trial = new FinetuneTrial(candidates[i], result.Steps, last.Score, last, clock.Elapsed.TotalSeconds);
+                }
+                catch (NonFiniteLossException e)
+                {
+                    // A diverging candidate is an answer ("not this one"), not a reason to lose the other trials.
+                    trial = new FinetuneTrial(candidates[i], e.Step, double.NaN, null, clock.Elapsed.TotalSeconds, e.Message);
+                }
+
                 trials.Add(trial);
                 progress?.Report(trial);
             }
@@ -108,7 +142,7 @@ public static class FinetuneSearch
             var scored = trials.Where(t => double.IsFinite(t.Score)).ToList();
             if (scored.Count == 0)
             {
-                throw new InvalidOperationException($"No trial could be scored by {criterion}: every score was NaN (e.g. collapsed features).");
+                throw new InvalidOperationException($"No trial could be scored by {criterion}: every score was NaN (collapsed features or diverging losses: {string.Join("; ", trials.Select(t => $"{t.Candidate.Name}: {t.Failure ?? "NaN score"}"))}).");
             }
 
             var best = scored.Aggregate((a, b) => b.Score > a.Score ? b : a);
@@ -116,33 +150,7 @@ public static class FinetuneSearch
         }
         finally
         {
-            Restore(request, pretrained);
-            foreach (var tensors in pretrained.Values)
-            {
-                foreach (var tensor in tensors.Values)
-                {
-                    tensor.Dispose();
-                }
-            }
-        }
-    }
-
-    /// <summary>CPU copies of every parameter and buffer of the networks a trial trains.</summary>
-    private static Dictionary<nn.Module, Dictionary<string, Tensor>> Snapshot(FinetuneRequest request)
-    {
-        var networks = new nn.Module?[] { request.Backbone, request.Head, request.Predictor };
-        return networks.OfType<nn.Module>().ToDictionary(m => m, m => m.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().clone()));
-    }
-
-    private static void Restore(FinetuneRequest request, Dictionary<nn.Module, Dictionary<string, Tensor>> snapshot)
-    {
-        using var noGrad = no_grad();
-        foreach (var (module, tensors) in snapshot)
-        {
-            foreach (var (name, value) in module.state_dict())
-            {
-                value.copy_(tensors[name]);
-            }
+            pretrained.Restore();
         }
     }
 }

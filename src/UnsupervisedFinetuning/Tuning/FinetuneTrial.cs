@@ -5,10 +5,11 @@ namespace UnsupervisedFinetuning.Tuning;
 /// <summary>One candidate's short run in a <see cref="FinetuneSearch"/>.</summary>
 /// <param name="Candidate">The setting tried.</param>
 /// <param name="Steps">Steps it trained.</param>
-/// <param name="Score">The criterion at its last monitor point (higher is better; NaN when it could not be measured).</param>
-/// <param name="Last">Its last monitor point: every label-free signal, drift and (with labels) leave-one-out kNN.</param>
+/// <param name="Score">The criterion at its last monitor point (higher is better); NaN when it could not be measured or the trial failed.</param>
+/// <param name="Last">Its last monitor point: every label-free signal, drift and (with labels) leave-one-out kNN; null when the trial failed.</param>
 /// <param name="Seconds">Wall time of the trial.</param>
-public sealed record FinetuneTrial(FinetuneCandidate Candidate, long Steps, double Score, MonitorPoint Last, double Seconds);
+/// <param name="Failure">Why the trial has no score (its loss became NaN or infinite), or null.</param>
+public sealed record FinetuneTrial(FinetuneCandidate Candidate, long Steps, double Score, MonitorPoint? Last, double Seconds, string? Failure = null);
 
 /// <summary>What a <see cref="FinetuneSearch"/> found.</summary>
 /// <param name="Criterion">The criterion trials were scored by.</param>

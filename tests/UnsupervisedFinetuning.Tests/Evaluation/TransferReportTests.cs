@@ -66,6 +66,24 @@ public sealed class TransferReportTests
     }
 
     [Test]
+    public void ParetoFront_KeepsTheUndominatedMeans_TiesIncluded_NaNLeftOut()
+    {
+        static IEnumerable<TransferMeasurement> Arm(string arm, double target, double retention) =>
+            [new(arm, 1, TransferMetrics.TargetKnn, target), new(arm, 1, TransferMetrics.SourceKnn, retention)];
+        var report = new TransferReport(
+        [
+            .. Arm("a", 0.90, 0.80), .. Arm("b", 0.80, 0.90), .. Arm("a twin", 0.90, 0.80), // a and its twin: neither beats the other
+            .. Arm("dominated", 0.85, 0.79), .. Arm("weakly dominated", 0.80, 0.85), .. Arm("no number", double.NaN, 0.95),
+        ], "a");
+
+        var front = TransferChart.ParetoFront(report);
+
+        Assert.That(front, Is.EqualTo(new[] { "b", "a", "a twin" }), "by target kNN, ascending");
+        using var dir = new TempDirectory();
+        Assert.That(File.Exists(TransferChart.WritePng(report, Path.Combine(dir.Path, "front.png"), paretoFront: true)), Is.True);
+    }
+
+    [Test]
     public void WriteWithChart_WithTargetAndRetention_AddsTheTradeOffChart()
     {
         using var dir = new TempDirectory();

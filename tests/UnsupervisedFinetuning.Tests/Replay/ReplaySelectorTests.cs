@@ -236,6 +236,48 @@ public sealed class ReplaySelectorTests
     }
 
     [Test]
+    public void SelectionPool_ClassBalanced_SeesThePoolsLabels()
+    {
+        int[] labels = [.. Enumerable.Range(0, 300).Select(i => i % 5)];
+        using var source = new InMemoryLabeledImageDataset(zeros(300, 1, 1, 1, ScalarType.Byte), labels, 5);
+        using var targetImages = Images(10);
+        using var context = new ReplaySelectionContext(targetImages, source, new SeededRandom(9));
+
+        int[] chosen = new SparseSourceReplay(new SparseReplayOptions { Count = 20, Selection = ReplaySelection.ClassBalanced, SelectionPool = 60 }).SelectSubset(context);
+
+        var pool = new SeededRandom(9).Permutation(300)[..60].ToHashSet();
+        Assert.That(chosen.All(pool.Contains), Is.True, "every chosen image is from the pool");
+        Assert.That(chosen.GroupBy(i => labels[i]).Select(g => g.Count()), Is.EquivalentTo(new[] { 4, 4, 4, 4, 4 }));
+    }
+
+    [Test]
+    public void ClassBalanced_LabelOutsideTheDeclaredClasses_IsNamed()
+    {
+        using var targetImages = Images(10);
+        using var context = new ReplaySelectionContext(targetImages, new BadLabels(), new SeededRandom(1));
+
+        var e = Assert.Throws<ArgumentException>(() => ClassBalancedReplaySelector.Instance.Select(context, 2));
+
+        Assert.That(e!.Message, Does.Contain("Source image 3 has label 7; the source set declares 2 classes"));
+    }
+
+    /// <summary>A labelled set whose fourth image claims a class it does not declare (a buggy custom dataset).</summary>
+    private sealed class BadLabels : ILabeledImageDataset
+    {
+        public int Count => 5;
+
+        public ImageShape Shape => new(1, 1, 1);
+
+        public int ClassCount => 2;
+
+        public IReadOnlyList<string> ClassNames => ["a", "b"];
+
+        public int GetLabel(int index) => index == 3 ? 7 : index % 2;
+
+        public Tensor GetBatch(ReadOnlySpan<int> indices) => zeros(indices.Length, 1, 1, 1, ScalarType.Byte);
+    }
+
+    [Test]
     public void SelectionPool_SmallerThanTheSubset_IsNamed()
     {
         using var targetImages = Images(40);

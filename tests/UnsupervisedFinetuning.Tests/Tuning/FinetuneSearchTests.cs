@@ -56,8 +56,65 @@ public sealed class FinetuneSearchTests
             var run = FinetuneEngine.Create(own, EngineTestData.Method(MethodKind.MocoV2), candidates[i].Replay, candidates[i].Mixing)
                 .Run(new FinetuneRequest { Backbone = fresh, Target = target, Source = source });
             Assert.That(result.Trials[i].Score, Is.EqualTo(run.Monitoring[^1].Score), candidates[i].Name);
-            Assert.That(result.Trials[i].Last.Step, Is.EqualTo(3));
+            Assert.That(result.Trials[i].Last!.Step, Is.EqualTo(3));
         }
+    }
+
+    [Test]
+    public void Run_LeavesTheCallersOptionsAndHeadAsTheyWere()
+    {
+        using var target = EngineTestData.Images(48, seed: 37);
+        using var model = EngineTestData.Model(seed: 10);
+        using var head = new UnsupervisedFinetuning.Objectives.ProjectionHead(32, 32, 16, batchNorm: false);
+        var headBefore = EngineTestData.Snapshot(head);
+        var options = EngineTestData.Options();
+        options.Augmentation.NormalizationMean = [0.5f];
+        options.Augmentation.NormalizationStd = [0.25f];
+
+        _ = FinetuneSearch.Run(options, EngineTestData.Method(MethodKind.MocoV2), FinetuneCandidate.ReplayMixingGrid([0], [null, 1.0]),
+            new FinetuneRequest { Backbone = model, Head = head, Target = target }, new FinetuneSearchOptions { BudgetSteps = 4, MinTrialSteps = 1 });
+
+        Assert.That((options.Steps, options.Monitoring.EverySteps, options.Monitoring.Criterion, options.CheckpointDirectory), Is.EqualTo(((int?)12, (int?)null, MonitorCriterion.Uniformity, (string?)null)));
+        Assert.That(EngineTestData.BitEqual(EngineTestData.Snapshot(head), headBefore), Is.True, "the head the caller passed is the pretrained one again");
+        var copy = options.Copy();
+        Assert.That(copy.Augmentation, Is.Not.SameAs(options.Augmentation));
+        Assert.That(copy.Monitoring, Is.Not.SameAs(options.Monitoring));
+        Assert.That(copy.Augmentation.NormalizationMean, Is.EqualTo(options.Augmentation.NormalizationMean).And.Not.SameAs(options.Augmentation.NormalizationMean));
+    }
+
+    [Test]
+    public void Run_EveryTrialDiverging_SaysSoForEach_AndRestoresTheWeights()
+    {
+        using var target = EngineTestData.Images(48, seed: 38);
+        using var model = EngineTestData.Model(seed: 11);
+        var pretrained = EngineTestData.Snapshot(model);
+        var options = EngineTestData.Options();
+        options.LearningRate = 1e12; // the loss becomes NaN within a few steps
+        var trials = new List<FinetuneTrial>();
+
+        var e = Assert.Throws<InvalidOperationException>(() => FinetuneSearch.Run(options, EngineTestData.Method(MethodKind.MocoV2), FinetuneCandidate.ReplayMixingGrid([0], [null, 1.0]),
+            new FinetuneRequest { Backbone = model, Target = target }, new FinetuneSearchOptions { BudgetSteps = 16, MinTrialSteps = 1 }, progress: new SynchronousProgress<FinetuneTrial>(trials.Add)));
+
+        Assert.That(trials, Has.Count.EqualTo(2), "a diverging trial does not stop the others");
+        Assert.That(trials.Select(t => (double.IsNaN(t.Score), t.Last is null, t.Failure is not null)), Is.All.EqualTo((true, true, true)));
+        Assert.That(e!.Message, Does.Contain("No trial could be scored").And.Contain("replay 0: ").And.Contain("replay 0 + mixup α 1: "));
+        Assert.That(EngineTestData.BitEqual(EngineTestData.Snapshot(model), pretrained), Is.True);
+    }
+
+    [Test]
+    public void Run_ACandidateThatCannotSelect_IsNamedBeforeAnyTrialTrains()
+    {
+        using var target = EngineTestData.Images(48, seed: 39);
+        using var source = EngineTestData.Images(20, seed: 40);
+        using var model = EngineTestData.Model(seed: 12);
+        var pretrained = EngineTestData.Snapshot(model);
+        var candidates = FinetuneCandidate.ReplayMixingGrid([0, 0.25, 1], [null]); // 48 × 1 = 48 images from a source of 20
+
+        var e = Assert.Throws<ArgumentException>(() => FinetuneSearch.Run(EngineTestData.Options(), EngineTestData.Method(MethodKind.MocoV2), candidates,
+            new FinetuneRequest { Backbone = model, Target = target, Source = source }, new FinetuneSearchOptions { BudgetSteps = 30, MinTrialSteps = 1 }));
+
+        Assert.That(e!.Message, Does.Contain("Candidate 'replay 1': The replay subset would hold 48 images (ratio 1 × 48 target images); the source set has 20"));
+        Assert.That(EngineTestData.BitEqual(EngineTestData.Snapshot(model), pretrained), Is.True, "no trial trained");
     }
 
     [Test]
@@ -72,7 +129,7 @@ public sealed class FinetuneSearchTests
             new FinetuneRequest { Backbone = model, Target = target, Validation = labelled }, new FinetuneSearchOptions { BudgetSteps = 4, MinTrialSteps = 1 });
 
         Assert.That(result.Criterion, Is.EqualTo(MonitorCriterion.ValidationKnn));
-        Assert.That(result.Trials.Select(t => t.Score), Is.EqualTo(result.Trials.Select(t => t.Last.ValidationKnn!.Value)));
+        Assert.That(result.Trials.Select(t => t.Score), Is.EqualTo(result.Trials.Select(t => t.Last!.ValidationKnn!.Value)));
     }
 
     [Test]
