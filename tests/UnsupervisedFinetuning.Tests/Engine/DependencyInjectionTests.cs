@@ -119,6 +119,23 @@ public sealed class DependencyInjectionTests
     }
 
     [Test]
+    public void SparseReplay_SelectionFromOptions_BuildsThatRule()
+    {
+        var services = new ServiceCollection();
+        services.AddUnsupervisedFinetuning(SmallRun).AddSparseReplay(o =>
+        {
+            o.Selection = ReplaySelection.TargetNearest;
+            o.UniformFraction = 0.5;
+        });
+        using var provider = services.BuildServiceProvider();
+
+        var replay = (SparseSourceReplay)provider.GetRequiredService<IReplaySampler>();
+
+        Assert.That(replay.Selector, Is.InstanceOf<TargetNearestReplaySelector>());
+        Assert.That(((TargetNearestReplaySelector)replay.Selector).UniformFraction, Is.EqualTo(0.5));
+    }
+
+    [Test]
     public void Augmentation_FollowsTheMethodThatRuns()
     {
         // 96 px views: above the small-image threshold, so Auto takes the running method's recipe.
