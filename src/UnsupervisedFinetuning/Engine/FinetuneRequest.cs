@@ -33,4 +33,7 @@ public sealed class FinetuneRequest
 
     /// <summary>A checkpoint written by a previous run with the same options to continue from.</summary>
     public string? ResumeFrom { get; init; }
+
+    /// <summary>Pretrained features shared with other runs from the same weights (a search's trials); null computes them per run.</summary>
+    internal Replay.SelectionFeatureCache? SharedSelectionFeatures { get; init; }
 }

@@ -350,7 +350,9 @@ internal sealed class TrainingRun : IDisposable
     private static int[] SelectSubset(FinetuneRequest request, IReplaySampler replay, TwoViewAugmentation views, int size, SeededRandom random)
     {
         var backbone = request.Backbone;
-        using var context = new ReplaySelectionContext(request.Target, request.Source, random, data => FeatureExtractor.Extract(backbone, data, x => views.Evaluate(x, size, size)));
+        Tensor Compute(IImageDataset data) => FeatureExtractor.Extract(backbone, data, x => views.Evaluate(x, size, size));
+        var shared = request.SharedSelectionFeatures;
+        using var context = new ReplaySelectionContext(request.Target, request.Source, random, shared is null ? Compute : data => shared.Get(data, Compute));
         return replay.SelectSubset(context);
     }
 

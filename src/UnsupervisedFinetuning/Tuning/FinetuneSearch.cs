@@ -18,12 +18,13 @@ namespace UnsupervisedFinetuning.Tuning;
 /// A short trial is a proxy for a full run: docs/how-to/replay-selection.md reports how close its choice lands to
 /// the setting a labelled validation split picks from full-length runs. The caller's backbone, head and predictor
 /// are the pretrained ones again when the search returns or throws. The budget counts training steps: a replay rule
-/// that reads features (coverage, target-nearest) embeds the source again for each replaying candidate, outside the
+/// that reads features (coverage, target-nearest) embeds the source once for all replaying candidates, outside the
 /// budget, and mixing in <see cref="MixingCompute.Add"/> mode costs about 1.7× a step. A candidate whose loss
 /// diverges gets a NaN score (<see cref="FinetuneTrial.Failure"/> says why) and the others go on.
 /// </remarks>
 public static class FinetuneSearch
 {
+
     /// <summary>Runs the search.</summary>
     /// <param name="options">The run's options: batch size, learning rate, seed, device, augmentation. Each trial gets a
     /// copy with <see cref="FinetuneOptions.Steps"/> set to its share, no checkpoint, and monitoring at its two ends.</param>
@@ -113,6 +114,19 @@ public static class FinetuneSearch
         // Every engine is built (and its options validated) before the first trial trains.
         var engines = candidates.Select(c => FinetuneEngine.Create(trialOptions, method, c.Replay, c.Mixing, augmentation, logger)).ToList();
         using var pretrained = ModuleSnapshot.Capture(request.Backbone, request.Head, request.Predictor); // values and devices
+        // Every trial selects with the same pretrained weights and views, so a source set is embedded once for all of them.
+        using var features = new SelectionFeatureCache();
+        var trialRequest = new FinetuneRequest
+        {
+            Backbone = request.Backbone,
+            Head = request.Head,
+            Predictor = request.Predictor,
+            Target = request.Target,
+            Source = request.Source,
+            SourceProbe = request.SourceProbe,
+            Validation = request.Validation,
+            SharedSelectionFeatures = features,
+        };
         try
         {
             var trials = new List<FinetuneTrial>();
@@ -124,7 +138,7 @@ public static class FinetuneSearch
                 FinetuneTrial trial;
                 try
                 {
-                    var result = engines[i].Run(request, null, cancellationToken);
+                    var result = engines[i].Run(trialRequest, null, cancellationToken);
                     result.ReleaseSelected(); // a trial's best-point copy is not needed: only its history is read
                     var last = result.Monitoring[^1];
                     trial = new FinetuneTrial(candidates[i], result.Steps, last.Score, last, clock.Elapsed.TotalSeconds);
@@ -146,7 +160,7 @@ public static class FinetuneSearch
             }
 
             var best = scored.Aggregate((a, b) => b.Score > a.Score ? b : a);
-            return new FinetuneSearchResult(criterion, trials, best);
+            return new FinetuneSearchResult(criterion, trials, best) { SelectionFeaturesComputed = features.Computed };
         }
         finally
         {

@@ -15,4 +15,8 @@ public sealed record FinetuneTrial(FinetuneCandidate Candidate, long Steps, doub
 /// <param name="Criterion">The criterion trials were scored by.</param>
 /// <param name="Trials">Every trial, in candidate order.</param>
 /// <param name="Best">The trial with the highest finite score (the first of equals).</param>
-public sealed record FinetuneSearchResult(MonitorCriterion Criterion, IReadOnlyList<FinetuneTrial> Trials, FinetuneTrial Best);
+public sealed record FinetuneSearchResult(MonitorCriterion Criterion, IReadOnlyList<FinetuneTrial> Trials, FinetuneTrial Best)
+{
+    /// <summary>Datasets embedded for replay selection over all trials (they share features; tests read it).</summary>
+    internal int SelectionFeaturesComputed { get; init; }
+}

@@ -118,6 +118,27 @@ public sealed class FinetuneSearchTests
     }
 
     [Test]
+    public void Run_FeatureReadingRules_EmbedTheSourceOnceForAllTrials_AndSelectAsAnOwnRunWould()
+    {
+        using var target = EngineTestData.Images(48, seed: 41);
+        using var source = EngineTestData.Images(64, seed: 42);
+        using var model = EngineTestData.Model(seed: 13);
+        var candidates = FinetuneCandidate.ReplayMixingGrid([0.25, 0.5], [null, 1.0], new SparseReplayOptions { Selection = ReplaySelection.TargetNearest });
+
+        var result = FinetuneSearch.Run(EngineTestData.Options(), EngineTestData.Method(MethodKind.MocoV2), candidates,
+            new FinetuneRequest { Backbone = model, Target = target, Source = source }, new FinetuneSearchOptions { BudgetSteps = 8, MinTrialSteps = 1 });
+
+        Assert.That(result.SelectionFeaturesComputed, Is.EqualTo(2), "source and target embedded once, for four replaying trials");
+        // The shared features give the subset a trial would choose alone: its score equals an own run's.
+        using var fresh = EngineTestData.Model(seed: 13);
+        var own = EngineTestData.Options(steps: 2);
+        own.Monitoring.EverySteps = 2;
+        var run = FinetuneEngine.Create(own, EngineTestData.Method(MethodKind.MocoV2), candidates[3].Replay, candidates[3].Mixing)
+            .Run(new FinetuneRequest { Backbone = fresh, Target = target, Source = source });
+        Assert.That(result.Trials[3].Score, Is.EqualTo(run.Monitoring[^1].Score));
+    }
+
+    [Test]
     public void Run_WithAFewLabels_ScoresByTheirLeaveOneOutKnn()
     {
         using var target = EngineTestData.Images(48, seed: 33);
