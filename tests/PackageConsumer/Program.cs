@@ -39,7 +39,7 @@ var before = evaluator.Evaluate(backbone, sets);
 var engine = FinetuneEngine.Create(
     new FinetuneOptions { Steps = 5, BatchSize = 32, Device = "cpu", Seed = 0 },
     new MocoV2(new MocoV2Options { QueueSize = 256 }),
-    new SparseSourceReplay(new SparseReplayOptions { Ratio = 0.25 }),
+    new SparseSourceReplay(new SparseReplayOptions { Ratio = 0.25, Selection = ReplaySelection.Coverage }), // a rule that reads the pretrained features
     new Mixup(new MixingOptions { Alpha = 1.0 }));
 var result = engine.Run(new FinetuneRequest { Backbone = backbone, Target = target, Source = source });
 result.Head.Dispose();
