@@ -51,7 +51,8 @@ internal static class SweepAnalysis
         Directory.CreateDirectory(directory);
         string mdPath = Path.Combine(directory, "sweep.md");
         SweepRun.WriteAtomically(mdPath, md.ToString());
-        string png = TransferChart.WritePng(report, Path.Combine(directory, "sweep.png"), report.Title + " (mean ± std over seeds)", paretoFront: true);
+        string png = Path.Combine(directory, "sweep.png");
+        SweepChart.WritePng(report, present, png, report.Title + " (mean ± std over seeds)");
         return [mdPath, png];
     }
 
