@@ -140,6 +140,17 @@ public static class FinetuneSearch
                 {
                     var result = engines[i].Run(trialRequest, null, cancellationToken);
                     result.ReleaseSelected(); // a trial's best-point copy is not needed: only its history is read
+                    // Networks the trial built for itself (a head or predictor the caller did not pass) go with it.
+                    if (!ReferenceEquals(result.Head, request.Head))
+                    {
+                        result.Head.Dispose();
+                    }
+
+                    if (result.Predictor is { } predictor && !ReferenceEquals(predictor, request.Predictor))
+                    {
+                        predictor.Dispose();
+                    }
+
                     var last = result.Monitoring[^1];
                     trial = new FinetuneTrial(candidates[i], result.Steps, last.Score, last, clock.Elapsed.TotalSeconds);
                 }
