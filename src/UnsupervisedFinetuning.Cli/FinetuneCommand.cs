@@ -90,14 +90,7 @@ internal static class FinetuneCommand
             settings.Replay.Count = parse.GetValue(count) ?? settings.Replay.Count;
             if (parse.GetValue(selection) is { } rule)
             {
-                settings.Replay.Selection = rule.ToLowerInvariant() switch
-                {
-                    "uniform" => ReplaySelection.Uniform,
-                    "coverage" => ReplaySelection.Coverage,
-                    "target-nearest" => ReplaySelection.TargetNearest,
-                    "class-balanced" => ReplaySelection.ClassBalanced,
-                    _ => throw new UsageException($"--replay-selection is '{rule}'; expected uniform, coverage, target-nearest or class-balanced."),
-                };
+                settings.Replay.Selection = ParseSelection(rule);
             }
 
             settings.Replay.UniformFraction = parse.GetValue(uniformFraction) ?? settings.Replay.UniformFraction;
@@ -312,6 +305,16 @@ internal static class FinetuneCommand
         ["source-cka"] = MonitorCriterion.SourceCka,
         ["source-neighbours"] = MonitorCriterion.SourceNeighbourhoods,
         ["validation-knn"] = MonitorCriterion.ValidationKnn,
+    };
+
+    /// <summary>A --replay-selection value: uniform, coverage, target-nearest or class-balanced.</summary>
+    internal static ReplaySelection ParseSelection(string value) => value.ToLowerInvariant() switch
+    {
+        "uniform" => ReplaySelection.Uniform,
+        "coverage" => ReplaySelection.Coverage,
+        "target-nearest" => ReplaySelection.TargetNearest,
+        "class-balanced" => ReplaySelection.ClassBalanced,
+        _ => throw new UsageException($"--replay-selection is '{value}'; expected uniform, coverage, target-nearest or class-balanced."),
     };
 
     internal static ISelfSupervisedMethod CreateMethod(FinetuneSettings settings) => settings.Method.ToLowerInvariant() switch

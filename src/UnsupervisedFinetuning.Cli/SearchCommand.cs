@@ -58,7 +58,7 @@ internal static class SearchCommand
             settings.Engine.Device = parse.GetValue(device) ?? settings.Engine.Device;
             string targetPath = parse.GetValue(target) ?? throw new UsageException("--target is required: the unlabelled target images (a folder or a manifest).");
             long budgetSteps = parse.GetValue(budget) ?? throw new UsageException("--budget-steps is required: the steps all trials share.");
-            var replayOptions = new SparseReplayOptions { Selection = ParseSelection(parse.GetValue(selection)!) };
+            var replayOptions = new SparseReplayOptions { Selection = FinetuneCommand.ParseSelection(parse.GetValue(selection)!) };
             var candidates = FinetuneCandidate.ReplayMixingGrid(ParseList(parse.GetValue(ratios)!, "--ratios", allowNone: false).Select(v => v!.Value),
                 ParseList(parse.GetValue(alphas)!, "--mixup-alphas", allowNone: true), replayOptions);
             var search = new FinetuneSearchOptions { BudgetSteps = budgetSteps };
@@ -152,15 +152,6 @@ internal static class SearchCommand
         parts.Add(candidate.Mixing is Mixing.Mixup mixup ? $"--mixing mixup --mixing-alpha {mixup.Settings["Alpha"]}" : "--mixing none");
         return string.Join(' ', parts);
     }
-
-    private static ReplaySelection ParseSelection(string value) => value.ToLowerInvariant() switch
-    {
-        "uniform" => ReplaySelection.Uniform,
-        "coverage" => ReplaySelection.Coverage,
-        "target-nearest" => ReplaySelection.TargetNearest,
-        "class-balanced" => ReplaySelection.ClassBalanced,
-        _ => throw new UsageException($"--replay-selection is '{value}'; expected uniform, coverage, target-nearest or class-balanced."),
-    };
 
     private static List<double?> ParseList(string text, string option, bool allowNone)
     {
