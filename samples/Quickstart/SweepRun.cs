@@ -52,7 +52,7 @@ internal static class SweepRun
         var measurements = new List<TransferMeasurement>(saved);
         var searches = ReadSearch(Path.Combine(folder, SearchFile));
         var experiment = new Experiment(settings, data, source);
-        var result = experiment.Run(arms, done: (arm, seed) => done.Contains((arm.Name, seed)), runDone: (partial, arm, seed) =>
+        _ = experiment.Run(arms, done: (arm, seed) => done.Contains((arm.Name, seed)), runDone: (partial, arm, seed) =>
         {
             var run = partial.Measurements.Where(m => m.Arm == arm.Name && m.Seed == seed).ToList();
             // The few-label criterion: leave-one-out kNN at the run's last monitor point.
@@ -91,7 +91,6 @@ internal static class SweepRun
         }
 
         AnsiConsole.MarkupLineInterpolated($"Finished in {clock.Elapsed.TotalMinutes:F1} min.");
-        GC.KeepAlive(result);
         return 0;
     }
 

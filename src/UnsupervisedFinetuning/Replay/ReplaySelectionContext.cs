@@ -71,7 +71,7 @@ public sealed class ReplaySelectionContext : IDisposable
         var context = new ReplaySelectionContext(Target, source, Random, _features);
         if (_cache.TryGetValue(Target, out var targetFeatures))
         {
-            context._cache[Target] = targetFeatures.alias(); // shared, not recomputed; each context disposes its own handle
+            context._cache[Target] = targetFeatures.alias().DetachFromDisposeScope(); // shared, not recomputed; each context disposes its own handle
         }
 
         return context;
