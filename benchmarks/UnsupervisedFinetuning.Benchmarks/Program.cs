@@ -13,6 +13,7 @@ using UnsupervisedFinetuning.Benchmarks;
 // Lazy image data:  ... -- lazy-data [--files 100000] [--dir /tmp/uft-lazy] [--steps 30]
 // Monitoring cost:  ... -- monitoring [--model smallcnn|resnet18] [--steps N] [--rounds 2]
 // Replay selection: ... -- replay-selection [--files 100000] [--dir /tmp/uft-lazy] [--size 64] [--large-count 2500]
+// Mixed precision:  ... -- precision [--shapes 128x32,64x96,32x224] [--steps 5] [--warmup 2] [--rounds 3]
 //
 // Benchmarks run in-process: BenchmarkDotNet's out-of-process toolchain builds a generated project that
 // skips Directory.Build.targets, so its copy of libLibTorchSharp.so would miss the libstdc++ load fix
@@ -51,6 +52,16 @@ if (args.Length > 0 && args[0] == "replay-selection")
 if (args.Length > 0 && args[0] == "replay-selection-run")
 {
     return ReplaySelectionBenchmark.RunChild(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "precision")
+{
+    return PrecisionBenchmark.Run(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "precision-run")
+{
+    return PrecisionBenchmark.RunChild(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "profile")

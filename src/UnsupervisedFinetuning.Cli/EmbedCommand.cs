@@ -20,9 +20,10 @@ internal static class EmbedCommand
         var output = new Option<string?>("--out") { Description = "features.npy (N × D float32, numpy.load reads it; paths in features.paths.txt) or features.csv (path, f0, …)" };
         var batch = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 256 };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => TorchDevices.Auto };
+        var precision = new Option<string>("--precision") { Description = "float32 (default), bfloat16, float16 or auto: the dtype the backbone's convolutions compute in (features are written as float32); auto takes bfloat16 where the device computes it natively", DefaultValueFactory = _ => "float32" };
         var skip = new Option<bool>("--skip-unreadable") { Description = "Leave out (and log) files that cannot be decoded instead of stopping" };
         var command = new Command("embed", "Write a backbone's features of a folder of images to .npy or .csv.");
-        foreach (var option in model.All.Concat([images, output, batch, device, skip]))
+        foreach (var option in model.All.Concat([images, output, batch, device, precision, skip]))
         {
             command.Options.Add(option);
         }
@@ -42,6 +43,7 @@ internal static class EmbedCommand
                 throw new UsageException($"--batch-size is {batchSize}; expected 1 to 65536.");
             }
 
+            var computePrecision = FinetuneCommand.ParsePrecision(parse.GetValue(precision)!, training: false);
             using var pretrained = model.Load(parse);
             pretrained.Backbone.to(TorchDevices.Resolve(parse.GetValue(device)));
             var options = pretrained.ImageFolderOptions();
@@ -62,7 +64,7 @@ internal static class EmbedCommand
                     stop.ThrowIfCancellationRequested();
                     int count = Math.Min(batchSize, data.Count - start);
                     int[] rows = Enumerable.Range(start, count).ToArray();
-                    using var features = FeatureExtractor.Extract(pretrained.Backbone, data.Subset(rows), pretrained.Preprocess, batchSize); // [count, D] float32, CPU
+                    using var features = FeatureExtractor.Extract(pretrained.Backbone, data.Subset(rows), pretrained.Preprocess, batchSize, computePrecision); // [count, D] float32, CPU
                     file.Append(features.contiguous().data<float>().ToArray(), rows.Select(r => data.Files[r]).ToArray());
                 }
 

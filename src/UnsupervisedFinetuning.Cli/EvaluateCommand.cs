@@ -30,9 +30,10 @@ internal static class EvaluateCommand
         var seed = new Option<long>("--seed") { Description = "Seed of the splits and the monitors' views", DefaultValueFactory = _ => 0 };
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => TorchDevices.Auto };
+        var precision = new Option<string>("--precision") { Description = "float32 (default), bfloat16, float16 or auto: the dtype the backbones' convolutions compute in while features are read (features are float32); auto takes bfloat16 where the device computes it natively", DefaultValueFactory = _ => "float32" };
 
         var command = new Command("evaluate", "Measure a backbone (or two, side by side): target kNN and linear probe, source retention, label-free monitors.");
-        foreach (var option in model.All.Concat([compare, train, test, validation, sourceTrain, sourceTest, sourceProbe, unlabelled, seed, json, device]))
+        foreach (var option in model.All.Concat([compare, train, test, validation, sourceTrain, sourceTest, sourceProbe, unlabelled, seed, json, device, precision]))
         {
             command.Options.Add(option);
         }
@@ -56,6 +57,7 @@ internal static class EvaluateCommand
                 }
 
                 var deviceUsed = TorchDevices.Resolve(parse.GetValue(device));
+                var computePrecision = FinetuneCommand.ParsePrecision(parse.GetValue(precision)!, training: false);
                 var imageOptions = models[0].Model.ImageFolderOptions();
                 var logger = new WarningLogger(parse.InvocationConfiguration.Error);
                 using var data = EvaluationData.Load(parse.GetValue(train)!, parse.GetValue(test), parse.GetValue(validation), parse.GetValue(sourceTrain), parse.GetValue(sourceTest), parse.GetValue(unlabelled), imageOptions, seedValue, logger);
@@ -68,7 +70,7 @@ internal static class EvaluateCommand
                     // The alignment monitor compares two augmented views of each image: the MoCo v2 recipe (the small-image
                     // one below 64 px) at the model's input size and normalisation.
                     var views = AugmentationPresets.Create(m.AugmentationOptions(), AugmentationPreset.MocoV2, m.Description.Backbone.InputChannels, m.Description.Input.Height);
-                    results.Add(new TransferEvaluator(m.Preprocess, monitorViews: views).Evaluate(m.Backbone, data.Sets, seedValue));
+                    results.Add(new TransferEvaluator(m.Preprocess, monitorViews: views) { Precision = computePrecision }.Evaluate(m.Backbone, data.Sets, seedValue));
                 }
 
                 console.Write(Table(models.Select(m => m.Name).ToList(), results, data));
@@ -82,7 +84,7 @@ internal static class EvaluateCommand
                     }
                     else
                     {
-                        drift = Drift(models[0].Model, models[1].Model, probePath, parse.GetValue(sourceProbe) is null ? "--source-test" : "--source-probe", imageOptions, new WarningLogger(parse.InvocationConfiguration.Error));
+                        drift = Drift(models[0].Model, models[1].Model, computePrecision, probePath, parse.GetValue(sourceProbe) is null ? "--source-test" : "--source-probe", imageOptions, new WarningLogger(parse.InvocationConfiguration.Error));
                         var table = new Table().AddColumn($"drift on {drift.Images} source images (no labels)").AddColumn(new TableColumn("").RightAligned());
                         table.AddRow("linear CKA (1: unchanged)", drift.LinearCka.ToString("F3", CultureInfo.InvariantCulture));
                         table.AddRow($"neighbourhood preservation, k = {drift.Neighbours} (1: unchanged)", drift.NeighbourhoodPreservation.ToString("F3", CultureInfo.InvariantCulture));
@@ -112,13 +114,13 @@ internal static class EvaluateCommand
     }
 
     /// <summary>Linear CKA and neighbourhood preservation of the two backbones' features of the probe images.</summary>
-    private static DriftMeasurement Drift(PretrainedModel start, PretrainedModel finetuned, string path, string option, UnsupervisedFinetuning.Data.ImageFolderOptions options, WarningLogger logger)
+    private static DriftMeasurement Drift(PretrainedModel start, PretrainedModel finetuned, ComputePrecision precision, string path, string option, UnsupervisedFinetuning.Data.ImageFolderOptions options, WarningLogger logger)
     {
         // The drift alone: the monitors of CompareWithoutLabels are in the first table already.
         using var images = DataArguments.Unlabeled(path, option, options, logger).LoadIntoMemory();
         int k = Math.Min(10, images.Count - 1);
-        using var before = FeatureExtractor.Extract(start.Backbone, images, start.Preprocess);
-        using var after = FeatureExtractor.Extract(finetuned.Backbone, images, finetuned.Preprocess);
+        using var before = FeatureExtractor.Extract(start.Backbone, images, start.Preprocess, precision: precision);
+        using var after = FeatureExtractor.Extract(finetuned.Backbone, images, finetuned.Preprocess, precision: precision);
         return new DriftMeasurement(RepresentationDrift.LinearCka(before, after), RepresentationDrift.NeighbourhoodPreservation(before, after, k), images.Count, k);
     }
 

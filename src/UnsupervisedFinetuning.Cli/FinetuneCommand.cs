@@ -48,6 +48,7 @@ internal static class FinetuneCommand
         var weightDecay = new Option<double?>("--weight-decay") { Description = "Weight decay (default 1e-4)" };
         var seed = new Option<long?>("--seed") { Description = "Seed of every random draw (default 0): the same seed and settings give the same run" };
         var device = new Option<string?>("--device") { Description = "auto (default: CUDA when available), cpu, cuda or cuda:N" };
+        var precision = new Option<string?>("--precision") { Description = PrecisionHelp + " Applies to training and the monitors." };
         var workingSize = new Option<int?>("--working-size") { Description = "Size images are decoded at before training views are cut from them (default: the model's input size)" };
         var imageSize = new Option<int?>("--image-size") { Description = "Size of the training views (default: the model's input size)" };
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Steps between checkpoints (default 50)" };
@@ -60,7 +61,7 @@ internal static class FinetuneCommand
         var validation = new Option<string?>("--validation") { Description = "A few labelled target images (one sub-folder per class, or a labelled manifest): leave-one-out kNN at every monitor point" };
 
         var command = new Command("finetune", "Finetune a pretrained backbone on unlabelled target images, with optional sparse source replay and data mixing.");
-        foreach (var option in model.All.Concat([config, resume, target, source, output, method, mixing, alpha, ratio, count, selection, uniformFraction, selectionPool, composition, steps, epochs, batch, learningRate, weightDecay, seed, device, workingSize, imageSize, checkpointEvery, skipUnreadable,
+        foreach (var option in model.All.Concat([config, resume, target, source, output, method, mixing, alpha, ratio, count, selection, uniformFraction, selectionPool, composition, steps, epochs, batch, learningRate, weightDecay, seed, device, precision, workingSize, imageSize, checkpointEvery, skipUnreadable,
             monitorEvery, criterion, restoreBest, patience, sourceProbe, validation]))
         {
             command.Options.Add(option);
@@ -120,6 +121,11 @@ internal static class FinetuneCommand
             settings.Engine.WeightDecay = parse.GetValue(weightDecay) ?? settings.Engine.WeightDecay;
             settings.Engine.Seed = parse.GetValue(seed) ?? settings.Engine.Seed;
             settings.Engine.Device = parse.GetValue(device) ?? settings.Engine.Device;
+            if (parse.GetValue(precision) is { } p)
+            {
+                settings.Engine.Precision = ParsePrecision(p, training: true);
+                settings.Engine.Monitoring.Precision = settings.Engine.Precision;
+            }
             settings.Engine.Augmentation.ImageSize = parse.GetValue(imageSize) ?? settings.Engine.Augmentation.ImageSize;
             settings.Engine.CheckpointEverySteps = parse.GetValue(checkpointEvery) ?? settings.Engine.CheckpointEverySteps;
             settings.WorkingSize = parse.GetValue(workingSize) ?? settings.WorkingSize;
@@ -305,6 +311,20 @@ internal static class FinetuneCommand
         ["source-cka"] = MonitorCriterion.SourceCka,
         ["source-neighbours"] = MonitorCriterion.SourceNeighbourhoods,
         ["validation-knn"] = MonitorCriterion.ValidationKnn,
+    };
+
+    /// <summary>The --precision help text shared by the commands.</summary>
+    internal const string PrecisionHelp = "float32 (default), bfloat16 or auto: the dtype convolutions and linear layers compute in (weights, statistics and losses stay float32). bfloat16 is about 2× faster on CPUs with AVX-512 BF16 or AMX and on CUDA GPUs of compute capability 8.0+, and emulated (much slower) elsewhere; auto picks it only where it is native.";
+
+    /// <summary>A --precision value; float16 only where no gradients are computed (<paramref name="training"/> false).</summary>
+    internal static ComputePrecision ParsePrecision(string value, bool training) => value.ToLowerInvariant() switch
+    {
+        "float32" or "fp32" => ComputePrecision.Float32,
+        "bfloat16" or "bf16" => ComputePrecision.BFloat16,
+        "auto" => ComputePrecision.Auto,
+        "float16" or "fp16" when !training => ComputePrecision.Float16,
+        "float16" or "fp16" => throw new UsageException("--precision float16 is not available for training: it needs dynamic loss scaling, which this version does not implement; use bfloat16 (float32's range, no loss scaling) or auto."),
+        _ => throw new UsageException($"--precision is '{value}'; expected float32, bfloat16{(training ? "" : ", float16")} or auto."),
     };
 
     /// <summary>A --replay-selection value: uniform, coverage, target-nearest or class-balanced.</summary>

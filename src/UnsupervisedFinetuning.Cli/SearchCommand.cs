@@ -33,11 +33,12 @@ internal static class SearchCommand
         var learningRate = new Option<double?>("--lr") { Description = "Peak learning rate (default 0.03)" };
         var seed = new Option<long?>("--seed") { Description = "Seed of every random draw (default 0)" };
         var device = new Option<string?>("--device") { Description = "auto (default), cpu, cuda or cuda:N" };
+        var precision = new Option<string?>("--precision") { Description = FinetuneCommand.PrecisionHelp + " Applies to the trials and their scoring." };
         var workingSize = new Option<int?>("--working-size") { Description = "Size images are decoded at (default: the model's input size)" };
         var json = new Option<string?>("--json") { Description = "Also write every trial and the choice to this JSON file" };
 
         var command = new Command("search", "Choose the replay ratio and mixup α within a compute budget: short trials of every combination, scored without labels (or by a few).");
-        foreach (var option in model.All.Concat([target, source, budget, ratios, alphas, selection, criterion, validation, method, batch, learningRate, seed, device, workingSize, json]))
+        foreach (var option in model.All.Concat([target, source, budget, ratios, alphas, selection, criterion, validation, method, batch, learningRate, seed, device, precision, workingSize, json]))
         {
             command.Options.Add(option);
         }
@@ -56,6 +57,11 @@ internal static class SearchCommand
             settings.Engine.LearningRate = parse.GetValue(learningRate) ?? settings.Engine.LearningRate;
             settings.Engine.Seed = parse.GetValue(seed) ?? settings.Engine.Seed;
             settings.Engine.Device = parse.GetValue(device) ?? settings.Engine.Device;
+            if (parse.GetValue(precision) is { } p)
+            {
+                settings.Engine.Precision = FinetuneCommand.ParsePrecision(p, training: true);
+                settings.Engine.Monitoring.Precision = settings.Engine.Precision;
+            }
             string targetPath = parse.GetValue(target) ?? throw new UsageException("--target is required: the unlabelled target images (a folder or a manifest).");
             long budgetSteps = parse.GetValue(budget) ?? throw new UsageException("--budget-steps is required: the steps all trials share.");
             var replayOptions = new SparseReplayOptions { Selection = FinetuneCommand.ParseSelection(parse.GetValue(selection)!) };
@@ -150,6 +156,11 @@ internal static class SearchCommand
         }
 
         parts.Add(candidate.Mixing is Mixing.Mixup mixup ? $"--mixing mixup --mixing-alpha {mixup.Settings["Alpha"]}" : "--mixing none");
+        if (settings.Engine.Precision != ComputePrecision.Float32)
+        {
+            parts.Add($"--precision {settings.Engine.Precision.ToString().ToLowerInvariant()}");
+        }
+
         return string.Join(' ', parts);
     }
 

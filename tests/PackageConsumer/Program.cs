@@ -1,4 +1,5 @@
 using System.Globalization;
+using UnsupervisedFinetuning;
 using UnsupervisedFinetuning.Augment;
 using UnsupervisedFinetuning.Backbones;
 using UnsupervisedFinetuning.Data;
@@ -37,7 +38,7 @@ Checkpoint.LoadTorchSharp(backbone, Path.Combine(data, "pretrained", "smallcnn25
 var before = evaluator.Evaluate(backbone, sets);
 
 var engine = FinetuneEngine.Create(
-    new FinetuneOptions { Steps = 5, BatchSize = 32, Device = "cpu", Seed = 0 },
+    new FinetuneOptions { Steps = 5, BatchSize = 32, Device = "cpu", Seed = 0, Precision = ComputePrecision.Auto }, // bfloat16 only where the CPU has it natively
     new MocoV2(new MocoV2Options { QueueSize = 256 }),
     new SparseSourceReplay(new SparseReplayOptions { Ratio = 0.25, Selection = ReplaySelection.Coverage }), // a rule that reads the pretrained features
     new Mixup(new MixingOptions { Alpha = 1.0 }));
@@ -59,7 +60,7 @@ foreach (var (name, value) in numbers)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: {value:0.0000}"));
 }
 
-Console.WriteLine($"{result.Steps} steps, {result.ReplayedSourceIndices.Count} source images replayed");
+Console.WriteLine($"{result.Steps} steps, {result.ReplayedSourceIndices.Count} source images replayed, precision Auto = {ComputePrecisions.Resolve(ComputePrecision.Auto, TorchSharp.torch.CPU)} on this CPU");
 bool finite = numbers.All(n => double.IsFinite(n.Value));
 Console.WriteLine(finite ? "consumer: all numbers finite" : "consumer: a number is not finite");
 return finite ? 0 : 1;

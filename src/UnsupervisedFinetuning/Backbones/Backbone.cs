@@ -56,7 +56,7 @@ public abstract class Backbone : nn.Module<Tensor, Tensor>
 
     /// <summary>Features, or the classifier's logits when a classifier is set.</summary>
     public override Tensor forward(Tensor input) =>
-        _classifier is null ? ForwardFeatures(input) : _classifier.call(ForwardFeatures(input));
+        _classifier is null ? ForwardFeatures(input) : Autocast.Linear(_classifier, ForwardFeatures(input));
 
     /// <summary>Installs a new, randomly initialised linear classifier <c>fc</c> with <paramref name="classes"/> outputs on the backbone's device.</summary>
     public void ReplaceClassifier(int classes)
@@ -82,6 +82,12 @@ public abstract class Backbone : nn.Module<Tensor, Tensor>
         _classifier.Dispose();
         _classifier = null;
     }
+
+    /// <summary>
+    /// True for the library's backbones, whose convolutions compute in the lower precision of a mixed-precision
+    /// region (see <see cref="ComputePrecision"/>); a backbone of another assembly computes in float32 there.
+    /// </summary>
+    internal virtual bool UsesAutocast => false;
 
     /// <summary>A new backbone of the same architecture and configuration, randomly initialised, on the CPU.</summary>
     public abstract Backbone CloneArchitecture();

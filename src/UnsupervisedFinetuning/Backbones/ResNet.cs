@@ -134,7 +134,7 @@ public sealed class ResNet : Backbone
             throw new ArgumentException($"{Depth} expects images [B,{InputChannels},H,W]; got [{string.Join(",", images.shape)}].", nameof(images));
         }
 
-        var x = _bn1.call(_conv1.call(images)).relu_();
+        var x = _bn1.call(Autocast.Conv2d(_conv1, images)).relu_();
         if (_maxpool is not null)
         {
             x = _maxpool.call(x);
@@ -142,11 +142,14 @@ public sealed class ResNet : Backbone
 
         foreach (var layer in _layers)
         {
-            x = layer.call(x);
+            x = Autocast.Forward(layer, x);
         }
 
         return _avgpool.call(x).flatten(1);
     }
+
+    /// <inheritdoc />
+    internal override bool UsesAutocast => true;
 
     /// <inheritdoc />
     public override Backbone CloneArchitecture() => new ResNet(Depth, Stem, InputChannels, Width);

@@ -34,9 +34,9 @@ internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input)
     {
-        var x = _bn1.call(_conv1.call(input)).relu_();
-        x = _bn2.call(_conv2.call(x));
-        var identity = _downsample is null ? input : _downsample.call(input);
+        var x = _bn1.call(Autocast.Conv2d(_conv1, input)).relu_();
+        x = _bn2.call(Autocast.Conv2d(_conv2, x));
+        var identity = _downsample is null ? input : Autocast.Forward(_downsample, input);
         return x.add_(identity).relu_();
     }
 }
@@ -78,10 +78,10 @@ internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input)
     {
-        var x = _bn1.call(_conv1.call(input)).relu_();
-        x = _bn2.call(_conv2.call(x)).relu_();
-        x = _bn3.call(_conv3.call(x));
-        var identity = _downsample is null ? input : _downsample.call(input);
+        var x = _bn1.call(Autocast.Conv2d(_conv1, input)).relu_();
+        x = _bn2.call(Autocast.Conv2d(_conv2, x)).relu_();
+        x = _bn3.call(Autocast.Conv2d(_conv3, x));
+        var identity = _downsample is null ? input : Autocast.Forward(_downsample, input);
         return x.add_(identity).relu_();
     }
 }

@@ -64,8 +64,11 @@ public sealed class SmallCnn : Backbone
             throw new ArgumentException($"SmallCnn expects images [B,{InputChannels},H,W]; got [{string.Join(",", images.shape)}].", nameof(images));
         }
 
-        return _features.call(images).mean([2, 3]);
+        return Autocast.Forward(_features, images).mean([2, 3]);
     }
+
+    /// <inheritdoc />
+    internal override bool UsesAutocast => true;
 
     /// <inheritdoc />
     public override Backbone CloneArchitecture() => new SmallCnn(InputChannels, FeatureDimension);

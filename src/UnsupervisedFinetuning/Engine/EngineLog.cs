@@ -38,6 +38,15 @@ internal static partial class EngineLog
     [LoggerMessage(EventId = 2011, Level = LogLevel.Information, Message = "Restored the backbone of step {Step}, the best by {Criterion} (score {Score:G4})")]
     public static partial void RestoredBest(ILogger logger, long step, string criterion, double score);
 
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Information, Message = "Precision {Requested}: convolutions and linear layers compute in {Resolved} ({Reason})")]
+    public static partial void PrecisionChosen(ILogger logger, string requested, string resolved, string reason);
+
+    [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "BFloat16 is emulated on this device ({Reason}): expect steps several times slower than Float32; Precision = Auto picks Float32 here")]
+    public static partial void PrecisionEmulated(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 2014, Level = LogLevel.Warning, Message = "Backbone {Backbone} is not one of the library's backbones: it computes in Float32; only the projection head and predictor compute in {Precision}")]
+    public static partial void PrecisionNotApplied(ILogger logger, string backbone, string precision);
+
     [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Finetuning finished: {Steps} steps in {Seconds:F1} s")]
     public static partial void Finished(ILogger logger, long steps, double seconds);
 }

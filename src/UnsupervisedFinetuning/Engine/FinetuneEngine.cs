@@ -202,7 +202,13 @@ public sealed class FinetuneEngine
         var images = Gather(batch, run).to(run.Device);                                         // [B,C,H,W] uint8
         var (first, second) = run.Augmentation.Apply(images, state.AugmentRandom);             // query and key views [B,C,S,S]
         var mixed = _mixing.Mix(first, batch.IsSource(), state.MixRandom);                      // mixed query views + plan
-        var loss = run.Model.Loss(new MethodInput(first, second, QueryViews(first, mixed)));
+        MethodLoss loss;
+        using (Autocast.Enter(ComputePrecisions.ComputeType(run.Precision)))
+        {
+            // Mixed precision: convs and linears in the run's dtype; the heads hand float32 embeddings to the loss.
+            loss = run.Model.Loss(new MethodInput(first, second, QueryViews(first, mixed)));
+        }
+
         state.OnlineImagePasses += loss.OnlineImagePasses;
         state.TargetImagePasses += loss.TargetImagePasses;
 

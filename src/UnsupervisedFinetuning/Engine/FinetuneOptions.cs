@@ -60,6 +60,14 @@ public sealed class FinetuneOptions
     /// <summary>Device: "auto" (CUDA when available, else CPU), "cpu", "cuda", "cuda:N", "mps". Default "auto".</summary>
     public string Device { get; set; } = TorchDevices.Auto;
 
+    /// <summary>
+    /// The dtype the training step's convolutions and linear layers compute in (mixed precision: weights,
+    /// gradients, optimizer state, batch-norm statistics, the momentum encoder and the losses stay float32).
+    /// Default <see cref="ComputePrecision.Float32"/>; <see cref="ComputePrecision.Auto"/> takes bfloat16 where
+    /// the device computes it natively. <see cref="ComputePrecision.Float16"/> is refused: it needs loss scaling.
+    /// </summary>
+    public ComputePrecision Precision { get; set; } = ComputePrecision.Float32;
+
     /// <summary>How mixed query views spend compute when a mixing strategy is used. Default <see cref="MixingCompute.Replace"/>.</summary>
     public MixingCompute MixingCompute { get; set; } = MixingCompute.Replace;
 

@@ -24,6 +24,10 @@ internal sealed class FinetuneOptionsValidator : IValidateOptions<FinetuneOption
         check.Require(OptionsValidation.IsFiniteAtLeast(options.WeightDecay, 0), nameof(options.WeightDecay), options.WeightDecay, "a finite value ≥ 0");
         check.Require(double.IsFinite(options.LarsTrustCoefficient) && options.LarsTrustCoefficient > 0, nameof(options.LarsTrustCoefficient), options.LarsTrustCoefficient, "a finite value > 0");
         check.Require(TorchDevices.IsValidName(options.Device), nameof(options.Device), options.Device, "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'");
+        check.Require(Enum.IsDefined(options.Precision), nameof(options.Precision), options.Precision, "Float32, BFloat16 or Auto");
+        // Float16's 5-bit exponent underflows small gradients to zero; training in it needs dynamic loss scaling.
+        check.Require(options.Precision != ComputePrecision.Float16, nameof(options.Precision), options.Precision,
+            "Float32, BFloat16 or Auto (Float16 training needs dynamic loss scaling, which this version does not implement; BFloat16 has float32's range and needs none)");
         check.Require(Enum.IsDefined(options.MixingCompute), nameof(options.MixingCompute), options.MixingCompute, "Replace or Add");
         check.Require(Enum.IsDefined(options.NonFiniteLoss), nameof(options.NonFiniteLoss), options.NonFiniteLoss, "Throw or SkipStep");
         check.Require(options.CheckpointEverySteps is null or > 0, nameof(options.CheckpointEverySteps), options.CheckpointEverySteps, "null (end and cancellation only) or a positive number of steps");

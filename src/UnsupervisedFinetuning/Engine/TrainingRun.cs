@@ -47,6 +47,9 @@ internal sealed class TrainingRun : IDisposable
 
     public Device Device { get; }
 
+    /// <summary>The precision the step's convolutions and linear layers compute in (never Auto).</summary>
+    public ComputePrecision Precision { get; private init; } = ComputePrecision.Float32;
+
     /// <summary>The replayed source images, decoded once.</summary>
     public ReplayImages Replayed { get; }
 
@@ -81,6 +84,7 @@ internal sealed class TrainingRun : IDisposable
         OnlineMonitor.Check(request, options.Monitoring);
         var target = request.Target;
         var device = TorchDevices.Resolve(options.Device);
+        var precision = ResolvePrecision(options, request.Backbone, device, logger);
         var header = request.ResumeFrom is null ? null : EngineCheckpoint.ReadHeader(request.ResumeFrom);
 
         int size = options.Augmentation.ImageSize ?? target.Shape.Height;
@@ -109,9 +113,17 @@ internal sealed class TrainingRun : IDisposable
 
         long totalSteps = options.Steps ?? (long)options.Epochs * replay.StepsPerEpoch(target.Count, state.Subset.Length, options.BatchSize);
         var fingerprint = Fingerprint(options, method, replay, mixing, augmentation is null ? options.Augmentation : null, target, state.Subset.Length, totalSteps, size);
-        AddMonitoring(fingerprint, request, options, totalSteps);
+        fingerprint["Precision"] = precision.ToString();
+        AddMonitoring(fingerprint, request, options, totalSteps, device);
         if (header is not null)
         {
+            // Checkpoints from before mixed precision computed everything in float32.
+            header.Fingerprint.TryAdd("Precision", nameof(ComputePrecision.Float32));
+            if (options.Monitoring.Enabled)
+            {
+                header.Fingerprint.TryAdd("Monitoring.Precision", nameof(ComputePrecision.Float32));
+            }
+
             CheckFingerprint(request.ResumeFrom!, header.Fingerprint, fingerprint);
         }
 
@@ -144,7 +156,7 @@ internal sealed class TrainingRun : IDisposable
             optimizer = new EngineOptimizer(model.TrainableParameters, options);
             var schedule = new LearningRateSchedule(options.LearningRate, options.MinLearningRate, totalSteps, (long)Math.Floor(options.WarmupFraction * totalSteps));
             string? checkpointPath = options.CheckpointDirectory is null ? null : Path.Combine(options.CheckpointDirectory, EngineCheckpoint.FileName);
-            run = new TrainingRun(request, device, views, state, totalSteps, model, optimizer, schedule, fingerprint, checkpointPath, replayed, monitor, logger);
+            run = new TrainingRun(request, device, views, state, totalSteps, model, optimizer, schedule, fingerprint, checkpointPath, replayed, monitor, logger) { Precision = precision };
             if (header is not null)
             {
                 var monitorTensors = EngineCheckpoint.Load(request.ResumeFrom!, model, optimizer);
@@ -405,7 +417,7 @@ internal sealed class TrainingRun : IDisposable
     }
 
     /// <summary>Monitoring settings that decide when points are measured and when the run stops: a resume must keep them.</summary>
-    private static void AddMonitoring(Dictionary<string, string> fingerprint, FinetuneRequest request, FinetuneOptions options, long totalSteps)
+    private static void AddMonitoring(Dictionary<string, string> fingerprint, FinetuneRequest request, FinetuneOptions options, long totalSteps, Device device)
     {
         var monitoring = options.Monitoring;
         fingerprint["Monitoring.Enabled"] = monitoring.Enabled ? "true" : "false";
@@ -423,6 +435,26 @@ internal sealed class TrainingRun : IDisposable
         fingerprint["Monitoring.Criterion"] = monitoring.Criterion.ToString();
         fingerprint["Monitoring.Patience"] = monitoring.Patience is { } patience ? Integer(patience) : "none";
         fingerprint["Monitoring.MinImprovement"] = monitoring.MinImprovement.ToString("R", CultureInfo.InvariantCulture);
+        fingerprint["Monitoring.Precision"] = ComputePrecisions.Resolve(monitoring.Precision, device).ToString(); // monitor scores choose the kept step
+    }
+
+    /// <summary>Auto resolved for the device, with a log line saying what was chosen and why, and warnings where it cannot pay.</summary>
+    private static ComputePrecision ResolvePrecision(FinetuneOptions options, Backbones.Backbone backbone, Device device, ILogger logger)
+    {
+        var precision = ComputePrecisions.Resolve(options.Precision, device);
+        string reason = ComputePrecisions.Explain(device);
+        EngineLog.PrecisionChosen(logger, options.Precision.ToString(), precision.ToString(), reason);
+        if (precision == ComputePrecision.BFloat16 && !ComputePrecisions.SupportsNativeBFloat16(device))
+        {
+            EngineLog.PrecisionEmulated(logger, reason);
+        }
+
+        if (precision != ComputePrecision.Float32 && !backbone.UsesAutocast)
+        {
+            EngineLog.PrecisionNotApplied(logger, backbone.GetType().Name, precision.ToString());
+        }
+
+        return precision;
     }
 
     private static void CheckFingerprint(string path, Dictionary<string, string> stored, Dictionary<string, string> current)

@@ -16,10 +16,12 @@ public static class FeatureExtractor
     /// <param name="preprocess">Turns a uint8 batch (on the backbone's device) into the network's input,
     /// e.g. <c>x =&gt; augmentation.Evaluate(x, 28, 28)</c>.</param>
     /// <param name="batchSize">Images per forward pass.</param>
-    public static Tensor Extract(Backbone backbone, IImageDataset data, Func<Tensor, Tensor> preprocess, int batchSize = 256)
+    /// <param name="precision">The dtype the backbone's convolutions compute in (<see cref="ComputePrecision.Auto"/>:
+    /// bfloat16 where its device computes it natively); the features are float32 whatever it is.</param>
+    public static Tensor Extract(Backbone backbone, IImageDataset data, Func<Tensor, Tensor> preprocess, int batchSize = 256, ComputePrecision precision = ComputePrecision.Float32)
     {
         ArgumentNullException.ThrowIfNull(preprocess);
-        return ExtractViews(backbone, data, images => [preprocess(images)], batchSize)[0];
+        return ExtractViews(backbone, data, images => [preprocess(images)], batchSize, precision)[0];
     }
 
     /// <summary>
@@ -27,18 +29,25 @@ public static class FeatureExtractor
     /// (e.g. two random augmentations); the result holds V tensors [N, D]. Batches are visited in dataset
     /// order, so a seeded <paramref name="views"/> draws its randomness reproducibly.
     /// </summary>
-    internal static Tensor[] ExtractViews(Backbone backbone, IImageDataset data, Func<Tensor, Tensor[]> views, int batchSize)
+    internal static Tensor[] ExtractViews(Backbone backbone, IImageDataset data, Func<Tensor, Tensor[]> views, int batchSize, ComputePrecision precision)
     {
         ArgumentNullException.ThrowIfNull(backbone);
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(views);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        if (!Enum.IsDefined(precision))
+        {
+            throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Float32, BFloat16, Float16 or Auto.");
+        }
+
+        var computeType = ComputePrecisions.ComputeType(ComputePrecisions.Resolve(precision, backbone.Device));
         bool wasTraining = backbone.training;
         backbone.eval();
         try
         {
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
+            using var region = Autocast.Enter(computeType);
             var device = backbone.Device;
             var chunks = new List<List<Tensor>>();
             for (int start = 0; start < data.Count; start += batchSize)

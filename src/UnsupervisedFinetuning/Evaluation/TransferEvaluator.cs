@@ -40,6 +40,12 @@ public sealed class TransferEvaluator
     /// <summary>Images per forward pass.</summary>
     public int BatchSize { get; }
 
+    /// <summary>
+    /// The dtype the backbone's convolutions compute in while features are read (features are returned in
+    /// float32). Default <see cref="ComputePrecision.Float32"/>.
+    /// </summary>
+    public ComputePrecision Precision { get; init; } = ComputePrecision.Float32;
+
     /// <summary>Every metric the sets allow (see <see cref="TransferEvaluation"/> for which need what).</summary>
     /// <param name="backbone">The backbone to measure; put in eval mode while features are read, then restored.</param>
     /// <param name="sets">The labelled splits and monitor images.</param>
@@ -49,7 +55,7 @@ public sealed class TransferEvaluator
         ArgumentNullException.ThrowIfNull(backbone);
         ArgumentNullException.ThrowIfNull(sets);
         using var scope = NewDisposeScope();
-        Tensor Features(IImageDataset data) => FeatureExtractor.Extract(backbone, data, _preprocess, BatchSize);
+        Tensor Features(IImageDataset data) => FeatureExtractor.Extract(backbone, data, _preprocess, BatchSize, Precision);
 
         var trainFeatures = Features(sets.TargetTrain);
         var testFeatures = Features(sets.TargetTest);
@@ -125,19 +131,19 @@ public sealed class TransferEvaluator
         ArgumentNullException.ThrowIfNull(finetuned);
         ArgumentNullException.ThrowIfNull(probe);
         using var scope = NewDisposeScope();
-        var before = FeatureExtractor.Extract(start, probe, _preprocess, BatchSize);
-        var after = FeatureExtractor.Extract(finetuned, probe, _preprocess, BatchSize);
+        var before = FeatureExtractor.Extract(start, probe, _preprocess, BatchSize, Precision);
+        var after = FeatureExtractor.Extract(finetuned, probe, _preprocess, BatchSize, Precision);
         return new DriftMeasurement(RepresentationDrift.LinearCka(before, after), RepresentationDrift.NeighbourhoodPreservation(before, after, neighbours), probe.Count, neighbours);
     }
 
     /// <summary>Features [N, D] of <paramref name="images"/> through this evaluator's preprocessing and batch size.</summary>
-    internal Tensor Features(Backbone backbone, IImageDataset images) => FeatureExtractor.Extract(backbone, images, _preprocess, BatchSize);
+    internal Tensor Features(Backbone backbone, IImageDataset images) => FeatureExtractor.Extract(backbone, images, _preprocess, BatchSize, Precision);
 
     /// <summary>RankMe, uniformity and (with monitor views) alignment of <paramref name="backbone"/> on <paramref name="images"/>; the views are drawn from <paramref name="seed"/> alone.</summary>
     internal LabelFreeMonitors Monitors(Backbone backbone, IImageDataset images, long seed)
     {
         using var scope = NewDisposeScope();
-        var plain = FeatureExtractor.Extract(backbone, images, _preprocess, BatchSize);
+        var plain = FeatureExtractor.Extract(backbone, images, _preprocess, BatchSize, Precision);
         double? alignment = null;
         if (_monitorViews is not null)
         {
@@ -146,7 +152,7 @@ public sealed class TransferEvaluator
             {
                 var (first, second) = _monitorViews.Apply(batch, random);
                 return [first, second];
-            }, BatchSize);
+            }, BatchSize, Precision);
             alignment = RepresentationMonitors.Alignment(views[0], views[1]);
         }
 

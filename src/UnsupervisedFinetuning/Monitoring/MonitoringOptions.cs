@@ -49,6 +49,12 @@ public sealed class MonitoringOptions
     /// <summary>Stop when this many points in a row have not improved on the best score by more than <see cref="MinImprovement"/>; null never stops early. Default null.</summary>
     public int? Patience { get; set; }
 
+    /// <summary>
+    /// The dtype the monitors' feature extraction computes in (see <see cref="ComputePrecision"/>); Float16 is
+    /// allowed here (no gradients, no loss scaling). Default <see cref="ComputePrecision.Float32"/>.
+    /// </summary>
+    public ComputePrecision Precision { get; set; } = ComputePrecision.Float32;
+
     /// <summary>How much a score must exceed the best so far to count as an improvement, ≥ 0. Default 0.</summary>
     public double MinImprovement { get; set; }
 }

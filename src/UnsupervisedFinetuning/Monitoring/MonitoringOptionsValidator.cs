@@ -16,6 +16,7 @@ internal sealed class MonitoringOptionsValidator(string path = nameof(Monitoring
         check.Require(!options.Enabled || options.Criterion != MonitorCriterion.Custom || options.CustomScore is not null, nameof(options.CustomScore), options.CustomScore, "a score function when Criterion is Custom");
         check.Require(options.Criterion != MonitorCriterion.Alignment || options.Alignment, nameof(options.Alignment), options.Alignment, "true when Criterion is Alignment");
         check.Require(options.Patience is null or > 0, nameof(options.Patience), options.Patience, "null (never stop early) or a positive number of monitor points");
+        check.Require(Enum.IsDefined(options.Precision), nameof(options.Precision), options.Precision, "Float32, BFloat16, Float16 or Auto");
         check.Require(OptionsValidation.IsFiniteAtLeast(options.MinImprovement, 0), nameof(options.MinImprovement), options.MinImprovement, "a finite value ≥ 0");
         check.Require(options.Enabled || !(options.RestoreBest || options.Patience is not null), nameof(options.Enabled), options.Enabled, "true when RestoreBest or Patience is set (they act on monitor points)");
         return check.Result();

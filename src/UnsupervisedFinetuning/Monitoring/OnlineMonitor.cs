@@ -31,7 +31,7 @@ internal sealed class OnlineMonitor : IDisposable
     {
         _options = options;
         _seed = seed;
-        _evaluator = new TransferEvaluator(x => views.Evaluate(x, size, size), monitorViews: options.Alignment ? views : null, batchSize: forwardBatch);
+        _evaluator = new TransferEvaluator(x => views.Evaluate(x, size, size), monitorViews: options.Alignment ? views : null, batchSize: forwardBatch) { Precision = options.Precision };
         _target = new InMemoryImageDataset(target);
         _source = source is null ? null : new InMemoryImageDataset(source);
         _validation = validation is null ? null : new InMemoryImageDataset(validation);

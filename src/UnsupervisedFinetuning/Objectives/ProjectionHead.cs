@@ -120,12 +120,14 @@ public sealed class ProjectionHead : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
     {
+        // In a mixed-precision region the linear layers compute in its dtype; the embedding leaves in float32,
+        // because every loss (normalisation, softmax, log-sum-exp) is computed in float32.
         var x = input;
         foreach (var layer in _layers)
         {
-            x = layer.call(x);
+            x = Autocast.Forward(layer, x);
         }
 
-        return x;
+        return Autocast.Float32(x);
     }
 }

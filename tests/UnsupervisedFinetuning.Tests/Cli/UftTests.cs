@@ -144,6 +144,8 @@ public sealed class UftTests
         Assert.That(outcome.Error, Does.Contain(named));
     }
 
+    [TestCase("--precision", "half", "--precision is 'half'")]
+    [TestCase("--precision", "float16", "needs dynamic loss scaling")]
     [TestCase("--replay-selection", "nearest", "--replay-selection is 'nearest'")]
     [TestCase("--monitor-every", "often", "--monitor-every is 'often'")]
     [TestCase("--criterion", "loss", "--criterion is 'loss'")]
@@ -341,6 +343,46 @@ public sealed class UftTests
         }
 
         Assert.That(values, Is.EqualTo(expected.data<float>().ToArray()));
+    }
+
+    [Test]
+    public void Embed_InBFloat16_WritesFloat32FeaturesCloseToTheFloat32Ones()
+    {
+        string exactPath = _dir.File("exact.npy");
+        string lowerPath = _dir.File("lower.npy");
+
+        var exact = Run(null, "embed", "--backbone", Model, "--images", Path.Combine(Images, "digits"), "--out", exactPath);
+        var lower = Run(null, "embed", "--backbone", Model, "--images", Path.Combine(Images, "digits"), "--out", lowerPath, "--precision", "bfloat16");
+
+        Assert.That(lower.ExitCode, Is.EqualTo(ExitCodes.Success), lower.Error);
+        Assert.That(exact.ExitCode, Is.EqualTo(ExitCodes.Success), exact.Error);
+        static float[] Values(string path)
+        {
+            byte[] bytes = File.ReadAllBytes(path);
+            int start = 10 + BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8));
+            return Enumerable.Range(0, (bytes.Length - start) / 4).Select(i => BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(start + (4 * i)))).ToArray();
+        }
+
+        using var a = TorchSharp.torch.tensor(Values(exactPath)).reshape(300, 256);
+        using var b = TorchSharp.torch.tensor(Values(lowerPath)).reshape(300, 256);
+        Assert.That(a.equal(b).all().item<bool>(), Is.False, "bfloat16 was used");
+        using var cosine = TorchSharp.torch.nn.functional.cosine_similarity(a, b);
+        Assert.That(cosine.min().item<float>(), Is.GreaterThan(0.99), "every image's feature direction");
+    }
+
+    [Test]
+    public void Finetune_InBFloat16_SavesFloat32WeightsAndSaysSoInOptionsAndLog()
+    {
+        string output = _dir.File("run");
+
+        var outcome = Run(null, Finetune(output, 2, "--precision", "bfloat16"));
+
+        Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Success), outcome.Error);
+        var settings = FinetuneSettings.Read(Path.Combine(output, FinetuneCommand.SettingsFile), "test");
+        Assert.That((settings.Engine.Precision, settings.Engine.Monitoring.Precision), Is.EqualTo((UnsupervisedFinetuning.ComputePrecision.BFloat16, UnsupervisedFinetuning.ComputePrecision.BFloat16)), "options.json keeps it, so --resume continues in bfloat16");
+        Assert.That(File.ReadAllText(Path.Combine(output, FinetuneCommand.LogFile)), Does.Contain("compute in BFloat16"));
+        using var saved = PretrainedModel.Load(Path.Combine(output, FinetuneCommand.ModelFile));
+        Assert.That(saved.Backbone.state_dict().Values.All(t => t.dtype is TorchSharp.torch.ScalarType.Float32 or TorchSharp.torch.ScalarType.Int64), Is.True);
     }
 
     [Test]
