@@ -169,6 +169,7 @@ internal sealed class Experiment(Settings settings, ExperimentData data, SourceM
             ProgressEverySteps = 5,
         };
         options.Monitoring.Criterion = settings.Criterion;
+        options.Precision = settings.Precision; // training only: monitors and evaluation measure in float32
         return options;
     }
 

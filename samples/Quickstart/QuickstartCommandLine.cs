@@ -44,6 +44,7 @@ internal sealed class QuickstartCommandLine
         var outOption = new Option<DirectoryInfo>("--out") { Description = "Folder for report.md/csv/json and report.png", DefaultValueFactory = _ => new DirectoryInfo("quickstart-output") };
         var dataOption = new Option<DirectoryInfo?>("--data") { Description = "The samples/data folder (found automatically)" };
         var deviceOption = new Option<string>("--device") { Description = "auto, cpu, cuda, cuda:N", DefaultValueFactory = _ => "auto" };
+        var precisionOption = new Option<string>("--precision") { Description = "float32, bfloat16 or auto: the dtype the training step's convolutions and linear layers compute in (evaluation stays float32)", DefaultValueFactory = _ => "float32" };
         var criterionOption = new Option<string>("--criterion") { Description = "Label-free criterion that selects each run's best step: " + string.Join(", ", Criteria.Keys) + $" (default {CriterionName(new MonitoringOptions().Criterion)}, the library's default)" };
         var sweepOption = new Option<bool>("--sweep") { Description = "Instead of the five arms: the trade-off sweep — replay ratio {0, 0.1, 0.25, 0.5, 1} × mixing {off, on} and the selection rules (coverage, target-nearest, class-balanced) at --replay-ratio × mixing — with sweep.md (Pareto front, rules vs uniform, automatic choice) and sweep.png. About 4 min a run on 2 CPU cores: hours; each finished run is saved and the same command continues" };
         var sweepPartOption = new Option<string>("--sweep-part") { Description = "all (default), grid (ratio × mixing only) or rules (selection rules only)", DefaultValueFactory = _ => "all" };
@@ -51,7 +52,7 @@ internal sealed class QuickstartCommandLine
 
         var root = new RootCommand("Unsupervised finetuning, the paper's comparison in miniature")
         {
-            pairingOption, seedsOption, targetOption, stepsOption, epochsOption, batchOption, lrOption, ratioOption, alphaOption, mixModeOption, mixComputeOption, outOption, dataOption, deviceOption,
+            pairingOption, seedsOption, targetOption, stepsOption, epochsOption, batchOption, lrOption, ratioOption, alphaOption, mixModeOption, mixComputeOption, outOption, dataOption, deviceOption, precisionOption,
             criterionOption, studyOption, sweepOption, sweepPartOption,
         };
         sweepPartOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? ""; if (v is not ("all" or "grid" or "rules")) { r.AddError($"--sweep-part must be all, grid or rules; got '{v}'."); } });
@@ -70,6 +71,7 @@ internal sealed class QuickstartCommandLine
         stepsOption.Validators.Add(r => { int? v = r.GetValueOrDefault<int?>(); if (v < 1) { r.AddError($"--steps must be at least 1; got {v}."); } });
         epochsOption.Validators.Add(r => { int? v = r.GetValueOrDefault<int?>(); if (v < 1) { r.AddError($"--epochs must be at least 1; got {v}."); } });
         dataOption.Validators.Add(r => { var d = r.GetValueOrDefault<DirectoryInfo?>(); if (d is not null && !d.Exists) { r.AddError($"--data {d.FullName} does not exist."); } });
+        precisionOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? ""; if (v is not ("float32" or "bfloat16" or "auto")) { r.AddError($"--precision must be float32, bfloat16 or auto; got '{v}'."); } });
         deviceOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? ""; if (!TorchDevices.IsValidName(v)) { r.AddError($"--device must be auto, cpu, cuda, cuda:N or mps; got '{v}'."); } });
         batchOption.Validators.Add(r => { int v = r.GetValueOrDefault<int>(); if (v < 2) { r.AddError($"--batch-size must be at least 2; got {v}."); } });
         lrOption.Validators.Add(r => { double? v = r.GetValueOrDefault<double?>(); if (v is not null && !(v > 0 && double.IsFinite(v.Value))) { r.AddError($"--lr must be a finite value > 0; got {v}."); } });
@@ -141,7 +143,8 @@ internal sealed class QuickstartCommandLine
             result.GetValue(deviceOption)!,
             result.GetValue(criterionOption) is { } criterion ? Criteria[criterion] : new MonitoringOptions().Criterion,
             result.GetValue(studyOption),
-            result.GetValue(sweepOption) ? result.GetValue(sweepPartOption) : null);
+            result.GetValue(sweepOption) ? result.GetValue(sweepPartOption) : null,
+            result.GetValue(precisionOption) switch { "bfloat16" => ComputePrecision.BFloat16, "auto" => ComputePrecision.Auto, _ => ComputePrecision.Float32 });
         return new QuickstartCommandLine(result, settings, errors);
     }
 

@@ -15,7 +15,8 @@ internal enum Pairing
 
 /// <summary>
 /// Everything the experiment is configured with (from the command line). <paramref name="Sweep"/> is null for the
-/// five-arm comparison, else which part of the trade-off sweep to run: "all", "grid" or "rules".
+/// five-arm comparison, else which part of the trade-off sweep to run: "all", "grid" or "rules". <paramref name="Precision"/>
+/// is the training step's (the monitors and the evaluation stay float32, so only training differs).
 /// </summary>
 internal sealed record Settings(
     Pairing Pairing,
@@ -33,4 +34,5 @@ internal sealed record Settings(
     string Device,
     MonitorCriterion Criterion,
     bool Study,
-    string? Sweep = null);
+    string? Sweep = null,
+    ComputePrecision Precision = ComputePrecision.Float32);

@@ -33,7 +33,7 @@ internal static class SweepRun
     {
         string folder = settings.Output.FullName;
         var arms = Arm.Sweep(settings, grid: settings.Sweep is "all" or "grid", rules: settings.Sweep is "all" or "rules");
-        string settingsLine = $"Settings: {data.Description}; {settings.TargetSize} unlabelled target images, {settings.Steps} steps of {settings.BatchSize} per arm, lr {settings.LearningRate.ToString(CultureInfo.InvariantCulture)}, mixing {settings.MixingMode} α = {settings.MixingAlpha.ToString(CultureInfo.InvariantCulture)} ({settings.MixingCompute.ToString().ToLowerInvariant()}), rules at ratio {settings.ReplayRatio.ToString(CultureInfo.InvariantCulture)}, Union composition, selected step by {QuickstartCommandLine.CriterionName(settings.Criterion)}.";
+        string settingsLine = $"Settings: {data.Description}; {settings.TargetSize} unlabelled target images, {settings.Steps} steps of {settings.BatchSize} per arm, lr {settings.LearningRate.ToString(CultureInfo.InvariantCulture)}, mixing {settings.MixingMode} α = {settings.MixingAlpha.ToString(CultureInfo.InvariantCulture)} ({settings.MixingCompute.ToString().ToLowerInvariant()}), rules at ratio {settings.ReplayRatio.ToString(CultureInfo.InvariantCulture)}, Union composition, selected step by {QuickstartCommandLine.CriterionName(settings.Criterion)}{(settings.Precision == ComputePrecision.Float32 ? "" : $", training in {settings.Precision}")}.";
 
         // A folder holds one sweep: its settings line must match, or the saved runs would be mixed with other settings.
         string settingsPath = Path.Combine(folder, SettingsFile);
