@@ -314,7 +314,7 @@ internal static class FinetuneCommand
     };
 
     /// <summary>The --precision help text shared by the commands.</summary>
-    internal const string PrecisionHelp = "float32 (default), bfloat16 or auto: the dtype convolutions and linear layers compute in (weights, statistics and losses stay float32). bfloat16 is about 2× faster on CPUs with AVX-512 BF16 or AMX and on CUDA GPUs of compute capability 8.0+, and emulated (much slower) elsewhere; auto picks it only where it is native.";
+    internal const string PrecisionHelp = "float32 (default), bfloat16 or auto: the dtype convolutions and linear layers compute in (weights, statistics and losses stay float32). bfloat16 pays only where it is native (CPUs with AVX-512 BF16 or AMX, CUDA GPUs of compute capability 8.0+) and is emulated, many times slower, elsewhere; auto picks it only where it is native.";
 
     /// <summary>A --precision value; float16 only where no gradients are computed (<paramref name="training"/> false).</summary>
     internal static ComputePrecision ParsePrecision(string value, bool training) => value.ToLowerInvariant() switch

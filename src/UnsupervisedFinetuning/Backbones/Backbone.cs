@@ -51,12 +51,16 @@ public abstract class Backbone : nn.Module<Tensor, Tensor>
     /// <summary>The classifier's class count, for <see cref="Describe"/>; null without a classifier.</summary>
     protected int? ClassifierClasses => _classifier is null ? null : (int)_classifier.out_features;
 
-    /// <summary>Pooled features [B, FeatureDimension] of <paramref name="images"/> [B,C,H,W].</summary>
+    /// <summary>
+    /// Pooled features [B, FeatureDimension] of <paramref name="images"/> [B,C,H,W]. The library's backbones
+    /// return float32 features even when their convolutions compute in bfloat16 (<see cref="ComputePrecision"/>);
+    /// an implementation of your own should return float32 too.
+    /// </summary>
     public abstract Tensor ForwardFeatures(Tensor images);
 
     /// <summary>Features, or the classifier's logits when a classifier is set.</summary>
     public override Tensor forward(Tensor input) =>
-        _classifier is null ? ForwardFeatures(input) : Autocast.Linear(_classifier, ForwardFeatures(input));
+        _classifier is null ? ForwardFeatures(input) : Autocast.Float32(Autocast.Linear(_classifier, ForwardFeatures(input)));
 
     /// <summary>Installs a new, randomly initialised linear classifier <c>fc</c> with <paramref name="classes"/> outputs on the backbone's device.</summary>
     public void ReplaceClassifier(int classes)

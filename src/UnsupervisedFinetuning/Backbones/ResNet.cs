@@ -145,7 +145,7 @@ public sealed class ResNet : Backbone
             x = Autocast.Forward(layer, x);
         }
 
-        return _avgpool.call(x).flatten(1);
+        return Autocast.Float32(_avgpool.call(x).flatten(1)); // features leave a mixed-precision region in float32
     }
 
     /// <inheritdoc />

@@ -64,7 +64,7 @@ public sealed class SmallCnn : Backbone
             throw new ArgumentException($"SmallCnn expects images [B,{InputChannels},H,W]; got [{string.Join(",", images.shape)}].", nameof(images));
         }
 
-        return Autocast.Forward(_features, images).mean([2, 3]);
+        return Autocast.Float32(Autocast.Forward(_features, images).mean([2, 3])); // features leave a mixed-precision region in float32
     }
 
     /// <inheritdoc />

@@ -119,7 +119,7 @@ internal sealed class TrainingRun : IDisposable
         {
             // Checkpoints from before mixed precision computed everything in float32.
             header.Fingerprint.TryAdd("Precision", nameof(ComputePrecision.Float32));
-            if (options.Monitoring.Enabled)
+            if (header.Fingerprint.TryGetValue("Monitoring.Enabled", out var monitored) && monitored == "true")
             {
                 header.Fingerprint.TryAdd("Monitoring.Precision", nameof(ComputePrecision.Float32));
             }
@@ -441,6 +441,11 @@ internal sealed class TrainingRun : IDisposable
     /// <summary>Auto resolved for the device, with a log line saying what was chosen and why, and warnings where it cannot pay.</summary>
     private static ComputePrecision ResolvePrecision(FinetuneOptions options, Backbones.Backbone backbone, Device device, ILogger logger)
     {
+        if (options.Precision == ComputePrecision.Float32)
+        {
+            return ComputePrecision.Float32; // the default: nothing to detect, nothing to log
+        }
+
         var precision = ComputePrecisions.Resolve(options.Precision, device);
         string reason = ComputePrecisions.Explain(device);
         EngineLog.PrecisionChosen(logger, options.Precision.ToString(), precision.ToString(), reason);

@@ -45,7 +45,9 @@ internal static class Autocast
 
         if (conv.padding_mode != TorchSharp.PaddingModes.Zeros || conv.padding is null)
         {
-            throw new NotSupportedException($"Mixed precision supports zero-padded convolutions with explicit padding; this one has padding mode {conv.padding_mode}.");
+            throw new NotSupportedException(conv.padding is null
+                ? $"Mixed precision supports convolutions with explicit padding; this one has padding {conv.padding_type}."
+                : $"Mixed precision supports zero-padded convolutions; this one has padding mode {conv.padding_mode}.");
         }
 
         return F.conv2d(Cast(input, type), Cast(conv.weight!, type), conv.bias is null ? null : Cast(conv.bias, type), conv.stride, conv.padding, conv.dilation, conv.groups);

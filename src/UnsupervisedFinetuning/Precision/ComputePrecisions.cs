@@ -36,9 +36,17 @@ public static class ComputePrecisions
         _ => throw new ArgumentOutOfRangeException(nameof(resolved), resolved, "Resolve Auto to a concrete precision first."),
     };
 
+    // One detection per device and process: CPUID and the CUDA driver do not change while it runs.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(TorchSharp.DeviceType, long), (bool Native, string Reason)> Detected = new();
+
     private static (bool Native, string Reason) Detect(Device device)
     {
         ArgumentNullException.ThrowIfNull(device);
+        return Detected.GetOrAdd((device.type, device.index), _ => DetectOnce(device));
+    }
+
+    private static (bool Native, string Reason) DetectOnce(Device device)
+    {
         switch (device.type)
         {
             case TorchSharp.DeviceType.CPU:
