@@ -28,6 +28,7 @@ public sealed class QuickstartCommandLineTests
         Assert.That(settings.Seeds, Is.EqualTo(new long[] { 0 }));
         Assert.That((settings.TargetSize, settings.Steps, settings.BatchSize, settings.LearningRate), Is.EqualTo((300, 500, 128, 0.02)));
         Assert.That(settings.MixingCompute, Is.EqualTo(MixingCompute.Replace));
+        Assert.That(settings.Precision, Is.EqualTo(ComputePrecision.Float32), "the published numbers are float32");
         Assert.That(Directory.Exists(Path.Combine(settings.Data.FullName, "fashion-mnist")), Is.True);
     }
 
@@ -52,6 +53,15 @@ public sealed class QuickstartCommandLineTests
 
         Assert.That(parsed.Errors, Is.EqualTo(new[] { "--pairing must be far or near; got 'middle'." }));
         Assert.That(Parse("--pairing", "near").Settings!.LearningRate, Is.EqualTo(0.06), "near takes its own learning rate");
+    }
+
+    [Test]
+    public void Precision_IsFloat32BFloat16OrAuto_FromTheCommandLine()
+    {
+        Assert.That(Parse("--precision", "half").Errors, Is.EqualTo(new[] { "--precision must be float32, bfloat16 or auto; got 'half'." }));
+        var settings = Parse("--precision", "bfloat16").Settings!;
+        Assert.That(settings.Precision, Is.EqualTo(ComputePrecision.BFloat16));
+        Assert.That(Parse("--precision", "auto").Settings!.Precision, Is.EqualTo(ComputePrecision.Auto));
     }
 
     [Test]
