@@ -116,22 +116,9 @@ internal static class LazyDataBenchmark
 
     private static ChildResult Child(string target, string source, int steps, bool inMemory)
     {
-        var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-        if (!Environment.ProcessPath!.EndsWith("UnsupervisedFinetuning.Benchmarks", StringComparison.Ordinal))
-        {
-            start.ArgumentList.Add(typeof(LazyDataBenchmark).Assembly.Location); // run through the dotnet host
-        }
-
-        foreach (string argument in (string[])["lazy-run", "--target", target, "--source", source, "--steps", steps.ToString(CultureInfo.InvariantCulture), .. inMemory ? (string[])["--in-memory"] : []])
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
+        string output = ChildProcess.Run(["lazy-run", "--target", target, "--source", source, "--steps", steps.ToString(CultureInfo.InvariantCulture), .. inMemory ? (string[])["--in-memory"] : []]);
         string line = output.Split('\n').LastOrDefault(l => l.StartsWith("result ", StringComparison.Ordinal))
-            ?? throw new InvalidOperationException($"lazy-run failed (exit {process.ExitCode}): {output}");
+            ?? throw new InvalidOperationException($"lazy-run printed no result: {output}");
         string[] parts = line.Split(' ');
         return new ChildResult(int.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[2], CultureInfo.InvariantCulture), double.Parse(parts[3], CultureInfo.InvariantCulture));
     }

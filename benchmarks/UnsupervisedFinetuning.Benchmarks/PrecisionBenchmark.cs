@@ -79,22 +79,9 @@ internal static class PrecisionBenchmark
 
     private static (double Ms, double PeakMb) Child(int batch, int size, ComputePrecision precision, int steps, int warmup, int threads)
     {
-        var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-        if (!Environment.ProcessPath!.EndsWith("UnsupervisedFinetuning.Benchmarks", StringComparison.Ordinal))
-        {
-            start.ArgumentList.Add(typeof(PrecisionBenchmark).Assembly.Location); // run through the dotnet host
-        }
-
-        foreach (string argument in (string[])["precision-run", "--batch", Text(batch), "--size", Text(size), "--precision", precision.ToString(), "--steps", Text(steps), "--warmup", Text(warmup), "--threads", Text(threads)])
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
+        string output = ChildProcess.Run(["precision-run", "--batch", Text(batch), "--size", Text(size), "--precision", precision.ToString(), "--steps", Text(steps), "--warmup", Text(warmup), "--threads", Text(threads)]);
         string line = output.Split('\n').LastOrDefault(l => l.StartsWith("result ", StringComparison.Ordinal))
-            ?? throw new InvalidOperationException($"precision-run failed (exit {process.ExitCode}): {output}");
+            ?? throw new InvalidOperationException($"precision-run printed no result: {output}");
         string[] parts = line.Split(' ');
         return (double.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[2], CultureInfo.InvariantCulture));
     }

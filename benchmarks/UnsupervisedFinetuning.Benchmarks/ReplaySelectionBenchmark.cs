@@ -115,22 +115,5 @@ internal static class ReplaySelectionBenchmark
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"row {rule,-15} | {(pool is int p ? p.ToString("N0", CultureInfo.InvariantCulture) : "all"),7} | {count,5} | {index,7:F1} | {sourceFeatures,17:F1} | {targetFeatures,17:F2} | {select,11:F3} | {LazyDataBenchmark.PeakMegabytes(),11:F0}"));
 
-    private static string Child(string[] arguments)
-    {
-        var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-        if (!Environment.ProcessPath!.EndsWith("UnsupervisedFinetuning.Benchmarks", StringComparison.Ordinal))
-        {
-            start.ArgumentList.Add(typeof(ReplaySelectionBenchmark).Assembly.Location); // run through the dotnet host
-        }
-
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return process.ExitCode == 0 ? output : throw new InvalidOperationException($"{arguments[0]} {arguments[2]} failed (exit {process.ExitCode}): {output}");
-    }
+    private static string Child(string[] arguments) => ChildProcess.Run(arguments);
 }
