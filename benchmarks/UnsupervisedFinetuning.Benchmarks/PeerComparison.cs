@@ -47,8 +47,8 @@ internal static class PeerComparison
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round {round + 1}: bare {bareRounds[^1]:F1} ms/step, engine {engineRounds[^1]:F1} ms/step"));
         }
 
-        double bare = Median(bareRounds);
-        double engineMs = Median(engineRounds);
+        double bare = BenchmarkStatistics.Median(bareRounds);
+        double engineMs = BenchmarkStatistics.Median(engineRounds);
 
         // Work per step: the query pass forward + backward (≈ 3× forward) and the key pass forward, per image.
         long macs;
@@ -61,13 +61,6 @@ internal static class PeerComparison
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{{\"implementation\": \"TorchSharp {__version__}\", \"threads\": {threads}, \"steps\": {steps}, \"rounds\": {rounds}, \"bare_ms_per_step\": {bare:F1}, \"engine_ms_per_step\": {engineMs:F1}, \"bare_best_ms\": {bareRounds.Min():F1}, \"engine_best_ms\": {engineRounds.Min():F1}, \"forward_mmac_per_image\": {macs / 1e6:F1}, \"gflop_per_step\": {gflopPerStep:F1}, \"engine_gflops\": {gflopPerStep / (engineMs / 1000):F1}}}"));
         return 0;
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        int middle = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
     }
 
     private static double BareMilliseconds(Data.IImageDataset data, int warmup, int steps)

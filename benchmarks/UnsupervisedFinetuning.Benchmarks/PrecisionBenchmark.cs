@@ -41,7 +41,7 @@ internal static class PrecisionBenchmark
                 }
             }
 
-            double f = Median(float32.Select(r => r.Ms)), b = Median(bfloat16.Select(r => r.Ms));
+            double f = BenchmarkStatistics.Median(float32.Select(r => r.Ms)), b = BenchmarkStatistics.Median(bfloat16.Select(r => r.Ms));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"row {shape,-10} | {f,15:F0} | {b,16:F0} | {f / b,7:F2}× | {float32.Max(r => r.PeakMb),15:F0} | {bfloat16.Max(r => r.PeakMb),16:F0}"));
         }
@@ -87,11 +87,4 @@ internal static class PrecisionBenchmark
     }
 
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        int middle = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-    }
 }
