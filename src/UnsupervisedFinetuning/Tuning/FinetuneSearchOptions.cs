@@ -16,6 +16,9 @@ public sealed class FinetuneSearchOptions
     /// What "best" means: a trial's score is this criterion at its last monitor point. Null (the default):
     /// <see cref="MonitorCriterion.ValidationKnn"/> when the request has a few labelled target images
     /// (<see cref="Engine.FinetuneRequest.Validation"/>), else the monitoring default, <see cref="MonitorCriterion.Uniformity"/>.
+    /// Uniformity rewards target embeddings that spread, which replay and mixing prevent by design: between replay and
+    /// mixing settings it favours no remedy (in the Quickstart's sweep it never picked mixing), so prefer
+    /// <see cref="MonitorCriterion.RankMe"/> or a few labels there (docs/how-to/replay-selection.md).
     /// </summary>
     public MonitorCriterion? Criterion { get; set; }
 
