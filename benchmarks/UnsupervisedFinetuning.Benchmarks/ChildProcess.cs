@@ -27,4 +27,13 @@ internal static class ChildProcess
         process.WaitForExit();
         return process.ExitCode == 0 ? output : throw new InvalidOperationException($"{string.Join(' ', arguments)} failed (exit {process.ExitCode}): {output}");
     }
+
+    /// <summary>The fields after "result" on the child's last line that starts with it; throws, with the output, when there is none.</summary>
+    public static string[] ResultFields(IReadOnlyList<string> arguments)
+    {
+        string output = Run(arguments);
+        string line = output.Split('\n').LastOrDefault(l => l.StartsWith("result ", StringComparison.Ordinal))
+            ?? throw new InvalidOperationException($"{arguments[0]} printed no result: {output}");
+        return line.Split(' ')[1..];
+    }
 }

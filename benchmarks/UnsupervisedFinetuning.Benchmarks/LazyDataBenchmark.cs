@@ -116,11 +116,8 @@ internal static class LazyDataBenchmark
 
     private static ChildResult Child(string target, string source, int steps, bool inMemory)
     {
-        string output = ChildProcess.Run(["lazy-run", "--target", target, "--source", source, "--steps", steps.ToString(CultureInfo.InvariantCulture), .. inMemory ? (string[])["--in-memory"] : []]);
-        string line = output.Split('\n').LastOrDefault(l => l.StartsWith("result ", StringComparison.Ordinal))
-            ?? throw new InvalidOperationException($"lazy-run printed no result: {output}");
-        string[] parts = line.Split(' ');
-        return new ChildResult(int.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[2], CultureInfo.InvariantCulture), double.Parse(parts[3], CultureInfo.InvariantCulture));
+        string[] parts = ChildProcess.ResultFields(["lazy-run", "--target", target, "--source", source, "--steps", steps.ToString(CultureInfo.InvariantCulture), .. inMemory ? (string[])["--in-memory"] : []]);
+        return new ChildResult(int.Parse(parts[0], CultureInfo.InvariantCulture), double.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[2], CultureInfo.InvariantCulture));
     }
 
     /// <summary>

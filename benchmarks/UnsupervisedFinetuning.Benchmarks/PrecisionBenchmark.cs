@@ -79,11 +79,8 @@ internal static class PrecisionBenchmark
 
     private static (double Ms, double PeakMb) Child(int batch, int size, ComputePrecision precision, int steps, int warmup, int threads)
     {
-        string output = ChildProcess.Run(["precision-run", "--batch", Text(batch), "--size", Text(size), "--precision", precision.ToString(), "--steps", Text(steps), "--warmup", Text(warmup), "--threads", Text(threads)]);
-        string line = output.Split('\n').LastOrDefault(l => l.StartsWith("result ", StringComparison.Ordinal))
-            ?? throw new InvalidOperationException($"precision-run printed no result: {output}");
-        string[] parts = line.Split(' ');
-        return (double.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[2], CultureInfo.InvariantCulture));
+        string[] parts = ChildProcess.ResultFields(["precision-run", "--batch", Text(batch), "--size", Text(size), "--precision", precision.ToString(), "--steps", Text(steps), "--warmup", Text(warmup), "--threads", Text(threads)]);
+        return (double.Parse(parts[0], CultureInfo.InvariantCulture), double.Parse(parts[1], CultureInfo.InvariantCulture));
     }
 
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);

@@ -40,7 +40,7 @@ internal static class ReplaySelectionBenchmark
         Console.WriteLine("rule            | pool    | |S|   | index s | source features s | target features s | selection s | peak RSS MB");
         foreach (var (rules, pool) in Children)
         {
-            string output = Child(["replay-selection-run", "--rules", rules, "--dir", root, "--size", size.ToString(CultureInfo.InvariantCulture), "--large-count", largeCount.ToString(CultureInfo.InvariantCulture),
+            string output = ChildProcess.Run(["replay-selection-run", "--rules", rules, "--dir", root, "--size", size.ToString(CultureInfo.InvariantCulture), "--large-count", largeCount.ToString(CultureInfo.InvariantCulture),
                 .. pool is int p ? (string[])["--pool", p.ToString(CultureInfo.InvariantCulture)] : []]);
             foreach (string line in output.Split('\n').Where(l => l.StartsWith("row ", StringComparison.Ordinal)))
             {
@@ -114,6 +114,4 @@ internal static class ReplaySelectionBenchmark
     private static void Row(string rule, int? pool, int count, double index, double sourceFeatures, double targetFeatures, double select) =>
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"row {rule,-15} | {(pool is int p ? p.ToString("N0", CultureInfo.InvariantCulture) : "all"),7} | {count,5} | {index,7:F1} | {sourceFeatures,17:F1} | {targetFeatures,17:F2} | {select,11:F3} | {LazyDataBenchmark.PeakMegabytes(),11:F0}"));
-
-    private static string Child(string[] arguments) => ChildProcess.Run(arguments);
 }
