@@ -27,11 +27,27 @@ namespace UnsupervisedFinetuning.Benchmarks;
 /// </summary>
 internal static class LazyDataBenchmark
 {
+    /// <summary>Steps left out of the mean: they carry one-off costs.</summary>
+    private const int WarmupSteps = 5;
+
+    /// <summary>Replay ratio 0.25 of the 300 target images.</summary>
+    private const int ReplayCount = 75;
+
     public static int Run(string[] args)
     {
         int files = BenchmarkArguments.Int(args, "--files", 100_000);
         int steps = BenchmarkArguments.Int(args, "--steps", 30);
         string root = BenchmarkArguments.String(args, "--dir", Path.Combine(Path.GetTempPath(), "uft-lazy"));
+        if (steps <= WarmupSteps)
+        {
+            throw new ArgumentException($"--steps is {steps}; the step time is averaged after the first {WarmupSteps} steps, so give at least {WarmupSteps + 1}.");
+        }
+
+        if (files / 10 < ReplayCount)
+        {
+            throw new ArgumentException($"--files is {files}; the smaller run replays {ReplayCount} images from a tenth of the source, so give at least {ReplayCount * 10}.");
+        }
+
         string source = Path.Combine(root, "source");
         string target = Path.Combine(root, "target");
         string photos = Path.Combine(root, "photos");
@@ -107,7 +123,7 @@ internal static class LazyDataBenchmark
         }));
 
         // The first steps carry one-off costs (allocator warm-up, the replay subset's decoding): the mean is over the rest.
-        double stepMs = 1000 * stepSeconds.Skip(5).Average();
+        double stepMs = 1000 * stepSeconds.Skip(WarmupSteps).Average();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"result {sourceSet.Count} {PeakMegabytes():F0} {stepMs:F1}"));
         return 0;
     }
