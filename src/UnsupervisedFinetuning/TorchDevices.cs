@@ -98,14 +98,16 @@ public static class TorchDevices
 
     /// <summary>
     /// Loads TorchSharp's native CPU backend, or throws an exception that says what the host application
-    /// must reference. Safe to call repeatedly.
+    /// must reference; the first time, checks its CPU convolution kernels (<see cref="NativeKernels"/>). Safe to
+    /// call repeatedly.
     /// </summary>
-    /// <exception cref="InvalidOperationException">No native backend could be loaded.</exception>
+    /// <exception cref="InvalidOperationException">No native backend could be loaded, or <c>UFT_ONEDNN</c> has a value other than auto, on or off.</exception>
     public static void EnsureNativeBackend()
     {
         try
         {
             torch.InitializeDeviceType(DeviceType.CPU);
+            NativeKernels.EnsureChecked();
         }
         catch (NotSupportedException e)
         {

@@ -47,6 +47,9 @@ internal static partial class EngineLog
     [LoggerMessage(EventId = 2014, Level = LogLevel.Warning, Message = "Backbone {Backbone} is not one of the library's backbones: it computes in Float32; only the projection head and predictor compute in {Precision}")]
     public static partial void PrecisionNotApplied(ILogger logger, string backbone, string precision);
 
+    [LoggerMessage(EventId = 2015, Level = LogLevel.Warning, Message = "CPU convolutions: {Reason}")]
+    public static partial void OneDnnDefect(ILogger logger, string reason);
+
     [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Finetuning finished: {Steps} steps in {Seconds:F1} s")]
     public static partial void Finished(ILogger logger, long steps, double seconds);
 }

@@ -84,6 +84,11 @@ internal sealed class TrainingRun : IDisposable
         OnlineMonitor.Check(request, options.Monitoring);
         var target = request.Target;
         var device = TorchDevices.Resolve(options.Device);
+        if (device.type == DeviceType.CPU && NativeKernels.DefectFound)
+        {
+            EngineLog.OneDnnDefect(logger, NativeKernels.OneDnnReason);
+        }
+
         var precision = ResolvePrecision(options, request.Backbone, device, logger);
         var header = request.ResumeFrom is null ? null : EngineCheckpoint.ReadHeader(request.ResumeFrom);
 

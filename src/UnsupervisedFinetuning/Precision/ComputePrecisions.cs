@@ -50,7 +50,11 @@ public static class ComputePrecisions
         switch (device.type)
         {
             case TorchSharp.DeviceType.CPU:
-                return (CpuFeatures.Avx512BFloat16 || CpuFeatures.AmxBFloat16, "CPU: " + CpuFeatures.DescribeBFloat16());
+                // libtorch's bfloat16 convolutions and matrix products are fast only through oneDNN.
+                bool hardware = CpuFeatures.Avx512BFloat16 || CpuFeatures.AmxBFloat16;
+                return NativeKernels.OneDnnEnabled
+                    ? (hardware, "CPU: " + CpuFeatures.DescribeBFloat16())
+                    : (false, $"CPU: {CpuFeatures.DescribeBFloat16()}; {NativeKernels.OneDnnReason}");
             case TorchSharp.DeviceType.CUDA:
                 var (major, reason) = CudaCapability.Major(device.index < 0 ? 0 : device.index);
                 return (major >= 8, $"CUDA device {Math.Max(device.index, 0)}: {reason}");
