@@ -1,4 +1,5 @@
 using SkiaSharp;
+using UnsupervisedFinetuning.IO;
 
 namespace UnsupervisedFinetuning.Data;
 
@@ -33,12 +34,10 @@ internal static class ImageDecoder
     /// <exception cref="InvalidDataException">The file is not a decodable image, is truncated, or declares too many pixels; the message names it.</exception>
     public static void DecodeInto(string file, ImageFolderOptions options, Span<byte> destination)
     {
-        if (!File.Exists(file))
-        {
-            throw new FileNotFoundException($"Image not found: {file}", file);
-        }
-
-        using var codec = Open(file, options, out string? problem) ?? throw new InvalidDataException($"{file}: {problem}.");
+        using var codec = Open(file, options, out string? problem)
+            ?? throw (FileSystemFacts.KindOf(file) == PathKind.Missing
+                ? new FileNotFoundException($"Image not found: {file}", file)
+                : new InvalidDataException($"{ExceptionText.Printable(file, 400)}: {problem}."));
         try
         {
             var origin = codec.EncodedOrigin;
@@ -59,7 +58,7 @@ internal static class ImageDecoder
         catch (Exception e) when (e is not InvalidDataException and not OutOfMemoryException)
         {
             // SkiaSharp reports allocation and codec failures as plain exceptions; they are unreadable files all the same.
-            throw new InvalidDataException($"{file}: could not be decoded ({UnsupervisedFinetuning.IO.ExceptionText.Brief(e)}).", e);
+            throw new InvalidDataException($"{file}: could not be decoded ({ExceptionText.Brief(e)}).", e);
         }
     }
 
@@ -80,6 +79,13 @@ internal static class ImageDecoder
     /// </summary>
     private static SKCodec? Open(string file, ImageFolderOptions options, out string? problem)
     {
+        // Only regular files are opened: opening a FIFO blocks until a writer comes, a device may never end.
+        if (FileSystemFacts.WhyNotAnImage(file) is { } notAFile)
+        {
+            problem = notAFile;
+            return null;
+        }
+
         SKCodec? codec;
         SKCodecResult created;
         try
@@ -88,7 +94,7 @@ internal static class ImageDecoder
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            problem = $"could not be opened ({UnsupervisedFinetuning.IO.ExceptionText.Brief(e)})";
+            problem = $"could not be opened ({ExceptionText.Brief(e)})";
             return null;
         }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using UnsupervisedFinetuning.IO;
 using static TorchSharp.torch;
 
 namespace UnsupervisedFinetuning.Data;
@@ -38,7 +39,7 @@ public sealed partial class ImageFileDataset : IImageDataset
     /// </summary>
     /// <exception cref="ArgumentException">The list is empty or holds an empty path.</exception>
     /// <exception cref="FileNotFoundException">A file does not exist (unless <see cref="ImageFolderOptions.SkipUnreadable"/>, which leaves it out and logs it).</exception>
-    /// <exception cref="InvalidDataException">With <see cref="ImageFolderOptions.SkipUnreadable"/>: no file is left.</exception>
+    /// <exception cref="InvalidDataException">A path is not a regular file (a FIFO, device, directory or dangling link; unless skipping), or with <see cref="ImageFolderOptions.SkipUnreadable"/> no file is left.</exception>
     public static ImageFileDataset FromFiles(IEnumerable<string> files, ImageFolderOptions? options = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(files);
@@ -59,17 +60,20 @@ public sealed partial class ImageFileDataset : IImageDataset
         var kept = new List<string>(list.Length);
         foreach (string file in list)
         {
-            if (File.Exists(file))
+            var kind = FileSystemFacts.KindOf(file);
+            if (kind == PathKind.Regular)
             {
                 kept.Add(file);
             }
             else if (checkedOptions.SkipUnreadable)
             {
-                LogSkipped(logger, file, "the file does not exist");
+                LogSkipped(logger, ExceptionText.Printable(file, 400), FileSystemFacts.WhyNotAnImage(file)!);
             }
             else
             {
-                throw new FileNotFoundException($"Image not found: {file}", file);
+                throw kind == PathKind.Missing
+                    ? new FileNotFoundException($"Image not found: {file}", file)
+                    : new InvalidDataException($"{ExceptionText.Printable(file, 400)}: {FileSystemFacts.WhyNotAnImage(file)}.");
             }
         }
 

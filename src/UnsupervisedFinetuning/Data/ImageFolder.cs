@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
+using System.IO.Enumeration;
 using Microsoft.Extensions.Logging.Abstractions;
+using UnsupervisedFinetuning.IO;
 
 namespace UnsupervisedFinetuning.Data;
 
@@ -48,14 +50,19 @@ public static partial class ImageFolder
     /// decoded when a batch is gathered. With <see cref="ImageFolderOptions.SkipUnreadable"/> each file's header
     /// is read now and files that do not open are left out (and logged); otherwise nothing is read.
     /// </summary>
+    /// <remarks>Symbolic links are followed; each folder is listed once, however many links lead to it (a link back
+    /// to an ancestor is skipped and logged, event 1004), so indexing ends and never lists an image twice. Only
+    /// regular files are images.</remarks>
     /// <exception cref="DirectoryNotFoundException">The root does not exist.</exception>
-    /// <exception cref="InvalidDataException">The folder holds no image files (with the configured extensions).</exception>
+    /// <exception cref="InvalidDataException">The folder holds no image files (with the configured extensions), or
+    /// an image-named entry is not a regular file — a FIFO, socket or device, a dangling symbolic link, a name that is
+    /// not valid UTF-8 — (unless <see cref="ImageFolderOptions.SkipUnreadable"/>, which skips and logs it); the message names it.</exception>
     public static ImageFileDataset Index(string root, ImageFolderOptions? options = null, ILogger? logger = null)
     {
         var checkedOptions = ImageFolderOptions.Checked(options);
         logger ??= NullLogger.Instance;
         CheckRoot(root);
-        string[] files = ImageFileDataset.Readable(ListImages(root, checkedOptions, logger), checkedOptions, logger);
+        string[] files = ImageFileDataset.Readable(ListImages(root, checkedOptions, logger, new HashSet<string>(StringComparer.Ordinal)), checkedOptions, logger);
         return files.Length > 0
             ? new ImageFileDataset(files, checkedOptions, logger)
             : throw new InvalidDataException($"{root}: holds no readable {string.Join("/", checkedOptions.Extensions)} images.");
@@ -66,7 +73,9 @@ public static partial class ImageFolder
     /// without decoding; see <see cref="Index"/>.
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The root does not exist.</exception>
-    /// <exception cref="InvalidDataException">No class folders, or a class folder without (readable) images; the message names it.</exception>
+    /// <exception cref="InvalidDataException">No class folders, a class folder without (readable) images, a class folder
+    /// that is a link to the root or to another class, or an image-named entry that is not a regular file (see
+    /// <see cref="Index"/>); the message names it.</exception>
     public static LabeledImageFileDataset IndexLabeled(string root, ImageFolderOptions? options = null, ILogger? logger = null)
     {
         var checkedOptions = ImageFolderOptions.Checked(options);
@@ -80,9 +89,17 @@ public static partial class ImageFolder
 
         var files = new List<string>();
         var labels = new List<int>();
+        // One visited set for the root and every class: a class folder that links to another (or to the root) would
+        // give its images two labels; it is skipped and logged instead.
+        var visited = new HashSet<string>(StringComparer.Ordinal) { FileSystemFacts.DirectoryIdentity(root) ?? Path.GetFullPath(root) };
         for (int c = 0; c < classDirs.Length; c++)
         {
-            string[] found = ImageFileDataset.Readable(ListImages(classDirs[c], checkedOptions, logger), checkedOptions, logger);
+            if (visited.Contains(FileSystemFacts.DirectoryIdentity(classDirs[c]) ?? Path.GetFullPath(classDirs[c])))
+            {
+                throw new InvalidDataException($"{ExceptionText.Printable(classDirs[c], 400)}: is a symbolic link to the root or to another class folder; its images would carry two labels. Give each class a folder of its own.");
+            }
+
+            string[] found = ImageFileDataset.Readable(ListImages(classDirs[c], checkedOptions, logger, visited), checkedOptions, logger);
             if (found.Length == 0)
             {
                 throw new InvalidDataException($"{classDirs[c]}: class folder holds no readable {string.Join("/", checkedOptions.Extensions)} images.");
@@ -118,27 +135,85 @@ public static partial class ImageFolder
     }
 
     // Every file below the folder, sub-folders included; those whose extension is not in the options are
-    // left out — and said so, never silently. One pass and one sort in place: listing a million files holds
-    // the paths once, not the several copies a LINQ pipeline would.
-    private static string[] ListImages(string directory, ImageFolderOptions options, ILogger logger)
+    // left out — and said so, never silently. Symbolic links are followed (a dataset assembled from links is
+    // common), but each directory is visited once, by identity: a link back to an ancestor, or a second link to a
+    // folder already listed, is skipped and logged, so a walk always ends and never lists an image twice. Only
+    // regular files are images: a FIFO, socket or device, a dangling link or a name .NET cannot decode stops
+    // indexing with its name (or, with SkipUnreadable, is skipped and logged) — opening a FIFO would block forever.
+    // One pass and one sort in place: listing a million files holds the paths once.
+    private static string[] ListImages(string directory, ImageFolderOptions options, ILogger logger, HashSet<string> visited)
     {
         var extensions = new HashSet<string>(options.Extensions, StringComparer.OrdinalIgnoreCase).GetAlternateLookup<ReadOnlySpan<char>>();
         var images = new List<string>();
         var other = new List<string>();
-        foreach (string file in Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories))
+        var pending = new Stack<string>();
+        if (Visit(directory, visited, logger))
         {
-            (extensions.Contains(Path.GetExtension(file.AsSpan())) ? images : other).Add(file);
+            pending.Push(directory);
+        }
+
+        var enumeration = new EnumerationOptions { RecurseSubdirectories = false, AttributesToSkip = 0, IgnoreInaccessible = false, MatchType = MatchType.Simple };
+        while (pending.TryPop(out string? folder))
+        {
+            var subfolders = new List<string>();
+            foreach (var (path, isDirectory) in new FileSystemEnumerable<(string, bool)>(folder, (ref FileSystemEntry e) => (e.ToFullPath(), e.IsDirectory), enumeration))
+            {
+                if (isDirectory)
+                {
+                    subfolders.Add(path);
+                }
+                else if (!extensions.Contains(Path.GetExtension(path.AsSpan())))
+                {
+                    other.Add(path);
+                }
+                else if (FileSystemFacts.WhyNotAnImage(path) is { } problem)
+                {
+                    if (!options.SkipUnreadable)
+                    {
+                        throw new InvalidDataException($"{ExceptionText.Printable(path, 400)}: {problem}.");
+                    }
+
+                    ImageFileDataset.LogSkipped(logger, ExceptionText.Printable(path, 400), problem);
+                }
+                else
+                {
+                    images.Add(path);
+                }
+            }
+
+            // Depth first in ordinal order, so which of two links to one folder is kept does not depend on the file system.
+            subfolders.Sort(StringComparer.Ordinal);
+            for (int i = subfolders.Count - 1; i >= 0; i--)
+            {
+                if (Visit(subfolders[i], visited, logger))
+                {
+                    pending.Push(subfolders[i]);
+                }
+            }
         }
 
         if (other.Count > 0)
         {
             other.Sort(StringComparer.Ordinal);
-            LogIgnored(logger, other.Count, directory, $"their extensions are not in ImageFolderOptions.Extensions ({string.Join(", ", options.Extensions)})", string.Join(", ", other.Take(3).Select(Path.GetFileName)));
+            LogIgnored(logger, other.Count, directory, $"their extensions are not in ImageFolderOptions.Extensions ({string.Join(", ", options.Extensions)})", string.Join(", ", other.Take(3).Select(f => ExceptionText.Printable(Path.GetFileName(f)))));
         }
 
         string[] sorted = [.. images];
         Array.Sort(sorted, StringComparer.Ordinal);
         return sorted;
+    }
+
+    /// <summary>Marks a directory visited; false (and a log line) when it was already, under this or another path.</summary>
+    private static bool Visit(string folder, HashSet<string> visited, ILogger logger)
+    {
+        string identity = FileSystemFacts.DirectoryIdentity(folder) ?? Path.GetFullPath(folder);
+        if (visited.Add(identity))
+        {
+            return true;
+        }
+
+        LogRevisited(logger, ExceptionText.Printable(folder, 400));
+        return false;
     }
 
     private static void CheckRoot(string root)
@@ -149,6 +224,9 @@ public static partial class ImageFolder
             throw new DirectoryNotFoundException($"Image folder not found: {root}");
         }
     }
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Skipped folder {Folder}: it is a folder already listed, reached again through a symbolic link")]
+    private static partial void LogRevisited(ILogger logger, string folder);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Ignored {Count} file(s) in {Folder}: {Why} (e.g. {Examples})")]
     private static partial void LogIgnored(ILogger logger, int count, string folder, string why, string examples);

@@ -48,6 +48,14 @@ public sealed class ImageFolderOptions
     public bool SkipUnreadable { get; set; }
 
     /// <summary>
+    /// For manifests from untrusted users (<see cref="ImageManifest"/>): every listed path must lie inside the
+    /// manifest's folder — no absolute path elsewhere, no <c>../</c>, no symbolic link leading out — or the manifest
+    /// is refused naming the line. Default false: a manifest may list any file the process can read (a manifest is
+    /// a program's input, like a command line). Folders (<see cref="ImageFolder"/>) are not affected.
+    /// </summary>
+    public bool ConfineManifestPaths { get; set; }
+
+    /// <summary>
     /// The most pixels a file may declare (width × height) to be decoded. The header is read first, so a file
     /// that declares more — a photo above the limit, or a tiny file that lies about its size — is refused as
     /// unreadable before anything is allocated; decoding allocates at most 4 bytes per declared pixel.

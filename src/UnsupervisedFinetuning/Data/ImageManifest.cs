@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using UnsupervisedFinetuning.IO;
 
 namespace UnsupervisedFinetuning.Data;
 
@@ -22,7 +23,9 @@ public static class ImageManifest
 
     /// <summary>Reads the manifest as unlabelled images (a label column, if present, is ignored).</summary>
     /// <exception cref="FileNotFoundException">The manifest, or a listed image (unless <see cref="ImageFolderOptions.SkipUnreadable"/>), does not exist; the message names the line.</exception>
-    /// <exception cref="InvalidDataException">The manifest lists no images, or a line is too long; the message names the line.</exception>
+    /// <exception cref="InvalidDataException">The manifest lists no images, a line is too long or holds a NUL, a listed path
+    /// is not a regular file (FIFO, device, dangling link; unless skipping), or — with
+    /// <see cref="ImageFolderOptions.ConfineManifestPaths"/> — leads outside the manifest's folder; the message names the line.</exception>
     public static ImageFileDataset Read(string path, ImageFolderOptions? options = null, ILogger? logger = null)
     {
         var checkedOptions = ImageFolderOptions.Checked(options);
@@ -95,15 +98,29 @@ public static class ImageManifest
                 label = null;
             }
 
-            string full = Path.IsPathRooted(file) ? file : Path.GetFullPath(Path.Combine(folder, file));
-            if (!File.Exists(full))
+            if (file.Contains('\0'))
             {
+                throw new InvalidDataException($"{path}:{number}: the path contains a NUL character ('{ExceptionText.Printable(file, 200)}'); a manifest line is a path, optionally a tab and a label.");
+            }
+
+            string full = Path.GetFullPath(Path.IsPathRooted(file) ? file : Path.Combine(folder, file));
+            if (options.ConfineManifestPaths && OutsideFolder(full, folder) is { } escape)
+            {
+                throw new InvalidDataException($"{path}:{number}: '{ExceptionText.Printable(file, 200)}' {escape}; ImageFolderOptions.ConfineManifestPaths admits only files inside the manifest's folder {folder}.");
+            }
+
+            var kind = FileSystemFacts.KindOf(full);
+            if (kind != PathKind.Regular)
+            {
+                string why = FileSystemFacts.WhyNotAnImage(full)!;
                 if (!options.SkipUnreadable)
                 {
-                    throw new FileNotFoundException($"{path}:{number}: image not found: {full}", full);
+                    throw kind == PathKind.Missing
+                        ? new FileNotFoundException($"{path}:{number}: image not found: {ExceptionText.Printable(full, 400)}", full)
+                        : new InvalidDataException($"{path}:{number}: {ExceptionText.Printable(full, 400)} {why}.");
                 }
 
-                ImageFileDataset.LogSkipped(logger, full, $"listed at {path}:{number} but does not exist");
+                ImageFileDataset.LogSkipped(logger, ExceptionText.Printable(full, 400), $"listed at {path}:{number} but {why}");
                 continue;
             }
 
@@ -117,6 +134,25 @@ public static class ImageManifest
         }
 
         return entries.Count > 0 ? entries : throw new InvalidDataException($"{path}: lists no {(options.SkipUnreadable ? "readable " : "")}images.");
+    }
+
+    /// <summary>
+    /// Null when <paramref name="full"/> lies inside <paramref name="folder"/> after symbolic links are resolved,
+    /// otherwise how it escapes: by its path (<c>../</c>, an absolute path) or through a link.
+    /// </summary>
+    private static string? OutsideFolder(string full, string folder)
+    {
+        static bool Inside(string path, string root) =>
+            path.StartsWith(Path.TrimEndingDirectorySeparator(root) + Path.DirectorySeparatorChar, OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+
+        if (!Inside(full, folder))
+        {
+            return "lies outside the manifest's folder";
+        }
+
+        string? realFolder = FileSystemFacts.RealPath(folder);
+        string? realFile = FileSystemFacts.RealPath(full);
+        return realFolder is null || realFile is null || Inside(realFile, realFolder) ? null : $"is a symbolic link (or inside one) to {ExceptionText.Printable(realFile, 200)}, outside the manifest's folder";
     }
 
     /// <summary>One line, read without ever holding more than <see cref="MaxLineLength"/> characters of it.</summary>
