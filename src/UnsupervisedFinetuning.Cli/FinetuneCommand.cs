@@ -175,15 +175,25 @@ internal static class FinetuneCommand
     public static int Run(FinetuneSettings settings, bool resume, IAnsiConsole console, TextWriter error, CancellationToken stop, IEnumerable<string> commandLine)
     {
         string outDir = Path.GetFullPath(settings.Out ?? throw new UsageException("--out is required: the folder the run writes to."));
+        string checkpoint = Path.Combine(outDir, FinetuneEngine.CheckpointFileName);
+        if (resume && !File.Exists(checkpoint))
+        {
+            throw new UsageException($"--resume: there is no run in {outDir} (no {FinetuneEngine.CheckpointFileName}); start the run without --resume.");
+        }
+
         if (settings.Target is null)
         {
             throw new UsageException("--target is required: the unlabelled target images (a folder or a manifest).");
         }
 
-        string checkpoint = Path.Combine(outDir, FinetuneEngine.CheckpointFileName);
-        if (resume && !File.Exists(checkpoint))
+        if (settings.WorkingSize is < 1 or > MaxWorkingSize)
         {
-            throw new UsageException($"--resume: there is no checkpoint at {checkpoint}; start the run without --resume.");
+            throw new UsageException($"--working-size is {settings.WorkingSize}; expected 1 to {MaxWorkingSize} pixels.");
+        }
+
+        if (settings.Engine.Augmentation.ImageSize is < 1 or > MaxWorkingSize)
+        {
+            throw new UsageException($"--image-size is {settings.Engine.Augmentation.ImageSize}; expected 1 to {MaxWorkingSize} pixels (and at most the working size).");
         }
 
         if (!resume && File.Exists(checkpoint))
@@ -218,8 +228,12 @@ internal static class FinetuneCommand
         imageOptions.SkipUnreadable = settings.SkipUnreadable;
 
         Directory.CreateDirectory(outDir);
+        // The folder is this run's before anything is written into it: a second run on it is refused here, naming
+        // the first, instead of overwriting its settings and log (the engine's run below shares this lock).
+        using var folderLock = RunFolderLock.Acquire(outDir);
         using var logger = new FileLogger<FinetuneEngine>(Path.Combine(outDir, LogFile), error);
         var engine = FinetuneEngine.Create(engineOptions, methodUsed, replay, mixingUsed, logger: logger); // validates every option before anything is read
+        engine.CheckStepMemory(pretrained.Backbone, pretrained.Backbone.InputChannels, engineOptions.Augmentation.ImageSize ?? imageOptions.Height); // before decoding anything
         using var target = DataArguments.Unlabeled(settings.Target, "--target", imageOptions, logger).LoadIntoMemory();
         // Class-balanced selection reads the source's classes (its sub-folders or manifest labels); nothing else does.
         IImageDataset? source = settings.Source is null ? null
@@ -227,7 +241,30 @@ internal static class FinetuneCommand
             : DataArguments.Unlabeled(settings.Source, "--source", imageOptions, logger);
         var probe = settings.SourceProbe is null ? null : DataArguments.Unlabeled(settings.SourceProbe, "--source-probe", imageOptions, logger);
         using var labelled = settings.Validation is null ? null : DataArguments.Labeled(settings.Validation, "--validation", imageOptions, logger).LoadIntoMemory();
-        settings.Write(Path.Combine(outDir, SettingsFile)); // before training: a killed run resumes with --out and --resume alone
+        int replayCount = source is null ? 0 : settings.Replay.Count ?? (int)Math.Round(settings.Replay.Ratio * target.Count);
+        if (engineOptions.BatchSize > target.Count + Math.Min(replayCount, source?.Count ?? 0))
+        {
+            throw new UsageException($"--batch-size is {engineOptions.BatchSize} but the target has {target.Count} images{(source is null ? "" : $" and {Math.Min(replayCount, source.Count)} are replayed")}; a batch cannot be larger than the data: lower --batch-size.");
+        }
+
+        // A fresh run writes its settings before training, so a killed run resumes with --out and --resume alone. A
+        // resume writes them only once the engine has accepted the checkpoint (at its first step, or at the end): a
+        // resume refused for a changed option must leave the settings the checkpoint was written with.
+        string settingsPath = Path.Combine(outDir, SettingsFile);
+        bool settingsWritten = false;
+        void WriteSettings()
+        {
+            if (!settingsWritten)
+            {
+                settings.Write(settingsPath);
+                settingsWritten = true;
+            }
+        }
+
+        if (!resume)
+        {
+            WriteSettings();
+        }
 
         console.MarkupLineInterpolated($"finetune: {target.Count} target images{(source is null ? "" : $", source {source.Count:N0} files")}, {settings.Method}, mixing {settings.Mixing}, working size {imageOptions.Height}, device {TorchDevices.Resolve(engineOptions.Device)}");
         var request = new FinetuneRequest
@@ -243,13 +280,20 @@ internal static class FinetuneCommand
         FinetuneResult result;
         try
         {
-            result = WithProgress(console, progress => engine.Run(request, progress, stop));
+            result = WithProgress(console, progress => engine.Run(request, new SynchronousProgress<FinetuneProgress>(p =>
+            {
+                WriteSettings(); // a step ran: the engine accepted the settings
+                progress.Report(p);
+            }), stop));
         }
         catch (OperationCanceledException)
         {
+            WriteSettings();
             console.MarkupLineInterpolated($"[yellow]Stopped at a step boundary.[/] The checkpoint {checkpoint} continues it: uft finetune --out {outDir} --resume");
             return ExitCodes.Interrupted;
         }
+
+        WriteSettings();
 
         string modelPath = Path.Combine(outDir, ModelFile);
         var provenance = new Dictionary<string, string>
@@ -301,6 +345,9 @@ internal static class FinetuneCommand
         console.Write(table);
         return ExitCodes.Success;
     }
+
+    /// <summary>The largest --working-size and --image-size: ImageFolderOptions' bound on a decoded side.</summary>
+    internal const int MaxWorkingSize = 4096;
 
     /// <summary>The criteria by their command-line names.</summary>
     public static IReadOnlyDictionary<string, MonitorCriterion> Criteria { get; } = new Dictionary<string, MonitorCriterion>(StringComparer.Ordinal)

@@ -91,22 +91,65 @@ internal sealed class FinetuneSettings
             throw new UsageException($"{optionName}: {path} is over 1 MB; a settings file is a few hundred bytes of JSON.");
         }
 
+        FinetuneSettings settings;
         try
         {
-            return JsonSerializer.Deserialize<FinetuneSettings>(File.ReadAllBytes(path), Json)
+            settings = JsonSerializer.Deserialize<FinetuneSettings>(File.ReadAllBytes(path), Json)
                 ?? throw new UsageException($"{optionName}: {path} is empty (expected a JSON object).");
         }
         catch (JsonException e)
         {
             throw new UsageException($"{optionName}: {path} is not valid settings JSON: {e.Message}");
         }
+
+        // "engine": null (or any section null) deserialises to a null object, which the options code would dereference.
+        var sections = new (string Name, object? Value)[]
+        {
+            ("engine", settings.Engine), ("engine.augmentation", settings.Engine?.Augmentation), ("engine.monitoring", settings.Engine?.Monitoring),
+            ("replay", settings.Replay), ("mixingOptions", settings.MixingOptions), ("mocoV2", settings.MocoV2), ("simClr", settings.SimClr),
+            ("byol", settings.Byol), ("simSiam", settings.SimSiam), ("method", settings.Method), ("mixing", settings.Mixing),
+        };
+        foreach (var (name, value) in sections)
+        {
+            if (value is null)
+            {
+                throw new UsageException($"{optionName}: {path}: '{name}' is null; give it a value, or leave the field out for its default.");
+            }
+        }
+
+        return settings;
     }
 
-    /// <summary>Writes the settings as JSON, whole or not at all (a temporary file renamed over the old one).</summary>
+    /// <summary>
+    /// Writes the settings as JSON, whole or not at all: a temporary file beside the target, flushed, renamed over it;
+    /// on failure (disk full, permission denied) the temporary file is removed and the old file is unchanged.
+    /// </summary>
+    /// <exception cref="IOException">The file could not be written; the message names it.</exception>
     public void Write(string path)
     {
-        string temporary = path + ".tmp";
-        File.WriteAllText(temporary, JsonSerializer.Serialize(this, Json) + "\n");
-        File.Move(temporary, path, overwrite: true);
+        string temporary = $"{path}.tmp-{Guid.NewGuid():N}";
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+            {
+                stream.Write(System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(this, Json) + "\n"));
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            try
+            {
+                File.Delete(temporary);
+            }
+            catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException)
+            {
+                // the original error is the one to report
+            }
+
+            throw new IOException($"{path}: the settings could not be written ({e.Message}); the previous file is unchanged.", e);
+        }
     }
 }

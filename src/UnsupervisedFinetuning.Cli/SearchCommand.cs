@@ -81,6 +81,11 @@ internal static class SearchCommand
             options.Augmentation.NormalizationMean ??= views.NormalizationMean;
             options.Augmentation.NormalizationStd ??= views.NormalizationStd;
             var imageOptions = pretrained.ImageFolderOptions();
+            if (parse.GetValue(workingSize) is < 1 or > FinetuneCommand.MaxWorkingSize)
+            {
+                throw new UsageException($"--working-size is {parse.GetValue(workingSize)}; expected 1 to {FinetuneCommand.MaxWorkingSize} pixels.");
+            }
+
             imageOptions.Height = imageOptions.Width = parse.GetValue(workingSize) ?? imageOptions.Height;
             var logger = Microsoft.Extensions.Logging.Abstractions.NullLogger<FinetuneEngine>.Instance;
             using var targetSet = DataArguments.Unlabeled(targetPath, "--target", imageOptions, logger).LoadIntoMemory();

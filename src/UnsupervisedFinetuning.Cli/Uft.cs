@@ -48,6 +48,16 @@ internal static class Uft
             error.WriteLine($"uft: invalid settings: {string.Join(" ", e.Failures)}");
             return ExitCodes.Usage;
         }
+        catch (UnsupervisedFinetuning.Engine.RunFolderInUseException e)
+        {
+            error.WriteLine($"uft: {e.Message}"); // names the holder; the operating system's refusal adds nothing
+            return ExitCodes.Failure;
+        }
+        catch (InsufficientMemoryException e)
+        {
+            error.WriteLine($"uft: {e.Message}");
+            return ExitCodes.Usage; // settings too large for this machine: change them
+        }
         catch (OperationCanceledException)
         {
             error.WriteLine("uft: interrupted.");

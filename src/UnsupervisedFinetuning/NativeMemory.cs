@@ -52,6 +52,36 @@ public static partial class NativeMemory
         return process.WorkingSet64;
     }
 
+    /// <summary>
+    /// The memory the kernel reports available to new allocations without swapping (MemAvailable in /proc/meminfo),
+    /// in bytes; null off Linux or when it cannot be read. Used to refuse work that cannot fit before allocating it.
+    /// </summary>
+    internal static long? AvailableBytes()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/meminfo"))
+            {
+                if (line.StartsWith("MemAvailable:", StringComparison.Ordinal))
+                {
+                    string[] parts = line["MemAvailable:".Length..].Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+                    return long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture) * 1024; // "MemAvailable:  123456 kB"
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            // no figure, no check
+        }
+
+        return null;
+    }
+
     [LibraryImport("libc", EntryPoint = "malloc_trim")]
     private static partial int MallocTrim(nuint pad);
 }

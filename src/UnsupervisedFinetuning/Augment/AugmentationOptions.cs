@@ -29,7 +29,7 @@ internal sealed class AugmentationOptionsValidator : IValidateOptions<Augmentati
     {
         var check = new OptionsFailures(_path);
         check.Require(Enum.IsDefined(options.Preset), nameof(options.Preset), options.Preset, "a defined AugmentationPreset");
-        check.Require(options.ImageSize is null or > 0, nameof(options.ImageSize), options.ImageSize, "null (the target images' size) or a positive side in pixels");
+        check.Require(options.ImageSize is null or (> 0 and <= 4096), nameof(options.ImageSize), options.ImageSize, "null (the target images' size) or a side of 1 to 4096 pixels");
         check.Require((options.NormalizationMean is null) == (options.NormalizationStd is null), nameof(options.NormalizationStd), options.NormalizationStd, "set together with NormalizationMean (both or neither)");
         check.Require(options.NormalizationMean is null || options.NormalizationStd is null || options.NormalizationMean.Length == options.NormalizationStd.Length, nameof(options.NormalizationStd), options.NormalizationStd?.Length, $"one value per channel, like NormalizationMean ({options.NormalizationMean?.Length})");
         check.Require(options.NormalizationStd is null || options.NormalizationStd.All(s => float.IsFinite(s) && s > 0), nameof(options.NormalizationStd), options.NormalizationStd, "finite values > 0");

@@ -140,6 +140,7 @@ public sealed partial class ImageFileDataset : IImageDataset
     /// otherwise it throws.
     /// </summary>
     /// <exception cref="InvalidDataException">A file could not be decoded (named), or none could.</exception>
+    /// <exception cref="InsufficientMemoryException">The decoded images would not fit in the memory available (Linux: MemAvailable); nothing was decoded.</exception>
     public InMemoryImageDataset LoadIntoMemory() => new(DecodeAll().Images);
 
     /// <summary>
@@ -148,14 +149,23 @@ public sealed partial class ImageFileDataset : IImageDataset
     /// </summary>
     internal (Tensor Images, int[] Kept) DecodeAll()
     {
-        const int Chunk = 256;
+        long plane = ImageDecoder.PlaneBytes(Options);
+        long total = plane * Count;
+        if (NativeMemory.AvailableBytes() is { } available && total > available)
+        {
+            throw new InsufficientMemoryException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"Loading {Count:N0} images of {Shape} into memory takes {total / 1e9:F1} GB, more than the {available / 1e9:F1} GB this machine has available; lower the working size (ImageFolderOptions.Height/Width, uft --working-size) or index the images instead of loading them."));
+        }
+
+        // Chunks of at most 256 images and 1 GB: a chunk is decoded through one span, which cannot pass 2 GB.
+        int chunk = (int)Math.Clamp((1L << 30) / Math.Max(1, plane), 1, 256);
         var all = empty(Shape.BatchShape(Count), ScalarType.Byte);
         var failed = new List<int>();
         try
         {
-            for (int start = 0; start < Count; start += Chunk)
+            for (int start = 0; start < Count; start += chunk)
             {
-                int count = Math.Min(Chunk, Count - start);
+                int count = Math.Min(chunk, Count - start);
                 using var rows = all.narrow(0, start, count); // a view: contiguous, so it decodes in place
                 failed.AddRange(DecodeInto(rows, Enumerable.Range(start, count).ToArray(), replaceUnreadable: false, collectFailures: Options.SkipUnreadable));
             }

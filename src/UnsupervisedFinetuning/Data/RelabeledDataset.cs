@@ -10,6 +10,9 @@ namespace UnsupervisedFinetuning.Data;
 public sealed class RelabeledDataset : ILabeledImageDataset
 {
     private readonly ILabeledImageDataset _inner;
+
+    /// <summary>The dataset this is a view of (for the resume fingerprint).</summary>
+    internal ILabeledImageDataset Inner => _inner;
     private readonly Dictionary<int, int> _map;
 
     /// <summary>Creates the view.</summary>

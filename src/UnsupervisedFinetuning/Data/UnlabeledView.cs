@@ -10,6 +10,9 @@ public sealed class UnlabeledView : IImageDataset
 {
     private readonly IImageDataset _inner;
 
+    /// <summary>The dataset this is a view of (for the resume fingerprint).</summary>
+    internal IImageDataset Inner => _inner;
+
     /// <summary>Hides the labels of <paramref name="inner"/>.</summary>
     public UnlabeledView(IImageDataset inner)
     {

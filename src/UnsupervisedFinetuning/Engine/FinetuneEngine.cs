@@ -88,6 +88,25 @@ public sealed class FinetuneEngine
         return new FinetuneEngine(Microsoft.Extensions.Options.Options.Create(options), method ?? new MocoV2(), replay ?? NoReplay.Instance, mixing ?? NoMixing.Instance, logger, augmentation);
     }
 
+    /// <summary>
+    /// Refuses, before any data is decoded, a configuration whose training step cannot fit in this machine's memory:
+    /// one image's forward and backward pass through <paramref name="backbone"/> at the view size is measured (peak
+    /// resident memory) and scaled to the batch; <see cref="Run"/> checks the same. Linux and the CPU only; elsewhere
+    /// nothing is checked. The backbone is left as it was (evaluation mode for the probe, gradients not accumulated).
+    /// </summary>
+    /// <param name="backbone">The backbone to train.</param>
+    /// <param name="channels">Image channels.</param>
+    /// <param name="imageSize">Side of the training views (<see cref="FinetuneOptions.Augmentation"/>'s ImageSize, or the images' height).</param>
+    /// <exception cref="InsufficientMemoryException">A step is estimated to need more memory than is available; the message names both and what to lower.</exception>
+    public void CheckStepMemory(Backbones.Backbone backbone, int channels, int imageSize)
+    {
+        ArgumentNullException.ThrowIfNull(backbone);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(channels);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(imageSize);
+        StepMemoryCheck.Check(backbone, channels, imageSize, _options.BatchSize,
+            _mixing is not NoMixing && _options.MixingCompute == MixingCompute.Add, TorchDevices.Resolve(_options.Device));
+    }
+
     /// <summary>The number of optimizer steps a run on these data sizes will take.</summary>
     /// <exception cref="ArgumentException">The data cannot fill one batch.</exception>
     public long PlannedSteps(int targetCount, int replayCount) =>
@@ -98,9 +117,13 @@ public sealed class FinetuneEngine
     /// <exception cref="InvalidDataException">The checkpoint to resume from is unreadable or was written with other settings; nothing was changed.</exception>
     /// <exception cref="OperationCanceledException">Cancelled; the current step finishes first and, with checkpointing on, is saved.</exception>
     /// <exception cref="NonFiniteLossException">The loss became NaN or infinite under <see cref="NonFiniteLossPolicy.Throw"/>.</exception>
+    /// <exception cref="InsufficientMemoryException">A step at this batch and view size is estimated to need more memory than the machine has available (Linux, CPU); nothing was changed.</exception>
+    /// <exception cref="RunFolderInUseException">Another run holds <see cref="FinetuneOptions.CheckpointDirectory"/> (<see cref="RunFolderLock"/>); nothing was changed.</exception>
     public FinetuneResult Run(FinetuneRequest request, IProgress<FinetuneProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        // One run per folder: taken before anything is read or written, held until the last checkpoint is written.
+        using var folder = _options.CheckpointDirectory is { } directory ? RunFolderLock.Acquire(directory, forRun: true) : null;
         using var run = TrainingRun.Start(request, _options, _method, _replay, _mixing, _augmentation, _logger);
         var state = run.State;
         EngineLog.Started(_logger, StrategySettings.Describe(_method.Name, _method.Settings), run.TotalSteps, request.Target.Count, state.Subset.Length, _options.BatchSize,

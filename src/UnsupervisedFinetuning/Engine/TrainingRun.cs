@@ -103,6 +103,10 @@ internal sealed class TrainingRun : IDisposable
             MixRandom = root.Fork("mixing"),
         };
 
+        // Before anything large is computed or allocated: a step that cannot fit in memory is refused, not OOM-killed.
+        StepMemoryCheck.Check(request.Backbone, target.Shape.Channels, size, options.BatchSize,
+            mixing is not NoMixing && options.MixingCompute == MixingCompute.Add, device);
+
         // A resume replays the checkpoint's subset and is checked in full before the backbone is touched
         // (moved, loaded into); a fresh run selects with the pretrained backbone on the run's device.
         if (header is not null)
@@ -120,8 +124,28 @@ internal sealed class TrainingRun : IDisposable
         var fingerprint = Fingerprint(options, method, replay, mixing, augmentation is null ? options.Augmentation : null, target, state.Subset.Length, totalSteps, size);
         fingerprint["Precision"] = precision.ToString();
         AddMonitoring(fingerprint, request, options, totalSteps, device);
+        if (options.CheckpointDirectory is not null || header is not null)
+        {
+            // What the images are, not only how many: a resume on other images of the same count and shape would
+            // silently continue a run on data it was not started with. Only computed when a checkpoint is written or read.
+            fingerprint[TargetContentKey] = DatasetContent.Fingerprint(target) ?? UnknownContent(target);
+            if (request.Source is { } source)
+            {
+                fingerprint[SourceContentKey] = DatasetContent.Fingerprint(source) ?? UnknownContent(source);
+            }
+        }
+
         if (header is not null)
         {
+            // Checkpoints from before content fingerprints compared only counts and shapes.
+            foreach (string key in new[] { TargetContentKey, SourceContentKey })
+            {
+                if (fingerprint.TryGetValue(key, out var content))
+                {
+                    header.Fingerprint.TryAdd(key, content);
+                }
+            }
+
             // Checkpoints from before mixed precision computed everything in float32.
             header.Fingerprint.TryAdd("Precision", nameof(ComputePrecision.Float32));
             if (header.Fingerprint.TryGetValue("Monitoring.Enabled", out var monitored) && monitored == "true")
@@ -252,6 +276,11 @@ internal sealed class TrainingRun : IDisposable
         LastCheckpoint = CheckpointPath;
         EngineLog.CheckpointWritten(_logger, CheckpointPath, State.Step);
     }
+
+    private const string TargetContentKey = "TargetContent";
+    private const string SourceContentKey = "SourceContent";
+
+    private static string UnknownContent(IImageDataset data) => $"not fingerprinted ({data.GetType().Name})";
 
     private const string StartSourceKey = "monitor.start-source";
     private const string BestPrefix = "best.";
@@ -475,6 +504,13 @@ internal sealed class TrainingRun : IDisposable
             current.TryGetValue(key, out var now);
             if (old != now)
             {
+                if (key is TargetContentKey or SourceContentKey && old is not null && now is not null)
+                {
+                    string which = key == TargetContentKey ? "target" : "source";
+                    throw new InvalidDataException($"{path}: the {which} images differ from those the run was started with (same count and shape, other content: " +
+                        $"SHA-256 {old[..Math.Min(12, old.Length)]}… then, {now[..Math.Min(12, now.Length)]}… now; for files, their names, sizes and modification times); resume with the same {which} images.");
+                }
+
                 throw new InvalidDataException($"{path}: the checkpoint was written with {key} = {old ?? "(absent)"} but this run has {key} = {now ?? "(absent)"}; resume with the same options and data.");
             }
         }

@@ -9,7 +9,7 @@ internal static class EpochPlans
         int pool = targetCount + subsetCount;
         if (pool < batchSize)
         {
-            throw new ArgumentException($"A batch of {batchSize} needs at least {batchSize} images, but the target set has {targetCount} and the replay subset {subsetCount}; lower the batch size.", nameof(batchSize));
+            throw new ArgumentException($"FinetuneOptions.BatchSize is {batchSize}, but the target set has {targetCount} images and the replay subset {subsetCount}: a batch cannot be larger than the data; lower the batch size.");
         }
 
         return pool / batchSize;
@@ -57,17 +57,17 @@ internal static class EpochPlans
         int targetPerBatch = batchSize - source;
         if (subsetCount > 0 && source == 0)
         {
-            throw new ArgumentException($"FixedShare with {subsetCount} replayed images for {targetCount} target images rounds to 0 source images in a batch of {batchSize}, so nothing would be replayed; raise the replay ratio or the batch size, or use Union composition.", nameof(subsetCount));
+            throw new ArgumentException($"FixedShare with {subsetCount} replayed images for {targetCount} target images rounds to 0 source images in a batch of {batchSize}, so nothing would be replayed; raise the replay ratio or the batch size, or use Union composition.");
         }
 
         if (targetPerBatch <= 0)
         {
-            throw new ArgumentException($"FixedShare with {subsetCount} replayed images for {targetCount} target images leaves no room for target images in a batch of {batchSize}.", nameof(subsetCount));
+            throw new ArgumentException($"FixedShare with {subsetCount} replayed images for {targetCount} target images leaves no room for target images in a batch of {batchSize}.");
         }
 
         if (targetCount < targetPerBatch)
         {
-            throw new ArgumentException($"A batch takes {targetPerBatch} target images but the target set has only {targetCount}; lower the batch size.", nameof(batchSize));
+            throw new ArgumentException($"FinetuneOptions.BatchSize is {batchSize}: with FixedShare a batch takes {targetPerBatch} target images, but the target set has only {targetCount}; lower the batch size.");
         }
 
         return targetCount / targetPerBatch;

@@ -165,7 +165,7 @@ public sealed class FinetuneEngineTests
         Assert.That(lastReported, Is.EqualTo(5), "no step starts after cancellation");
         var header = EngineCheckpoint.ReadHeader(Path.Combine(dir.Path, EngineCheckpoint.FileName));
         Assert.That(header.Step, Is.EqualTo(5));
-        Assert.That(Directory.GetFiles(dir.Path), Has.Length.EqualTo(1), "no temporary file is left behind");
+        Assert.That(Directory.GetFiles(dir.Path).Select(Path.GetFileName), Is.EquivalentTo(new[] { EngineCheckpoint.FileName, RunFolderLock.FileName }), "no temporary file is left behind");
     }
 
     [TestCase(MethodKind.MocoV2, "mixup", ReplayComposition.Union)]
@@ -274,7 +274,7 @@ public sealed class FinetuneEngineTests
 
             messages.Add(e!.Message);
             Assert.That(e.Message, Does.Contain(broken));
-            Assert.That(e.Message, share >= 0.1 ? Does.Contain("truncated") : Does.Contain("not a readable UnsupervisedFinetuning checkpoint"));
+            Assert.That(e.Message, share > 0 ? Does.Contain("truncated") : Does.Contain("not a readable UnsupervisedFinetuning checkpoint"));
             Assert.That(e.Message, Does.Not.Contain("\n").And.Length.LessThan(400), $"cut at {share:P1}: {e.Message}");
         }
 
@@ -335,7 +335,7 @@ public sealed class FinetuneEngineTests
 
         Assert.That(File.Exists(orphan), Is.False, "the orphan of this checkpoint is gone");
         Assert.That(File.Exists(unrelated), Is.True, "another file's temporary is not this write's business");
-        Assert.That(Directory.GetFiles(dir.Path).Select(Path.GetFileName), Is.EquivalentTo(new[] { EngineCheckpoint.FileName, "other.dat.tmp-0123456789abcdef" }));
+        Assert.That(Directory.GetFiles(dir.Path).Select(Path.GetFileName), Is.EquivalentTo(new[] { EngineCheckpoint.FileName, RunFolderLock.FileName, "other.dat.tmp-0123456789abcdef" }));
     }
 
     [Test]
@@ -355,7 +355,7 @@ public sealed class FinetuneEngineTests
 
         var e = Assert.Throws<InvalidDataException>(() => EngineTestData.Engine(EngineTestData.Options()).Run(new FinetuneRequest { Backbone = model, Target = target, ResumeFrom = old }));
 
-        Assert.That(e!.Message, Does.Contain(old).And.Contain("format version 1").And.Contain("reads version 3").And.Contain("without ResumeFrom"));
+        Assert.That(e!.Message, Does.Contain(old).And.Contain("format version 1").And.Contain("reads version 4").And.Contain("without ResumeFrom"));
     }
 
     [TestCase(OptimizerKind.Sgd)]
@@ -403,7 +403,7 @@ public sealed class FinetuneEngineTests
         }
 
         string path = Path.Combine(dir.Path, EngineCheckpoint.FileName);
-        File.WriteAllBytes(path, UnsupervisedFinetuning.Tests.Backbones.HostileCheckpointTests.ForgeFirstRank(File.ReadAllBytes(path), "features.0.conv.weight"));
+        File.WriteAllBytes(path, EngineCheckpoint.Restamp(UnsupervisedFinetuning.Tests.Backbones.HostileCheckpointTests.ForgeFirstRank(File.ReadAllBytes(path), "features.0.conv.weight")));
         using var resumed = EngineTestData.Model(seed: 5);
         var before = EngineTestData.Snapshot(resumed);
         long allocated = GC.GetTotalAllocatedBytes(precise: true);

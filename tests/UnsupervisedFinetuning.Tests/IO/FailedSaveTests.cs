@@ -47,7 +47,7 @@ public sealed class FailedSaveTests
         Assert.That(store.Injected, Is.True);
         Assert.That(error.Message, Does.StartWith(checkpoint + ": could not be written (").And.Contain("the previous file is unchanged"));
         Assert.That(error.Message, Does.Contain(fault == Fault.DiskFull ? "No space left on device" : "denied"));
-        Assert.That(Directory.GetFiles(dir.Path).Select(Path.GetFileName), Is.EquivalentTo(new[] { EngineCheckpoint.FileName }), "no temporary file is left");
+        Assert.That(Directory.GetFiles(dir.Path).Select(Path.GetFileName), Is.EquivalentTo(new[] { EngineCheckpoint.FileName, RunFolderLock.FileName }), "no temporary file is left");
         Assert.That(EngineCheckpoint.ReadHeader(checkpoint).Step, Is.EqualTo(2), "the checkpoint of step 2 is still there");
 
         using var resumed = EngineTestData.Model(seed: 77);

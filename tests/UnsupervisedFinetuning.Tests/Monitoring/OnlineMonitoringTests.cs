@@ -221,7 +221,7 @@ public sealed class OnlineMonitoringTests
         string bestMissing = Path.Combine(dir.Path, "best-step.checkpoint");
         File.WriteAllBytes(bestMissing, RewriteHeader(good, header => header.Replace("\"BestStep\":", "\"BestStep\":9", StringComparison.Ordinal)));
         string trailing = Path.Combine(dir.Path, "trailing.checkpoint");
-        File.WriteAllBytes(trailing, [.. good, 1, 2, 3]);
+        File.WriteAllBytes(trailing, EngineCheckpoint.Restamp([.. good[..^32], 1, 2, 3, .. good[^32..]]));
         using var resumed = EngineTestData.Model(seed: 30);
         var before = EngineTestData.Snapshot(resumed);
 
@@ -273,7 +273,7 @@ public sealed class OnlineMonitoringTests
             writer.Write(rest);
         }
 
-        return output.ToArray();
+        return EngineCheckpoint.Restamp(output.ToArray()); // the forged field, not the checksum, is what must be refused
     }
 
     [Test]

@@ -365,7 +365,7 @@ public class MixedPrecisionTests
         }
 
         output.Write(bytes, (int)rest, bytes.Length - (int)rest);
-        File.WriteAllBytes(path, output.ToArray());
+        File.WriteAllBytes(path, EngineCheckpoint.Restamp(output.ToArray()));
         return removed;
     }
 

@@ -129,7 +129,8 @@ public sealed class ReplaySamplerTests
     {
         var e = Assert.Throws<ArgumentException>(() => NoReplay.Instance.StepsPerEpoch(10, 0, 16));
 
-        Assert.That(e!.Message, Does.Contain("batch of 16").And.Contain("lower the batch size"));
+        Assert.That(e!.Message, Is.EqualTo("FinetuneOptions.BatchSize is 16, but the target set has 10 images and the replay subset 0: a batch cannot be larger than the data; lower the batch size."));
+        Assert.That(e.ParamName, Is.Null, "the option is named in the message, not as a parameter of an internal method");
     }
 
     [Test]
