@@ -242,7 +242,7 @@ public sealed class ImageFolderTests
         File.WriteAllBytes(path, LyingPng(width, height));
 
         InvalidDataException? e = null;
-        double added = PeakMegabytesAdded(() => e = Assert.Throws<InvalidDataException>(() => ImageFolder.Decode(path, new ImageFolderOptions())));
+        double added = PeakMemory.MegabytesAdded(() => e = Assert.Throws<InvalidDataException>(() => ImageFolder.Decode(path, new ImageFolderOptions())));
 
         // The pixel buffer would be native (SkiaSharp): the process's peak resident memory is the evidence.
         Assert.That(e!.Message, Does.Contain(path).And.Contain($"declares {width}x{height}").And.Contain("MaxDecodedPixels"));
@@ -271,7 +271,7 @@ public sealed class ImageFolderTests
         Decode(path, options); // SkiaSharp's one-time costs are not the decode's
 
         byte[] pixels = [];
-        double added = PeakMegabytesAdded(() => pixels = Decode(path, options));
+        double added = PeakMemory.MegabytesAdded(() => pixels = Decode(path, options));
 
         Assert.That(added, Is.LessThan(16), "MB of peak resident memory added");
         // Centre crop of a 4:3 ramp: columns span x ∈ [500, 3500) of 4000, i.e. grey 32..223.
@@ -283,15 +283,6 @@ public sealed class ImageFolderTests
     }
 
     private static byte[] Decode(string path, ImageFolderOptions options) => ImageFolder.Decode(path, options);
-
-    // Peak resident memory (MB) the action adds to this process (Linux: VmHWM after resetting it).
-    private static double PeakMegabytesAdded(Action action)
-    {
-        Assume.That(UnsupervisedFinetuning.Fuzzing.ResidentMemory.ResetPeak(), "needs /proc/self/clear_refs (Linux)");
-        long before = UnsupervisedFinetuning.Fuzzing.ResidentMemory.Current()!.Value;
-        action();
-        return (UnsupervisedFinetuning.Fuzzing.ResidentMemory.Peak()!.Value - before) / 1e6;
-    }
 
     [Test]
     public void LoadUnlabeled_LyingPngWithSkipping_SkipsItAndKeepsTheRest()
