@@ -29,6 +29,15 @@ public sealed class PretrainedModel : IDisposable
     // A description is a few hundred bytes; anything far larger is not one.
     private const long MaxDescriptionBytes = 1 << 20;
 
+    // Bounds on a description's sizes, checked before anything is built or sized from them (a forged size must not
+    // reach the native allocator, nor overflow the arithmetic that sizes the network). Generous for real models:
+    private const int MaxInputChannels = 64; // images have 1 or 3 channels, multispectral ones a dozen or so
+    private const int MaxSmallCnnFeatures = 4096; // 99 million parameters (396 MB), four ResNet-50s: no longer small
+    private const int MaxResNetWidth = 1024; // 16 × torchvision's 64: a ResNet-50 of 6 billion parameters (24 GB)
+    private const int MaxClasses = 1_000_000; // 46 × ImageNet-21k's 21,841 classes
+    private const int MaxHeadWidth = 65_536; // 16 × BYOL's 4096-wide projector
+    private const int MaxHiddenLayers = 64; // published heads have 1 to 3
+
     private static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
@@ -111,10 +120,15 @@ public sealed class PretrainedModel : IDisposable
 
         var architecture = backbone.Describe()
             ?? throw new ArgumentException($"{backbone.GetType().Name} cannot describe itself (Backbone.Describe returns null); save its weights with Checkpoint.Save and build it yourself.", nameof(backbone));
+        if (CheckArchitecture(architecture) is { } unsized)
+        {
+            throw new ArgumentException($"The backbone cannot be saved with a description that Load would accept: {unsized}", nameof(backbone));
+        }
+
         string? problem = CheckInput(input, architecture.InputChannels) ?? CheckHead(head, architecture);
         if (problem is not null)
         {
-            throw new ArgumentException(problem, problem.StartsWith("the head", StringComparison.Ordinal) ? nameof(head) : nameof(input));
+            throw new ArgumentException(problem, problem.StartsWith("the head", StringComparison.Ordinal) || problem.StartsWith("head.", StringComparison.Ordinal) ? nameof(head) : nameof(input));
         }
 
         string full = Path.GetFullPath(path);
@@ -164,9 +178,19 @@ public sealed class PretrainedModel : IDisposable
     /// the architecture it names, the weights (checked against their recorded SHA-256, loaded strictly by name),
     /// and the head if one is described.
     /// </summary>
+    /// <remarks>
+    /// A description is checked before anything is built from it, so that a few edited bytes cannot make it
+    /// allocate without bound. Its sizes must lie in these ranges: <c>backbone.inputChannels</c> 1–64; a SmallCnn's
+    /// <c>featureDimension</c> a multiple of 8 from 8 to 4096, a ResNet's the one its <c>width</c> (1–1024) gives;
+    /// <c>backbone.classes</c> 1–1,000,000; the head's <c>input</c> equal to the backbone's features, <c>hidden</c>
+    /// and <c>output</c> 1–65,536, <c>hiddenLayers</c> 0–64. Then each weights file must hold at least the bytes of the
+    /// described network's float32 state dict (parameters and batch-norm buffers, as <see cref="Checkpoint.Save"/>
+    /// writes them), and a file in TorchSharp's format exactly its tensors by name, dtype and shape: the memory a
+    /// load allocates is bounded by the size of the weights files the description names.
+    /// </remarks>
     /// <exception cref="FileNotFoundException">The description or a weights file it names does not exist.</exception>
-    /// <exception cref="InvalidDataException">The description is malformed (the field is named), names an unknown
-    /// architecture, or a weights file does not match its hash or the architecture.</exception>
+    /// <exception cref="InvalidDataException">The description is malformed or a size is out of range (the field is
+    /// named), names an unknown architecture, or a weights file does not match its hash or the architecture.</exception>
     public static PretrainedModel Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -194,16 +218,26 @@ public sealed class PretrainedModel : IDisposable
 
         var description = Validate(card, path);
         string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+
+        // Every weights file is checked against the network the description describes before any of it is built.
+        string backboneFile = Path.Combine(folder, description.BackboneFile);
+        CheckWeights(backboneFile, WeightsLayout.Of(description.Backbone), $"{description.Backbone.Architecture} backbone", card.Backbone!.Sha256, path);
+        string? headFile = description.HeadFile is null ? null : Path.Combine(folder, description.HeadFile);
+        if (description.Head is { } described)
+        {
+            CheckWeights(headFile!, WeightsLayout.Of(described), "head", card.Head!.Sha256, path);
+        }
+
         Backbone? backbone = null;
         ProjectionHead? head = null;
         try
         {
             backbone = Build(description.Backbone, path);
-            LoadWeights(backbone, Path.Combine(folder, description.BackboneFile), card.Backbone!.Sha256, path);
+            LoadWeights(backbone, backboneFile, path);
             if (description.Head is { } h)
             {
                 head = new ProjectionHead(h.Input, h.Hidden, h.Output, h.BatchNorm, h.HiddenLayers, h.OutputBatchNorm);
-                LoadWeights(head, Path.Combine(folder, description.HeadFile!), card.Head!.Sha256, path);
+                LoadWeights(head, headFile!, path);
             }
 
             return new PretrainedModel(backbone, head, description);
@@ -228,7 +262,7 @@ public sealed class PretrainedModel : IDisposable
     /// <param name="input">The images it expects, e.g. <see cref="InputDescription.ImageNet"/>(224).</param>
     /// <param name="keyMap">How to rename the file's keys; the default recognises MoCo, DDP and torchvision layouts.</param>
     /// <exception cref="FileNotFoundException">The checkpoint does not exist.</exception>
-    /// <exception cref="InvalidDataException">The architecture cannot be built, or the file is not a readable checkpoint.</exception>
+    /// <exception cref="InvalidDataException">The architecture cannot be built (a size out of <see cref="Load"/>'s ranges), or the file is not a readable checkpoint.</exception>
     /// <exception cref="CheckpointMismatchException">The weights do not fit the architecture (the keys are named).</exception>
     /// <exception cref="ArgumentException">The input description does not fit the architecture.</exception>
     public static PretrainedModel Import(string checkpoint, BackboneDescription architecture, InputDescription input, CheckpointKeyMap? keyMap = null)
@@ -273,18 +307,45 @@ public sealed class PretrainedModel : IDisposable
         Head?.Dispose();
     }
 
-    private static void LoadWeights(nn.Module module, string file, string? sha256, string descriptionPath)
+    // Before the network is built: the file exists, holds at least the bytes of the described network's tensors and, in
+    // TorchSharp's format, exactly its tensors (only names and headers are read), and matches its recorded hash.
+    private static void CheckWeights(string file, IReadOnlyList<TensorLayout> layout, string what, string? sha256, string descriptionPath)
     {
         if (!File.Exists(file))
         {
             throw new FileNotFoundException($"{descriptionPath}: names the weights file {file}, which does not exist.", file);
         }
 
+        using (var stream = File.OpenRead(file))
+        {
+            long needed = WeightsLayout.Bytes(layout);
+            if (stream.Length < needed)
+            {
+                throw new InvalidDataException($"{file}: does not fit the model {descriptionPath} describes: it holds {stream.Length} bytes, but the described {what}'s {layout.Count} tensors take {needed} bytes; refused before building it.");
+            }
+
+            if (CheckpointFile.Detect(stream) == CheckpointFormat.TorchSharp)
+            {
+                try
+                {
+                    using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+                    TorchSharpFormat.CheckSection(reader, file, layout.ToDictionary(t => t.Name, t => (t.Type, t.Shape), StringComparer.Ordinal), "the file");
+                }
+                catch (Exception e) when (TorchSharpFormat.IsReadFailure(e))
+                {
+                    throw new InvalidDataException($"{file}: does not fit the model {descriptionPath} describes ({ExceptionText.Detail(e, file)}); refused before building it.", e);
+                }
+            }
+        }
+
         if (sha256 is not null && !string.Equals(Sha256(file), sha256, StringComparison.OrdinalIgnoreCase))
         {
             throw new InvalidDataException($"{file}: does not match the SHA-256 that {descriptionPath} records; the weights were changed, or come from another save than the description.");
         }
+    }
 
+    private static void LoadWeights(nn.Module module, string file, string descriptionPath)
+    {
         // The description's own files carry this library's names exactly: no prefix stripped, nothing dropped.
         try
         {
@@ -296,30 +357,19 @@ public sealed class PretrainedModel : IDisposable
         }
     }
 
+    // Builds a description whose sizes CheckArchitecture accepted (Validate, Import).
     private static Backbone Build(BackboneDescription d, string path)
     {
-        Backbone backbone;
-        try
+        if (CheckArchitecture(d) is { } problem)
         {
-            backbone = d.Architecture switch
-            {
-                "SmallCnn" => new SmallCnn(d.InputChannels, d.FeatureDimension),
-                "ResNet18" or "ResNet34" or "ResNet50" => new ResNet(Enum.Parse<ResNetDepth>(d.Architecture), d.Stem ?? ResNetStem.ImageNet, d.InputChannels, d.Width ?? 64),
-                _ => throw new InvalidDataException($"{path}: backbone.architecture is '{ExceptionText.Printable(d.Architecture)}'; this library builds SmallCnn, ResNet18, ResNet34 and ResNet50."),
-            };
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidDataException($"{path}: backbone describes a {d.Architecture} that cannot be built ({e.Message}).", e);
+            throw new InvalidDataException($"{path}: {problem}");
         }
 
+        Backbone backbone = d.Architecture == "SmallCnn"
+            ? new SmallCnn(d.InputChannels, d.FeatureDimension)
+            : new ResNet(Enum.Parse<ResNetDepth>(d.Architecture), d.Stem ?? ResNetStem.ImageNet, d.InputChannels, d.Width ?? 64);
         try
         {
-            if (backbone.FeatureDimension != d.FeatureDimension)
-            {
-                throw new InvalidDataException($"{path}: backbone.featureDimension is {d.FeatureDimension} but a {d.Architecture} of width {d.Width ?? 64} has {backbone.FeatureDimension}.");
-            }
-
             if (d.Classes is { } classes)
             {
                 backbone.ReplaceClassifier(classes);
@@ -334,6 +384,50 @@ public sealed class PretrainedModel : IDisposable
         }
     }
 
+    // Null when the architecture is one this library builds and every size lies in its range, otherwise what is wrong,
+    // naming the field. Nothing is sized from a description before this.
+    private static string? CheckArchitecture(BackboneDescription d)
+    {
+        string? problem = Range("backbone.inputChannels", d.InputChannels, 1, MaxInputChannels)
+            ?? Range("backbone.width", d.Width, 1, MaxResNetWidth)
+            ?? Range("backbone.classes", d.Classes, 1, MaxClasses);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (d.Stem is { } stem && !Enum.IsDefined(stem))
+        {
+            return $"backbone.stem is {(int)stem}; expected ImageNet or SmallImage.";
+        }
+
+        switch (d.Architecture)
+        {
+            case "SmallCnn":
+                return d.FeatureDimension is < 8 or > MaxSmallCnnFeatures || d.FeatureDimension % 8 != 0
+                    ? $"backbone.featureDimension is {d.FeatureDimension}; a SmallCnn has a multiple of 8 from 8 to {MaxSmallCnnFeatures} features."
+                    : null;
+            case "ResNet18" or "ResNet34" or "ResNet50":
+                int width = d.Width ?? 64;
+                int features = width * (d.Architecture == "ResNet50" ? 32 : 8);
+                return d.FeatureDimension != features
+                    ? $"backbone.featureDimension is {d.FeatureDimension} but a {d.Architecture} of width {width} has {features}."
+                    : null;
+            default:
+                return $"backbone.architecture is '{ExceptionText.Printable(d.Architecture)}'; this library builds SmallCnn, ResNet18, ResNet34 and ResNet50.";
+        }
+    }
+
+    // Null when the head fits a backbone of that many features and its sizes lie in their ranges.
+    private static string? CheckHeadDescription(HeadDescription h, int features) =>
+        (h.Input != features ? $"head.input is {h.Input} but the backbone gives {features} features." : null)
+            ?? Range("head.hidden", h.Hidden, 1, MaxHeadWidth)
+            ?? Range("head.output", h.Output, 1, MaxHeadWidth)
+            ?? Range("head.hiddenLayers", h.HiddenLayers, 0, MaxHiddenLayers);
+
+    private static string? Range(string field, int? value, int min, int max) =>
+        value is { } v && (v < min || v > max) ? $"{field} is {v}; expected {min} to {max}." : null;
+
     private static ModelDescription Validate(Card card, string path)
     {
         string Field(string name, string what) => $"{path}: {name} {what}";
@@ -343,9 +437,15 @@ public sealed class PretrainedModel : IDisposable
         }
 
         var b = card.Backbone ?? throw new InvalidDataException(Field("backbone", "is missing."));
-        if (string.IsNullOrWhiteSpace(b.Architecture) || b.InputChannels is not > 0 || b.FeatureDimension is not > 0 || string.IsNullOrWhiteSpace(b.File))
+        if (string.IsNullOrWhiteSpace(b.Architecture) || b.InputChannels is null || b.FeatureDimension is null || string.IsNullOrWhiteSpace(b.File))
         {
-            throw new InvalidDataException(Field("backbone", "needs architecture, inputChannels (> 0), featureDimension (> 0) and file."));
+            throw new InvalidDataException(Field("backbone", "needs architecture, inputChannels, featureDimension and file."));
+        }
+
+        var backbone = new BackboneDescription(b.Architecture!, b.InputChannels.Value, b.FeatureDimension.Value) { Stem = b.Stem, Width = b.Width, Classes = b.Classes };
+        if (CheckArchitecture(backbone) is { } unbuildable)
+        {
+            throw new InvalidDataException($"{path}: {unbuildable}");
         }
 
         var i = card.Input ?? throw new InvalidDataException(Field("input", "is missing."));
@@ -358,12 +458,16 @@ public sealed class PretrainedModel : IDisposable
         HeadDescription? head = null;
         if (card.Head is { } h)
         {
-            if (h.Input is not > 0 || h.Hidden is not > 0 || h.Output is not > 0 || h.HiddenLayers is < 0 || string.IsNullOrWhiteSpace(h.File))
+            if (h.Input is null || h.Hidden is null || h.Output is null || string.IsNullOrWhiteSpace(h.File))
             {
-                throw new InvalidDataException(Field("head", "needs input, hidden and output (> 0) and file."));
+                throw new InvalidDataException(Field("head", "needs input, hidden, output and file."));
             }
 
             head = new HeadDescription(h.Input.Value, h.Hidden.Value, h.Output.Value, h.BatchNorm ?? false, h.HiddenLayers ?? 1, h.OutputBatchNorm ?? false);
+            if (CheckHeadDescription(head, backbone.FeatureDimension) is { } unbuildableHead)
+            {
+                throw new InvalidDataException($"{path}: {unbuildableHead}");
+            }
         }
 
         foreach (string? file in new[] { b.File, card.Head?.File })
@@ -376,7 +480,7 @@ public sealed class PretrainedModel : IDisposable
 
         return new ModelDescription
         {
-            Backbone = new BackboneDescription(b.Architecture!, b.InputChannels.Value, b.FeatureDimension.Value) { Stem = b.Stem, Width = b.Width, Classes = b.Classes },
+            Backbone = backbone,
             Input = input,
             Head = head,
             Provenance = card.Provenance is null ? new Dictionary<string, string>() : new Dictionary<string, string>(card.Provenance),
@@ -404,9 +508,9 @@ public sealed class PretrainedModel : IDisposable
     }
 
     private static string? CheckHead(ProjectionHead? head, BackboneDescription backbone) =>
-        head is not null && head.InputDimension != backbone.FeatureDimension
-            ? $"the head takes {head.InputDimension} inputs but the backbone gives {backbone.FeatureDimension} features."
-            : null;
+        head is null ? null
+            : head.InputDimension != backbone.FeatureDimension ? $"the head takes {head.InputDimension} inputs but the backbone gives {backbone.FeatureDimension} features."
+            : CheckHeadDescription(new HeadDescription(head.InputDimension, head.HiddenDimension, head.OutputDimension, head.BatchNorm, head.HiddenLayers, head.OutputBatchNorm), backbone.FeatureDimension);
 
     // "name.model.json" → "name"; "name.json" → "name".
     private static string BaseName(string full)

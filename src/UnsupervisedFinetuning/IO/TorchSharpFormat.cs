@@ -75,7 +75,7 @@ internal static class TorchSharpFormat
     public static void SkipTensor(BinaryReader reader, string path, Tensor expected, string what)
     {
         var header = ReadHeader(reader, path);
-        CheckMatches(header, expected, path, what);
+        CheckMatches(header, expected.dtype, expected.shape, path, what);
         reader.BaseStream.Seek(header.Bytes, SeekOrigin.Current);
     }
 
@@ -89,39 +89,22 @@ internal static class TorchSharpFormat
     {
         var state = module.state_dict();
         long start = reader.BaseStream.Position;
-        long count = Leb128(reader, path);
-        if (count != state.Count)
+        var order = CheckSection(reader, path, state.ToDictionary(kv => kv.Key, kv => (kv.Value.dtype, kv.Value.shape), StringComparer.Ordinal), what);
+        foreach (string name in order)
         {
-            throw new InvalidDataException($"{path}: {what} holds {count} tensors but the model has {state.Count}; it was saved from another architecture.");
-        }
-
-        var order = new List<(Tensor Target, long Bytes)>((int)count);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        for (long i = 0; i < count; i++)
-        {
-            string name = reader.ReadString();
-            if (!state.TryGetValue(name, out var target) || !seen.Add(name))
-            {
-                throw new InvalidDataException($"{path}: {what} holds '{ExceptionText.Printable(name)}', which the model {(seen.Contains(name) ? "already got" : "does not have")}; it was saved from another architecture.");
-            }
-
-            var header = ReadHeader(reader, path);
-            CheckMatches(header, target, path, $"{what} '{name}'");
-            if (!target.is_contiguous())
+            if (!state[name].is_contiguous())
             {
                 throw new InvalidDataException($"{path}: the model's '{name}' is not contiguous, so it cannot be read in place; call contiguous() on it first.");
             }
-
-            reader.BaseStream.Seek(header.Bytes, SeekOrigin.Current);
-            order.Add((target, header.Bytes));
         }
 
         long end = reader.BaseStream.Position;
         reader.BaseStream.Position = start;
         Leb128(reader, path);
         using var noGrad = no_grad();
-        foreach (var (target, _) in order)
+        foreach (string name in order)
         {
+            var target = state[name];
             reader.ReadString();
             ReadHeader(reader, path);
             if (target.device_type == TorchSharp.DeviceType.CPU)
@@ -137,6 +120,41 @@ internal static class TorchSharpFormat
         }
 
         reader.BaseStream.Position = end;
+    }
+
+    /// <summary>
+    /// Walks a section written by <c>Module.save</c> without reading its data: it must hold exactly the tensors of
+    /// <paramref name="expected"/> (by name, dtype and shape, none missing, extra or repeated), each of a size the
+    /// stream still holds. Nothing is allocated for the data, and at most one name at a time is held, so a forged
+    /// count or shape costs nothing. Returns the names in the file's order; the stream is left after the section.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The section holds other tensors, or is corrupt or truncated.</exception>
+    /// <exception cref="EndOfStreamException">The stream ends inside a name or a header.</exception>
+    public static List<string> CheckSection(BinaryReader reader, string path, IReadOnlyDictionary<string, (ScalarType Type, long[] Shape)> expected, string what)
+    {
+        long count = Leb128(reader, path);
+        if (count != expected.Count)
+        {
+            throw new InvalidDataException($"{path}: {what} holds {count} tensors but the model has {expected.Count}; it was saved from another architecture.");
+        }
+
+        var order = new List<string>(expected.Count);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (long i = 0; i < count; i++)
+        {
+            string name = reader.ReadString();
+            if (!expected.TryGetValue(name, out var target) || !seen.Add(name))
+            {
+                throw new InvalidDataException($"{path}: {what} holds '{ExceptionText.Printable(name)}', which the model {(seen.Contains(name) ? "already got" : "does not have")}; it was saved from another architecture.");
+            }
+
+            var header = ReadHeader(reader, path);
+            CheckMatches(header, target.Type, target.Shape, path, $"{what} '{name}'");
+            reader.BaseStream.Seek(header.Bytes, SeekOrigin.Current);
+            order.Add(name);
+        }
+
+        return order;
     }
 
     /// <summary>
@@ -200,11 +218,11 @@ internal static class TorchSharpFormat
         throw new InvalidDataException($"{path}: a number at byte {reader.BaseStream.Position - 10} runs longer than ten bytes (corrupt).");
     }
 
-    private static void CheckMatches(TensorHeader header, Tensor expected, string path, string what)
+    private static void CheckMatches(TensorHeader header, ScalarType type, long[] shape, string path, string what)
     {
-        if (header.Type != expected.dtype || !header.Shape.SequenceEqual(expected.shape))
+        if (header.Type != type || !header.Shape.SequenceEqual(shape))
         {
-            throw new InvalidDataException($"{path}: {what} is {header.Type} [{string.Join(", ", header.Shape)}] but the model has {expected.dtype} [{string.Join(", ", expected.shape)}]; it was saved from another architecture.");
+            throw new InvalidDataException($"{path}: {what} is {header.Type} [{string.Join(", ", header.Shape)}] but the model has {type} [{string.Join(", ", shape)}]; it was saved from another architecture.");
         }
     }
 

@@ -110,7 +110,7 @@ public sealed class PretrainedModelTests
 
     [TestCase("format", "\"Other/2\"", "format is 'Other/2'")]
     [TestCase("backbone.architecture", "\"VisionTransformer\"", "backbone.architecture is 'VisionTransformer'; this library builds SmallCnn, ResNet18")]
-    [TestCase("backbone.featureDimension", "9", "backbone describes a SmallCnn that cannot be built")]
+    [TestCase("backbone.featureDimension", "9", "backbone.featureDimension is 9; a SmallCnn has a multiple of 8 from 8 to 4096 features")]
     [TestCase("input.mean", "[0.5, 0.5]", "input mean and std need 1 value(s)")]
     [TestCase("backbone.file", "\"../elsewhere.dat\"", "must name a file in the description's folder")]
     [TestCase("input", "null", "input is missing")]
@@ -119,15 +119,163 @@ public sealed class PretrainedModelTests
         using var backbone = new SmallCnn(1, 8);
         string path = _dir.File("m.model.json");
         PretrainedModel.Save(path, backbone, InputDescription.Centered(28, 1));
-        var document = JsonNode.Parse(File.ReadAllText(path))!;
-        string[] parts = field.Split('.');
-        var parent = parts.Length == 1 ? document : document[parts[0]]!;
-        parent[parts[^1]] = JsonNode.Parse(json);
-        File.WriteAllText(path, document.ToJsonString());
+        Edit(path, (field, json));
 
         var e = Assert.Throws<InvalidDataException>(() => PretrainedModel.Load(path))!;
 
         Assert.That(e.Message, Does.StartWith(path).And.Contain(expected));
+    }
+
+    // Sets fields of a description ("backbone.width" → value as JSON), as someone editing it by hand would.
+    private static void Edit(string path, params (string Field, string Json)[] edits)
+    {
+        var document = JsonNode.Parse(File.ReadAllText(path))!;
+        foreach (var (field, json) in edits)
+        {
+            string[] parts = field.Split('.');
+            var parent = parts.Length == 1 ? document : document[parts[0]]!;
+            parent[parts[^1]] = JsonNode.Parse(json);
+        }
+
+        File.WriteAllText(path, document.ToJsonString());
+    }
+
+    // A small saved model to edit: "smallcnn" (SmallCnn 8, no head), "head" (SmallCnn 8 with a head 8 → 16 → 8),
+    // "resnet" (ResNet-18 of width 8, small-image stem, 5 classes: 64 features).
+    private string SavedModel(string kind)
+    {
+        string path = _dir.File($"{kind}.model.json");
+        using Backbone backbone = kind == "resnet" ? new ResNet(ResNetDepth.ResNet18, ResNetStem.SmallImage, 3, width: 8) : new SmallCnn(1, 8);
+        if (kind == "resnet")
+        {
+            backbone.ReplaceClassifier(5);
+        }
+
+        using var head = kind == "head" ? new ProjectionHead(8, 16, 8, batchNorm: true) : null;
+        PretrainedModel.Save(path, backbone, kind == "resnet" ? InputDescription.ImageNet(32) : InputDescription.Centered(28, 1), head);
+        return path;
+    }
+
+    // What one Load of the edited description costs (peak resident memory added, native allocations included, and time)
+    // and how it is refused.
+    private static (InvalidDataException Error, double Megabytes, double Milliseconds) Refused(string path)
+    {
+        InvalidDataException? error = null;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        double megabytes = PeakMemory.MegabytesAdded(() => error = Assert.Throws<InvalidDataException>(() => PretrainedModel.Load(path)));
+        double milliseconds = clock.Elapsed.TotalMilliseconds;
+        TestContext.Out.WriteLine($"{error!.Message} — peak added {megabytes:0.0} MB, {milliseconds:0} ms");
+        Assert.That(error.Message, Does.Not.Contain("\n").And.Length.LessThan(400), "one short line");
+        return (error, megabytes, milliseconds);
+    }
+
+    [TestCase("smallcnn", "backbone.featureDimension", "65536", "backbone.featureDimension is 65536; a SmallCnn has a multiple of 8 from 8 to 4096 features")]
+    [TestCase("smallcnn", "backbone.featureDimension", "2147483647", "backbone.featureDimension is 2147483647; a SmallCnn has")]
+    [TestCase("smallcnn", "backbone.inputChannels", "2147483647", "backbone.inputChannels is 2147483647; expected 1 to 64")]
+    [TestCase("smallcnn", "backbone.inputChannels", "0", "backbone.inputChannels is 0; expected 1 to 64")]
+    [TestCase("smallcnn", "input.height", "2147483647", "input size 2147483647x28 is out of range")]
+    [TestCase("head", "head.hiddenLayers", "1000000", "head.hiddenLayers is 1000000; expected 0 to 64")]
+    [TestCase("head", "head.hiddenLayers", "-1", "head.hiddenLayers is -1; expected 0 to 64")]
+    [TestCase("head", "head.hidden", "2147483647", "head.hidden is 2147483647; expected 1 to 65536")]
+    [TestCase("head", "head.output", "2147483647", "head.output is 2147483647; expected 1 to 65536")]
+    [TestCase("head", "head.input", "2147483647", "head.input is 2147483647 but the backbone gives 8 features")]
+    [TestCase("resnet", "backbone.width", "4096", "backbone.width is 4096; expected 1 to 1024")]
+    [TestCase("resnet", "backbone.width", "2147483647", "backbone.width is 2147483647; expected 1 to 1024")]
+    [TestCase("resnet", "backbone.classes", "10000000", "backbone.classes is 10000000; expected 1 to 1000000")]
+    [TestCase("resnet", "backbone.classes", "0", "backbone.classes is 0; expected 1 to 1000000")]
+    [TestCase("resnet", "backbone.stem", "7", "backbone.stem is 7; expected ImageNet or SmallImage")]
+    [TestCase("resnet", "backbone.featureDimension", "2147483647", "backbone.featureDimension is 2147483647 but a ResNet18 of width 8 has 64")]
+    public void Load_DescriptionWithAnAbsurdSize_IsRefusedNamingTheField_BeforeAllocating(string kind, string field, string json, string expected)
+    {
+        // Regression: featureDimension 65536, 10⁶ hidden layers, width 4096 or 10⁷ classes built the network first
+        // (5 GB and rising; larger sizes ended in a 16-line native ExternalException).
+        string path = SavedModel(kind);
+        Edit(path, (field, json));
+
+        var (error, megabytes, milliseconds) = Refused(path);
+
+        Assert.That(error.Message, Does.StartWith(path + ": ").And.Contain(expected));
+        Assert.That(megabytes, Is.LessThan(64), "MB of peak resident memory added: refused from the description");
+        Assert.That(milliseconds, Is.LessThan(2000));
+    }
+
+    [TestCase("smallcnn", "backbone.featureDimension=4096", "SmallCnn backbone's 24 tensors take 396")]
+    [TestCase("resnet", "backbone.width=1024;backbone.featureDimension=8192", "ResNet18 backbone's 122 tensors take")]
+    [TestCase("resnet", "backbone.architecture=\"ResNet50\";backbone.width=1024;backbone.featureDimension=32768", "ResNet50 backbone's")]
+    [TestCase("resnet", "backbone.classes=1000000", "ResNet18 backbone's 122 tensors take 26")]
+    [TestCase("head", "head.hidden=65536;head.hiddenLayers=64", "head's")]
+    public void Load_SizesInRangeButBeyondTheWeightsFile_AreRefusedBeforeBuilding(string kind, string edits, string expected)
+    {
+        // Within the bounds a description can still describe gigabytes (a ResNet-50 of width 1024: 26 GB): the weights
+        // file must hold the described network's bytes, so that what a load allocates is bounded by the files.
+        string path = SavedModel(kind);
+        Edit(path, [.. edits.Split(';').Select(edit => (edit.Split('=')[0], edit.Split('=')[1]))]);
+        string weights = _dir.File(kind + (kind == "head" && edits.StartsWith("head", StringComparison.Ordinal) ? ".head.dat" : ".backbone.dat"));
+
+        var (error, megabytes, _) = Refused(path);
+
+        Assert.That(error.Message, Does.StartWith(weights + ": does not fit the model " + path + " describes: it holds ").And.Contain(expected).And.EndWith("refused before building it."));
+        Assert.That(megabytes, Is.LessThan(64), "MB of peak resident memory added: refused before building the network");
+    }
+
+    [Test]
+    public void Load_LargerWeightsOfAnotherArchitecture_AreRefusedByTheirTensorsBeforeBuilding()
+    {
+        using (var backbone = new SmallCnn(1, 16))
+        {
+            PretrainedModel.Save(_dir.File("m.model.json"), backbone, InputDescription.Centered(28, 1));
+        }
+
+        Edit(_dir.File("m.model.json"), ("backbone.featureDimension", "8"));
+
+        var (error, _, _) = Refused(_dir.File("m.model.json"));
+
+        Assert.That(error.Message, Does.StartWith(_dir.File("m.backbone.dat") + ": does not fit the model").And.Contain("'features.0.conv.weight' is Float32 [2, 1, 3, 3] but the model has Float32 [1, 1, 3, 3]").And.EndWith("refused before building it."));
+    }
+
+    [Test]
+    public void Load_WeightsWithAControlCharacterInAName_NameItPrintably()
+    {
+        string path = SavedModel("smallcnn");
+        string weights = _dir.File("smallcnn.backbone.dat");
+        const string Name = "features.1.conv.weight"; // not the first name, by which the format is recognised
+        string evil = "\u001b[31m\n" + Name[6..]; // as many bytes as the name it replaces
+        byte[] bytes = File.ReadAllBytes(weights);
+        int at = bytes.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(Name));
+        System.Text.Encoding.ASCII.GetBytes(evil).CopyTo(bytes, at);
+        File.WriteAllBytes(weights, bytes);
+        Edit(path, ("backbone.sha256", $"\"{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes))}\""));
+
+        var (error, _, _) = Refused(path);
+
+        Assert.That(error.Message, Does.Contain("'?[31m?es.1.conv.weight', which the model does not have"));
+        Assert.That(error.Message.Any(char.IsControl), Is.False);
+    }
+
+    [Test]
+    public void Save_HeadBeyondTheDescriptionsBounds_IsRefusedAndWritesNothing()
+    {
+        using var backbone = new SmallCnn(1, 8);
+        using var head = new ProjectionHead(8, 8, 8, batchNorm: false, hiddenLayers: 65);
+
+        var e = Assert.Throws<ArgumentException>(() => PretrainedModel.Save(_dir.File("a.model.json"), backbone, InputDescription.Centered(28, 1), head))!;
+
+        Assert.That(e.ParamName, Is.EqualTo("head"));
+        Assert.That(e.Message, Does.StartWith("head.hiddenLayers is 65; expected 0 to 64"));
+        Assert.That(Directory.GetFiles(_dir.Path), Is.Empty);
+    }
+
+    [Test]
+    public void Import_ArchitectureBeyondTheBounds_IsRefusedBeforeBuilding()
+    {
+        string weights = Path.Combine(RepositoryPaths.SampleData, "pretrained", "smallcnn256-moco-fashion0to4.backbone.dat");
+        InvalidDataException? e = null;
+
+        double megabytes = PeakMemory.MegabytesAdded(() => e = Assert.Throws<InvalidDataException>(() =>
+            PretrainedModel.Import(weights, new BackboneDescription("ResNet18", 3, 32768) { Width = 4096 }, InputDescription.ImageNet(32))));
+
+        Assert.That(e!.Message, Does.StartWith(weights).And.Contain("backbone.width is 4096; expected 1 to 1024"));
+        Assert.That(megabytes, Is.LessThan(64));
     }
 
     [Test]
@@ -140,7 +288,7 @@ public sealed class PretrainedModelTests
 
         var e = Assert.Throws<InvalidDataException>(() => PretrainedModel.Load(path))!;
 
-        Assert.That(e.Message, Does.StartWith(_dir.File("m.backbone.dat")).And.Contain("does not fit the model").And.Contain("shape mismatches"));
+        Assert.That(e.Message, Does.StartWith(_dir.File("m.backbone.dat")).And.Contain("does not fit the model").And.Contain("SmallCnn backbone's 24 tensors take"));
     }
 
     [Test]
