@@ -100,8 +100,11 @@ internal static class CheckpointFile
         _ => $"{path}: not a PyTorch checkpoint (written by torch.save), a safetensors file or TorchSharp weights (written by Checkpoint.Save): it starts with bytes {FirstBytes(stream)}.",
     };
 
-    /// <summary>Checks a safetensors header: its length, that it parses, and that every tensor's bytes are where the file has them.</summary>
-    /// <exception cref="InvalidDataException">The header is too long, malformed, or declares tensors the file does not hold.</exception>
+    /// <summary>
+    /// Checks a safetensors header: its length, that it parses, that no key appears twice, and that every tensor's
+    /// bytes are where the file has them and belong to it alone.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The header is too long, malformed, names a key twice, or declares tensors the file does not hold or that overlap.</exception>
     public static void CheckSafetensors(Stream stream, string path)
     {
         long length = stream.Length;
@@ -140,9 +143,39 @@ internal static class CheckpointFile
                 throw new InvalidDataException($"{path}: the safetensors header is not a JSON object.");
             }
 
-            foreach (var entry in json.RootElement.EnumerateObject().Where(e => e.Name != "__metadata__"))
+            // JsonDocument keeps every member of an object, and a reader that builds a dictionary from them takes one
+            // of two equal keys silently: each key must appear once.
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            var spans = new List<(string Name, long Begin, long End)>();
+            foreach (var entry in json.RootElement.EnumerateObject())
             {
-                CheckTensorEntry(entry, data, path);
+                if (!names.Add(entry.Name))
+                {
+                    throw new InvalidDataException($"{path}: the safetensors header names '{Printable(entry.Name)}' twice; each key must appear once.");
+                }
+
+                if (entry.Name != "__metadata__")
+                {
+                    var (begin, end) = CheckTensorEntry(entry, data, path);
+                    spans.Add((entry.Name, begin, end));
+                }
+            }
+
+            CheckDisjoint(spans, path);
+        }
+    }
+
+    // Each tensor owns its bytes, as in the reference implementation (huggingface/safetensors refuses overlapping
+    // offsets): two tensors over the same bytes are a forged or corrupt header, not shared weights. Empty tensors own nothing.
+    private static void CheckDisjoint(List<(string Name, long Begin, long End)> spans, string path)
+    {
+        var owned = spans.Where(s => s.End > s.Begin).OrderBy(s => s.Begin).ThenBy(s => s.End).ToList();
+        for (int i = 1; i < owned.Count; i++)
+        {
+            var (previous, next) = (owned[i - 1], owned[i]);
+            if (next.Begin < previous.End)
+            {
+                throw new InvalidDataException($"{path}: safetensors entries '{Printable(previous.Name)}' [{previous.Begin}, {previous.End}) and '{Printable(next.Name)}' [{next.Begin}, {next.End}) overlap; each tensor must own its bytes.");
             }
         }
     }
@@ -287,7 +320,8 @@ internal static class CheckpointFile
         return buffer.ToArray();
     }
 
-    private static void CheckTensorEntry(JsonProperty entry, long data, string path)
+    // Checks one tensor's entry; returns its byte range in the data section.
+    private static (long Begin, long End) CheckTensorEntry(JsonProperty entry, long data, string path)
     {
         var value = entry.Value;
         if (value.ValueKind != JsonValueKind.Object
@@ -330,6 +364,8 @@ internal static class CheckpointFile
         {
             throw new InvalidDataException($"{path}: safetensors entry '{Printable(entry.Name)}' of shape {Printable(shape.ToString())} and dtype {Printable(dtype.ToString())} does not fill its {end - begin} bytes.");
         }
+
+        return (begin, end);
     }
 
     private static bool LooksLikeTorchSharp(byte[] head)

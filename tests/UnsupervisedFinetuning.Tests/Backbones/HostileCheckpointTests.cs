@@ -356,6 +356,53 @@ public sealed class HostileCheckpointTests
         Assert.That(e.Message, Does.Contain("the safetensors header is not valid UTF-8 JSON"));
     }
 
+    /// <summary>A safetensors file: the header (JSON as written, escapes and all) and <paramref name="dataBytes"/> zero bytes of data.</summary>
+    private static byte[] Safetensors(string header, int dataBytes) =>
+        [.. BitConverter.GetBytes((long)Encoding.UTF8.GetByteCount(header)), .. Encoding.UTF8.GetBytes(header), .. new byte[dataBytes]];
+
+    [TestCase("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},\"b\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[8,24]}}", "'a' [0, 16) and 'b' [8, 24) overlap")]
+    [TestCase("{\"inner\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]},\"outer\":{\"dtype\":\"F32\",\"shape\":[6],\"data_offsets\":[0,24]}}", "'outer' [0, 24) and 'inner' [8, 16) overlap")]
+    [TestCase("{\"w\":{\"dtype\":\"F32\",\"shape\":[6],\"data_offsets\":[0,24]},\"tied\":{\"dtype\":\"I32\",\"shape\":[6],\"data_offsets\":[0,24]}}", "'w' [0, 24) and 'tied' [0, 24) overlap")]
+    public void SafetensorsTensorsOverTheSameBytes_AreRefusedNamingBoth(string header, string expected)
+    {
+        // Regression: accepted, each tensor read from the shared bytes. The reference implementation refuses it: every
+        // byte range has one owner (huggingface/safetensors#586).
+        string path = Write("overlap.safetensors", Safetensors(header, 24));
+
+        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.ReadStateDict(path))!;
+
+        Assert.That(e.Message, Does.StartWith(path + ": safetensors entries ").And.Contain(expected).And.Contain("each tensor must own its bytes"));
+    }
+
+    [TestCase("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", "'w'")]
+    [TestCase("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"\\u0077\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", "'w'")]
+    [TestCase("{\"__metadata__\":{\"a\":\"1\"},\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"__metadata__\":{\"a\":\"2\"}}", "'__metadata__'")]
+    public void SafetensorsHeaderNamingAKeyTwice_IsRefusedNamingIt(string header, string expected)
+    {
+        // Regression: accepted, one of the two silently dropped. JSON parsers keep the first or the last; the reference
+        // implementation refuses the file (huggingface/safetensors#401).
+        string path = Write("twice.safetensors", Safetensors(header, 8));
+
+        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.ReadStateDict(path))!;
+
+        Assert.That(e.Message, Is.EqualTo($"{path}: the safetensors header names {expected} twice; each key must appear once."));
+    }
+
+    [Test]
+    public void SafetensorsOfAdjacentAndEmptyTensors_IsRead()
+    {
+        string header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},\"empty\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[16,16]},\"b\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[16,32]}}";
+        string path = Write("adjacent.safetensors", Safetensors(header, 32));
+
+        var state = Checkpoint.ReadStateDict(path);
+
+        Assert.That(state.ToDictionary(kv => kv.Key, kv => kv.Value.numel()), Is.EquivalentTo(new Dictionary<string, long> { ["a"] = 4, ["empty"] = 0, ["b"] = 4 }));
+        foreach (var tensor in state.Values)
+        {
+            tensor.Dispose();
+        }
+    }
+
     /// <summary>Replaces the one-byte rank of the tensor stored after <paramref name="name"/> by the five-byte LEB128 of 2²⁸.</summary>
     internal static byte[] ForgeFirstRank(byte[] file, string name)
     {
