@@ -68,18 +68,13 @@ public static class IdxFormat
     private static Tensor ReadImagesTensor(string path)
     {
         TorchDevices.EnsureNativeBackend();
-        return Read(path, expectedDimensions: 3, what: "images [N,H,W]", (dims, bytes, input, declared) =>
+        return Read(path, expectedDimensions: 3, what: "images [N,H,W]", (dims, bytes, input) =>
         {
             var images = empty([dims[0], 1, dims[1], dims[2]], ScalarType.Byte);
             try
             {
-                images.ReadBytesFromStream(input, bufferSize: 1 << 20);
+                images.ReadBytesFromStream(input, bufferSize: 1 << 20); // EndOfStreamException when the data ends early
                 return images;
-            }
-            catch (EndOfStreamException e)
-            {
-                images.Dispose();
-                throw new InvalidDataException($"{declared}, but the data ends before that (truncated).", e);
             }
             catch
             {
@@ -89,11 +84,10 @@ public static class IdxFormat
         }).Data;
     }
 
-    private static byte[] ReadArray(int[] dims, long bytes, Stream input, string declared)
+    private static byte[] ReadArray(int[] dims, long bytes, Stream input)
     {
         byte[] data = new byte[bytes];
-        long read = ReadUpTo(input, data);
-        return read < bytes ? throw new InvalidDataException($"{declared}, but {read} bytes follow (truncated).") : data;
+        return ReadUpTo(input, data) < bytes ? throw new EndOfStreamException() : data;
     }
 
     /// <summary>Writes images [N,H,W] (row-major bytes) as IDX, gzip-compressed when <paramref name="gzip"/> is set.</summary>
@@ -146,7 +140,8 @@ public static class IdxFormat
     // Streams the file: the header is checked against the file's size (raw) or the most its gzip stream can
     // hold before the data is allocated, the data is read straight into its final array, and reading stops
     // one byte past the declared size. Peak memory is the data once (plus the tensor a loader builds from it).
-    private static (T Data, int[] Dims) Read<T>(string path, int expectedDimensions, string what, Func<int[], long, Stream, string, T> readData)
+    // A reader throws EndOfStreamException when the data ends before the declared size.
+    private static (T Data, int[] Dims) Read<T>(string path, int expectedDimensions, string what, Func<int[], long, Stream, T> readData)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
@@ -165,6 +160,11 @@ public static class IdxFormat
             int headerLength = 4 + (4 * expectedDimensions);
             byte[] header = new byte[headerLength];
             int got = ReadUpTo(input, header);
+            if (got < headerLength && gzip && GzipEnd(path) is { Cut: true } cut)
+            {
+                throw new InvalidDataException($"{path}: the gzip stream ends early, after {cut.Bytes} bytes, inside the {headerLength}-byte header of {what} (the file is truncated).");
+            }
+
             CheckMagic(path, header.AsSpan(0, Math.Min(got, 4)), got, expectedDimensions, what);
             if (got < headerLength)
             {
@@ -203,8 +203,19 @@ public static class IdxFormat
                 throw new InvalidDataException($"{path}: {declared}; at most {Array.MaxLength} bytes fit one array.");
             }
 
-            // The reader gets the header's claim prefixed with the file, to name it in a truncation message.
-            T data = readData(dims, expected, input, $"{path}: {declared}");
+            T data;
+            try
+            {
+                data = readData(dims, expected, input);
+            }
+            catch (EndOfStreamException e)
+            {
+                var (decompressed, cutShort) = gzip ? GzipEnd(path) : (0, false);
+                string ends = !gzip ? "the data ends before that (truncated)"
+                    : cutShort ? $"the gzip stream ends early, after {decompressed - headerLength} of them (the file is truncated)"
+                    : $"{decompressed - headerLength} bytes follow (truncated)";
+                throw new InvalidDataException($"{path}: {declared}, but {ends}.", e);
+            }
 
             if (input.ReadByte() >= 0)
             {
@@ -218,6 +229,38 @@ public static class IdxFormat
         {
             throw new InvalidDataException($"{path}: the gzip stream is corrupt or truncated ({e.Message}).", e);
         }
+    }
+
+    /// <summary>
+    /// How a gzip stream whose data ended early ends: its decompressed bytes, and whether the file is cut. .NET's
+    /// GZipStream ends a cut stream silently, as if it were complete; a complete gzip stream ends with its data's size
+    /// (ISIZE, modulo 2³²), which the last bytes of a cut file are not (of several concatenated gzip members, only the
+    /// last one's size is there: such a file that is also too short is called cut). Only called once the data was found
+    /// short, so decompressing it again reads fewer bytes than the header's checked claim.
+    /// </summary>
+    private static (long Bytes, bool Cut) GzipEnd(string path)
+    {
+        using var file = File.OpenRead(path);
+        long bytes = 0;
+        using (var gzip = new GZipStream(file, CompressionMode.Decompress, leaveOpen: true))
+        {
+            var buffer = new byte[81920];
+            int read;
+            while ((read = gzip.Read(buffer)) > 0)
+            {
+                bytes += read;
+            }
+        }
+
+        if (file.Length < 18)
+        {
+            return (bytes, true); // shorter than gzip's 10-byte header and 8-byte trailer
+        }
+
+        Span<byte> size = stackalloc byte[4];
+        file.Position = file.Length - 4;
+        file.ReadExactly(size);
+        return (bytes, BinaryPrimitives.ReadUInt32LittleEndian(size) != (uint)bytes);
     }
 
     // GZipStream's own errors (IOException, or InvalidDataException without our file name in front).

@@ -168,6 +168,36 @@ public sealed class IdxFormatTests
         Assert.That(e!.Message, Does.Contain(_dir.File("cut.gz")).And.Contain("truncated"));
     }
 
+    [TestCase(10)] // the gzip header alone: no data at all (was "0 bytes is too short for an IDX header")
+    [TestCase(21)] // inside the IDX header
+    [TestCase(-200)] // inside the pixels
+    public void ReadAndLoadImages_GzipStreamCutShort_SayItEndsEarly(int cut)
+    {
+        // Regression: .NET's GZipStream ends a cut stream silently, so a cut file read as a complete but short one.
+        byte[] gz = Gzip(HandWritten(0x08, [50, 8, 8], Pixels(50, 8, 8)));
+        string path = _dir.File("cut.gz");
+        File.WriteAllBytes(path, gz[..(cut > 0 ? cut : gz.Length + cut)]);
+
+        var read = Assert.Throws<InvalidDataException>(() => IdxFormat.ReadImages(path))!;
+        var load = Assert.Throws<InvalidDataException>(() => IdxFormat.LoadImages(path))!;
+
+        foreach (var e in new[] { read, load })
+        {
+            Assert.That(e.Message, Does.StartWith(path + ": ").And.Contain("the gzip stream ends early, after ").And.Contain("(the file is truncated)"));
+            Assert.That(e.Message, Does.Not.Contain("is too short"));
+        }
+    }
+
+    [Test]
+    public void ReadImages_CompleteGzipOfAShortFile_IsNotCalledCut()
+    {
+        File.WriteAllBytes(_dir.File("short.gz"), Gzip([0, 0, 8]));
+
+        var e = Assert.Throws<InvalidDataException>(() => IdxFormat.ReadImages(_dir.File("short.gz")))!;
+
+        Assert.That(e.Message, Is.EqualTo($"{_dir.File("short.gz")}: 3 bytes is too short for an IDX header (4 bytes of magic)."));
+    }
+
     [Test]
     public void ReadImages_TrailingBytes_AreReported()
     {
