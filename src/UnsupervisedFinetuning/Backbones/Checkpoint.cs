@@ -81,7 +81,7 @@ public static class Checkpoint
         }
 
         IDictionary stateDict = FindStateDict(root)
-            ?? throw new InvalidDataException($"{path}: holds no state dict: neither tensors at the top level nor under one of '{string.Join("', '", NestedStateDictKeys)}' (top-level keys: {string.Join(", ", root.Keys.Cast<object>().Take(10))}).");
+            ?? throw new InvalidDataException($"{path}: holds no state dict: neither tensors at the top level nor under one of '{string.Join("', '", NestedStateDictKeys)}' (top-level keys: {string.Join(", ", root.Keys.Cast<object>().Take(10).Select(key => ExceptionText.Printable(key?.ToString() ?? "None")))}).");
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (DictionaryEntry entry in stateDict)
         {
@@ -140,7 +140,7 @@ public static class Checkpoint
             }
             else if (!mapped.TryAdd(name, value))
             {
-                throw new InvalidDataException($"{source}: keys map to the same name '{name}' (one of them is '{key}'); adjust CheckpointKeyMap.StripPrefixes.");
+                throw new InvalidDataException($"{source}: keys map to the same name '{ExceptionText.Printable(name)}' (one of them is '{ExceptionText.Printable(key)}'); adjust CheckpointKeyMap.StripPrefixes.");
             }
         }
 

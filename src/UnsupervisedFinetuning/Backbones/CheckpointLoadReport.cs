@@ -1,3 +1,5 @@
+using static UnsupervisedFinetuning.IO.ExceptionText;
+
 namespace UnsupervisedFinetuning.Backbones;
 
 /// <summary>A parameter whose shape in the checkpoint differs from the model's.</summary>
@@ -6,8 +8,8 @@ namespace UnsupervisedFinetuning.Backbones;
 /// <param name="ModelShape">Shape the model expects.</param>
 public sealed record ShapeMismatch(string Key, long[] CheckpointShape, long[] ModelShape)
 {
-    /// <inheritdoc />
-    public override string ToString() => $"'{Key}': checkpoint [{string.Join(",", CheckpointShape)}], model [{string.Join(",", ModelShape)}]";
+    /// <summary>The key (control characters made printable: it is text from the file) and both shapes.</summary>
+    public override string ToString() => $"'{Printable(Key)}': checkpoint [{string.Join(",", CheckpointShape)}], model [{string.Join(",", ModelShape)}]";
 }
 
 /// <summary>What loading a checkpoint into a model did.</summary>
@@ -46,7 +48,7 @@ public sealed record CheckpointLoadReport(
 
     /// <summary>A sentence about model keys the key map dropped from the checkpoint.</summary>
     internal static string DescribeDroppedMissing(IReadOnlyList<string> keys) =>
-        $"{string.Join(", ", keys.Take(4))}{(keys.Count > 4 ? $" (+{keys.Count - 4} more)" : "")} {(keys.Count == 1 ? "is" : "are")} in the checkpoint but the key map dropped " +
+        $"{string.Join(", ", keys.Take(4).Select(key => Printable(key)))}{(keys.Count > 4 ? $" (+{keys.Count - 4} more)" : "")} {(keys.Count == 1 ? "is" : "are")} in the checkpoint but the key map dropped " +
         $"{(keys.Count == 1 ? "it" : "them")}{(keys.Any(k => k.StartsWith("fc.", StringComparison.Ordinal)) ? " (CheckpointKeyMap.KeepClassifier is false; set it to load fc.*)" : " (see CheckpointKeyMap.DropPrefixes)")}, " +
         "so a non-strict load leaves them at their current values";
 }

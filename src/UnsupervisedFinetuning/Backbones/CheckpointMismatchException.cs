@@ -1,6 +1,11 @@
+using static UnsupervisedFinetuning.IO.ExceptionText;
+
 namespace UnsupervisedFinetuning.Backbones;
 
-/// <summary>A strict checkpoint load found keys or shapes that do not match the model; nothing was loaded.</summary>
+/// <summary>
+/// A strict checkpoint load found keys or shapes that do not match the model; nothing was loaded. The message names
+/// the keys with control characters made printable (a key is text from the file); <see cref="Report"/> has them as they are.
+/// </summary>
 public sealed class CheckpointMismatchException : Exception
 {
     /// <summary>Creates the exception from the report of the attempted load.</summary>
@@ -23,7 +28,7 @@ public sealed class CheckpointMismatchException : Exception
 
         if (report.Missing.Count > 0)
         {
-            parts.Add($"{report.Missing.Count} missing key(s): " + string.Join(", ", report.Missing.Take(8)) + More(report.Missing.Count, 8));
+            parts.Add($"{report.Missing.Count} missing key(s): " + string.Join(", ", report.Missing.Take(8).Select(key => Printable(key))) + More(report.Missing.Count, 8));
         }
 
         if (report.MissingButDropped is { Count: > 0 } dropped)
@@ -33,7 +38,7 @@ public sealed class CheckpointMismatchException : Exception
 
         if (report.Unexpected.Count > 0)
         {
-            parts.Add($"{report.Unexpected.Count} unexpected key(s): " + string.Join(", ", report.Unexpected.Take(8)) + More(report.Unexpected.Count, 8));
+            parts.Add($"{report.Unexpected.Count} unexpected key(s): " + string.Join(", ", report.Unexpected.Take(8).Select(key => Printable(key))) + More(report.Unexpected.Count, 8));
         }
 
         return $"{report.Source}: strict load failed, nothing was loaded: {string.Join(" | ", parts)}. " +

@@ -231,12 +231,12 @@ internal static class PickleScanner
                     || a[0] is not PersistentId { Id: object?[] { Length: >= 3 } id }
                     || id[1] is not Global storageType || id[2] is not string key)
                 {
-                    throw new InvalidDataException($"the pickle calls {callable.Module}.{callable.Name} with arguments the scan cannot verify (not a storage, offset and shape)");
+                    throw new InvalidDataException($"the pickle calls {IO.ExceptionText.Printable(callable.Module)}.{IO.ExceptionText.Printable(callable.Name)} with arguments the scan cannot verify (not a storage, offset and shape)");
                 }
 
                 if (a[2] is not object?[] shape || shape.Length > MaxRank || !shape.All(s => s is long))
                 {
-                    throw new InvalidDataException($"a tensor on storage '{key}' declares a shape that is not a tuple of at most {MaxRank} integers");
+                    throw new InvalidDataException($"a tensor on storage '{IO.ExceptionText.Printable(key)}' declares a shape that is not a tuple of at most {MaxRank} integers");
                 }
 
                 Tensors.Add(new PickledTensor(key, storageType.Name, shape.Cast<long>().ToArray()));

@@ -175,7 +175,7 @@ public sealed class MocoV2 : ISelfSupervisedMethod
             ArgumentNullException.ThrowIfNull(state);
             if (!state.TryGetValue("queue.keys", out var keys) || !state.TryGetValue("queue.position", out var position))
             {
-                throw new ArgumentException("MoCo v2 state needs 'queue.keys' and 'queue.position'; found " + (state.Count == 0 ? "none" : string.Join(", ", state.Keys)) + ".", nameof(state));
+                throw new ArgumentException("MoCo v2 state needs 'queue.keys' and 'queue.position'; found " + (state.Count == 0 ? "none" : string.Join(", ", state.Keys.Select(key => IO.ExceptionText.Printable(key)))) + ".", nameof(state)); // names from a checkpoint
             }
 
             if (position.dtype != ScalarType.Int64 || position.numel() != 2)

@@ -160,7 +160,7 @@ public sealed class HostileCheckpointTests
     public void OneStorageReadByManyTensors_IsRefused()
     {
         // 1000 tensors over the same 16-byte storage: each would be read in full.
-        var tensors = Enumerable.Range(0, 1000).Select(i => ($"w{i}", new[] { 4 }, 0)).ToArray();
+        var tensors = Enumerable.Range(0, 1000).Select(i => ($"w{i}", new[] { 4 }, (object)0)).ToArray();
 
         var e = Refused(Write("many.pth", Zip(TensorPickle(tensors), [1f, 2f, 3f, 4f])));
 
@@ -403,6 +403,62 @@ public sealed class HostileCheckpointTests
         }
     }
 
+    // A key as a file can hold it: an ANSI escape (red text) and a newline, JSON-escaped in the header.
+    private const string EvilKeyJson = "\\u001b[31mfeatures.0.conv.weight\\n";
+    private const string EvilKeyPrinted = "?[31mfeatures.0.conv.weight?";
+
+    [Test]
+    public void KeyWithControlCharacters_IsNamedPrintably_InTheMismatchAndTheReport()
+    {
+        // Regression: a checkpoint's keys were put into messages as they were, so an escape reached the terminal.
+        string path = Write("evil.safetensors", Safetensors($"{{\"{EvilKeyJson}\":{{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}}}", 4));
+        using var model = new SmallCnn(1, 8);
+
+        var strict = Assert.Throws<CheckpointMismatchException>(() => Checkpoint.Load(model, path))!;
+        var report = Checkpoint.Load(model, path, strict: false);
+
+        Assert.That(strict.Message, Does.Contain("1 unexpected key(s): " + EvilKeyPrinted));
+        Assert.That(strict.Message.Any(char.IsControl), Is.False, strict.Message);
+        Assert.That(report.ToString().Any(char.IsControl), Is.False);
+        Assert.That(report.Unexpected.Single(), Is.EqualTo("\u001b[31mfeatures.0.conv.weight\n"), "the report keeps the key as it is");
+    }
+
+    [Test]
+    public void KeysWithControlCharactersMappingToOneName_AreNamedPrintably()
+    {
+        string entry = "{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}";
+        string other = "{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}";
+        string path = Write("twins.safetensors", Safetensors($"{{\"module.{EvilKeyJson}\":{entry},\"{EvilKeyJson}\":{other}}}", 8));
+        using var model = new SmallCnn(1, 8);
+
+        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(model, path))!;
+
+        Assert.That(e.Message, Does.Contain($"keys map to the same name '{EvilKeyPrinted}'"));
+        Assert.That(e.Message.Any(char.IsControl), Is.False, e.Message);
+    }
+
+    [Test]
+    public void PickleWithoutTensors_NamesItsTopLevelKeysPrintably()
+    {
+        // {"\x1b[31mkey\n": 1}: a dict of no tensors, whose keys the message lists.
+        byte[] key = Encoding.UTF8.GetBytes("\u001b[31mkey\n");
+        byte[] pickle = [0x80, 0x02, (byte)'}', (byte)'X', .. BitConverter.GetBytes(key.Length), .. key, (byte)'K', 1, (byte)'s', (byte)'.'];
+
+        var e = Refused(Write("keys.pth", Zip(pickle)));
+
+        Assert.That(e.Message, Does.Contain("top-level keys: ?[31mkey?"));
+        Assert.That(e.Message.Any(char.IsControl), Is.False, e.Message);
+    }
+
+    [Test]
+    public void PickledTensorOnAStorageWithControlCharacters_IsNamedPrintably()
+    {
+        var e = Refused(Write("storage.pth", Zip(TensorPickle(("w", Enumerable.Repeat(1, 65).ToArray(), "\u001b[31m0\n")), [1f])));
+
+        Assert.That(e.Message, Does.Contain("a tensor on storage '?[31m0?' declares a shape"));
+        Assert.That(e.Message.Any(char.IsControl), Is.False, e.Message);
+    }
+
     /// <summary>Replaces the one-byte rank of the tensor stored after <paramref name="name"/> by the five-byte LEB128 of 2²⁸.</summary>
     internal static byte[] ForgeFirstRank(byte[] file, string name)
     {
@@ -459,7 +515,7 @@ public sealed class HostileCheckpointTests
     /// <c>name: torch._utils._rebuild_tensor_v2(persistent ('storage', torch.FloatStorage, key, 'cpu', numel),
     /// 0, shape, contiguous stride, False, OrderedDict())</c>.
     /// </summary>
-    private static byte[] TensorPickle(params (string Name, int[] Shape, int Storage)[] tensors)
+    private static byte[] TensorPickle(params (string Name, int[] Shape, object Storage)[] tensors)
     {
         var p = new List<byte> { 0x80, 0x02, (byte)'}' };
         void Unicode(string text)
@@ -494,7 +550,7 @@ public sealed class HostileCheckpointTests
             p.Add((byte)'(');
             Unicode("storage");
             p.AddRange(Encoding.ASCII.GetBytes("ctorch\nFloatStorage\n"));
-            Unicode(storage.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Unicode(Convert.ToString(storage, System.Globalization.CultureInfo.InvariantCulture)!);
             Unicode("cpu");
             Int(4);
             p.AddRange([(byte)'t', (byte)'Q']);

@@ -274,6 +274,9 @@ public sealed class MethodTests
         Assert.That(restored["queue.position"].data<long>().ToArray(), Is.EqualTo(new long[] { 8, 8 }), "pointer and filled rows");
         var e = Assert.Throws<ArgumentException>(() => other.LoadState(new Dictionary<string, Tensor> { ["queue.keys"] = state["queue.keys"] }));
         Assert.That(e!.Message, Does.Contain("'queue.position'").And.Contain("found queue.keys"));
+        using var stray = zeros(1);
+        var named = Assert.Throws<ArgumentException>(() => other.LoadState(new Dictionary<string, Tensor> { ["\u001b[31mqueue\n"] = stray }));
+        Assert.That(named!.Message, Does.Contain("found ?[31mqueue?."), "a name read from a checkpoint, made printable");
         foreach (var t in state.Values.Concat(restored.Values))
         {
             t.Dispose();
