@@ -31,7 +31,7 @@ internal sealed class FileLogger<T> : ILogger<T>, IDisposable
             return;
         }
 
-        string message = formatter(state, exception);
+        string message = ConsoleText.Printable(formatter(state, exception)); // one line per entry, nothing that drives a terminal
         lock (_gate)
         {
             _file.WriteLine($"{DateTimeOffset.Now.ToString("yyyy-MM-dd HH:mm:ss.fff zzz", CultureInfo.InvariantCulture)} {logLevel,-11} {typeof(T).Name}: {message}");

@@ -27,7 +27,7 @@ internal static class Uft
         {
             foreach (var problem in parsed.Errors)
             {
-                error.WriteLine($"uft: {problem.Message}");
+                error.WriteLine($"uft: {ConsoleText.Printable(problem.Message)}");
             }
 
             error.WriteLine("Run 'uft --help' or 'uft <command> --help' for the options.");
@@ -40,12 +40,12 @@ internal static class Uft
         }
         catch (UsageException e)
         {
-            error.WriteLine($"uft: {e.Message}");
+            error.WriteLine($"uft: {ConsoleText.Printable(e.Message)}");
             return ExitCodes.Usage;
         }
         catch (OptionsValidationException e)
         {
-            error.WriteLine($"uft: invalid settings: {string.Join(" ", e.Failures)}");
+            error.WriteLine($"uft: invalid settings: {ConsoleText.Printable(string.Join(" ", e.Failures))}");
             return ExitCodes.Usage;
         }
         catch (UnsupervisedFinetuning.Engine.RunFolderInUseException e)
@@ -65,7 +65,7 @@ internal static class Uft
         }
         catch (Exception e)
         {
-            error.WriteLine($"uft: {Describe(e)}");
+            error.WriteLine($"uft: {ConsoleText.Printable(Describe(e))}");
             return ExitCodes.Failure;
         }
     }

@@ -14,7 +14,7 @@ internal sealed class WarningLogger(TextWriter error) : ILogger
     {
         if (IsEnabled(logLevel))
         {
-            error.WriteLine($"{logLevel.ToString().ToLowerInvariant()}: {formatter(state, exception)}");
+            error.WriteLine($"{logLevel.ToString().ToLowerInvariant()}: {ConsoleText.Printable(formatter(state, exception))}");
         }
     }
 }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using Spectre.Console;
 using UnsupervisedFinetuning.Backbones;
 using UnsupervisedFinetuning.Cli;
@@ -422,6 +423,49 @@ public sealed class UftTests
         Assert.That(without.Error, Does.Contain("--arch"));
         Assert.That(with.ExitCode, Is.EqualTo(ExitCodes.Success), with.Error);
         Assert.That(File.ReadAllBytes(_dir.File("b.npy")), Is.EqualTo(File.ReadAllBytes(_dir.File("c.npy"))), "the imported weights are the described model's");
+    }
+
+    [Test]
+    public void Embed_CheckpointWithAControlCharacterInAKey_PrintsTheKeyHarmlessly()
+    {
+        // Regression: the strict import's message named the file's keys as they were: an ANSI escape (red) and a
+        // newline reached the terminal.
+        const string Header = "{\"\\u001b[31mfeatures.0.conv.weight\\n\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+        string weights = _dir.File("evil.safetensors");
+        File.WriteAllBytes(weights, [.. BitConverter.GetBytes((long)Header.Length), .. Encoding.ASCII.GetBytes(Header), 0, 0, 0, 0]);
+
+        var outcome = Run(null, "embed", "--backbone", weights, "--arch", "smallcnn", "--images", Path.Combine(Images, "digits"), "--out", _dir.File("x.npy"));
+
+        Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Failure));
+        Assert.That(outcome.Error, Does.Contain("unexpected key(s): ?[31mfeatures.0.conv.weight?"));
+        Assert.That(OneLine(outcome.Error).Any(char.IsControl), Is.False, "one line, no control character: " + outcome.Error);
+    }
+
+    [Test]
+    public void ErrorsAndLogEntries_QuotingControlCharacters_ArePrintedHarmlessly()
+    {
+        // An argument echoed in a usage error, and a log entry quoting a file's name (a Linux file name can hold any
+        // control character): one line each, nothing that drives the terminal.
+        var usage = Run(null, "embed", "--backbone", _dir.File("\u001b[31mmissing\n.model.json"), "--images", Images, "--out", _dir.File("x.npy"));
+        var error = new StringWriter();
+        new WarningLogger(error).LogWarning("skipped {File}", "bad\u001b[31m\n.png");
+        using (var log = new FileLogger<UftTests>(_dir.File("run.log"), error))
+        {
+            log.LogWarning("skipped {File}", "bad\u001b[2J\r.png");
+        }
+
+        Assert.That(usage.ExitCode, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(usage.Error, Does.Contain("?[31mmissing?.model.json"));
+        Assert.That(error.ToString().Split(Environment.NewLine), Is.EqualTo(new[] { "warning: skipped bad?[31m?.png", "warning: skipped bad?[2J?.png", "" }));
+        Assert.That(File.ReadAllText(_dir.File("run.log")), Does.EndWith("UftTests: skipped bad?[2J?.png" + Environment.NewLine));
+        Assert.That(OneLine(usage.Error).Any(char.IsControl), Is.False, usage.Error);
+    }
+
+    // The text of an output that must be exactly one line.
+    private static string OneLine(string output)
+    {
+        Assert.That(output, Does.EndWith(Environment.NewLine));
+        return output[..^Environment.NewLine.Length];
     }
 
     // Ctrl+C sends SIGINT; a process started in the background by a non-interactive shell (as CI may start the
