@@ -50,12 +50,12 @@ internal static class Uft
         }
         catch (UnsupervisedFinetuning.Engine.RunFolderInUseException e)
         {
-            error.WriteLine($"uft: {e.Message}"); // names the holder; the operating system's refusal adds nothing
+            error.WriteLine($"uft: {ConsoleText.Printable(e.Message)}"); // names the holder; the operating system's refusal adds nothing
             return ExitCodes.Failure;
         }
         catch (InsufficientMemoryException e)
         {
-            error.WriteLine($"uft: {e.Message}");
+            error.WriteLine($"uft: {ConsoleText.Printable(e.Message)}");
             return ExitCodes.Usage; // settings too large for this machine: change them
         }
         catch (OperationCanceledException)
