@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Spectre.Console;
 using UnsupervisedFinetuning.Cli;
 using UnsupervisedFinetuning.Engine;
 
@@ -14,7 +13,7 @@ namespace UnsupervisedFinetuning.Tests.Cli;
 [NonParallelizable]
 public sealed class UftFaultTests
 {
-    private static readonly string Model = Path.Combine(RepositoryPaths.SampleData, "pretrained", "smallcnn256-moco-fashion0to4.model.json");
+    private static readonly string Model = UftTests.Model;
     private static readonly string Digits = Path.Combine(RepositoryPaths.SampleData, "images", "digits");
     private TempDirectory _dir = null!;
 
@@ -24,17 +23,7 @@ public sealed class UftFaultTests
     [TearDown]
     public void TearDown() => _dir.Dispose();
 
-    private sealed record Outcome(int ExitCode, string Output, string Error);
-
-    private static Outcome Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No });
-        console.Profile.Width = 200;
-        var error = new StringWriter();
-        int code = Uft.Run(args, console, error, CancellationToken.None);
-        return new Outcome(code, output.ToString(), error.ToString());
-    }
+    private static UftTests.Outcome Run(params string[] args) => UftTests.Run(null, args);
 
     private static string[] Finetune(string output, params string[] extra)
     {

@@ -20,7 +20,7 @@ namespace UnsupervisedFinetuning.Tests.Cli;
 [NonParallelizable]
 public sealed class UftTests
 {
-    private static readonly string Model = Path.Combine(RepositoryPaths.SampleData, "pretrained", "smallcnn256-moco-fashion0to4.model.json");
+    internal static readonly string Model = Path.Combine(RepositoryPaths.SampleData, "pretrained", "smallcnn256-moco-fashion0to4.model.json");
     private static readonly string Images = Path.Combine(RepositoryPaths.SampleData, "images");
     private TempDirectory _dir = null!;
 
@@ -30,10 +30,10 @@ public sealed class UftTests
     [TearDown]
     public void TearDown() => _dir.Dispose();
 
-    private sealed record Outcome(int ExitCode, string Output, string Error);
+    internal sealed record Outcome(int ExitCode, string Output, string Error);
 
     /// <summary>Runs uft in-process; <paramref name="stopWhen"/> cancels (as Ctrl+C does) once a line of output contains it.</summary>
-    private static Outcome Run(string? stopWhen = null, params string[] args)
+    internal static Outcome Run(string? stopWhen = null, params string[] args)
     {
         using var stop = new CancellationTokenSource();
         var output = new WatchingWriter(stopWhen, stop);

@@ -104,17 +104,9 @@ public sealed class DecodeMemoryTests
     /// <summary>A valid 16-bit RGB PNG of black pixels: every row is there (zlib makes 384 MB of zeros ≈ 370 KB).</summary>
     private static byte[] SixteenBitPng(int width, int height)
     {
-        using var png = new MemoryStream();
-        png.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0d, 0x0a, 0x1a, 0x0a]);
-        void Chunk(string type, byte[] data)
-        {
-            png.Write(BigEndian(data.Length));
-            byte[] typed = [.. System.Text.Encoding.ASCII.GetBytes(type), .. data];
-            png.Write(typed);
-            png.Write(BigEndian((int)Crc32(typed)));
-        }
-
-        Chunk("IHDR", [.. BigEndian(width), .. BigEndian(height), 16, 2, 0, 0, 0]);
+        var png = new List<byte>(PngBytes.Signature);
+        void Chunk(string type, byte[] data) => png.AddRange(PngBytes.Chunk(type, data));
+        Chunk("IHDR", [.. PngBytes.BigEndian(width), .. PngBytes.BigEndian(height), 16, 2, 0, 0, 0]);
         using var compressed = new MemoryStream();
         using (var zlib = new ZLibStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
         {
@@ -127,23 +119,7 @@ public sealed class DecodeMemoryTests
 
         Chunk("IDAT", compressed.ToArray());
         Chunk("IEND", []);
-        return png.ToArray();
+        return [.. png];
     }
 
-    private static byte[] BigEndian(int value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
-
-    private static uint Crc32(byte[] data)
-    {
-        uint crc = 0xffffffff;
-        foreach (byte b in data)
-        {
-            crc ^= b;
-            for (int k = 0; k < 8; k++)
-            {
-                crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xedb88320 : crc >> 1;
-            }
-        }
-
-        return ~crc;
-    }
 }

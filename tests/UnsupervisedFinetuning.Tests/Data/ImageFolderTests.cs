@@ -309,37 +309,11 @@ public sealed class ImageFolderTests
     }
 
     /// <summary>A PNG with a valid signature and IHDR declaring <paramref name="width"/>×<paramref name="height"/> RGB, one empty IDAT and IEND: under 100 bytes.</summary>
-    private static byte[] LyingPng(int width, int height)
-    {
-        var png = new List<byte> { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0d, 0x0a, 0x1a, 0x0a };
-        void Chunk(string type, byte[] data)
-        {
-            png.AddRange(BigEndian(data.Length));
-            byte[] typed = [.. System.Text.Encoding.ASCII.GetBytes(type), .. data];
-            png.AddRange(typed);
-            png.AddRange(BigEndian((int)Crc32(typed)));
-        }
-
-        Chunk("IHDR", [.. BigEndian(width), .. BigEndian(height), 8, 2, 0, 0, 0]); // 8-bit RGB
-        Chunk("IDAT", [0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);             // an empty zlib stream
-        Chunk("IEND", []);
-        return [.. png];
-    }
-
-    private static byte[] BigEndian(int value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
-
-    private static uint Crc32(byte[] data)
-    {
-        uint crc = 0xffffffff;
-        foreach (byte b in data)
-        {
-            crc ^= b;
-            for (int k = 0; k < 8; k++)
-            {
-                crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xedb88320 : crc >> 1;
-            }
-        }
-
-        return ~crc;
-    }
+    private static byte[] LyingPng(int width, int height) =>
+    [
+        .. PngBytes.Signature,
+        .. PngBytes.Chunk("IHDR", [.. PngBytes.BigEndian(width), .. PngBytes.BigEndian(height), 8, 2, 0, 0, 0]), // 8-bit RGB
+        .. PngBytes.Chunk("IDAT", [0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]),                             // an empty zlib stream
+        .. PngBytes.Chunk("IEND", []),
+    ];
 }
