@@ -82,6 +82,10 @@ public static class NativeKernels
     private static (bool Enabled, bool Defective, string Reason) Decide()
     {
         var context = Native.Open();
+        // Where NNPACK cannot initialise (seen on the same VMs: its CPU detection finds no cache information), libtorch
+        // retries it on every convolution that might use it and prints "Could not initialize NNPACK!" each time —
+        // 16,852 lines in one Quickstart run. It never runs there, so switching it off changes no result, only the noise.
+        context?.SilenceUnavailableNnpack();
         var decision = Decide(Environment.GetEnvironmentVariable(SettingVariable), () => context is null ? null : ProbeDefect());
         if (context is { } c && !decision.Enable)
         {
@@ -134,12 +138,25 @@ public static class NativeKernels
     private sealed class Native
     {
         private readonly IntPtr _context;
+        private readonly IntPtr _library;
         private readonly unsafe delegate* unmanaged<IntPtr, byte, void> _setUserEnabledMkldnn;
 
-        private unsafe Native(IntPtr context, IntPtr setter)
+        private unsafe Native(IntPtr library, IntPtr context, IntPtr setter)
         {
+            _library = library;
             _context = context;
             _setUserEnabledMkldnn = (delegate* unmanaged<IntPtr, byte, void>)setter;
+        }
+
+        /// <summary>Turns NNPACK off when it reports itself unavailable (at::native::_nnpack_available).</summary>
+        public unsafe void SilenceUnavailableNnpack()
+        {
+            if (NativeLibrary.TryGetExport(_library, "_ZN2at6native17_nnpack_availableEv", out var available)
+                && NativeLibrary.TryGetExport(_library, "_ZN2at7Context20setUserEnabledNNPACKEb", out var setter)
+                && ((delegate* unmanaged<byte>)available)() == 0)
+            {
+                ((delegate* unmanaged<IntPtr, byte, void>)setter)(_context, 0);
+            }
         }
 
         public static unsafe Native? Open()
@@ -163,7 +180,7 @@ public static class NativeKernels
             }
 
             var context = ((delegate* unmanaged<IntPtr>)globalContext)();
-            return context == IntPtr.Zero ? null : new Native(context, setter);
+            return context == IntPtr.Zero ? null : new Native(library, context, setter);
         }
 
         public unsafe void SetOneDnn(bool enabled) => _setUserEnabledMkldnn(_context, enabled ? (byte)1 : (byte)0);
