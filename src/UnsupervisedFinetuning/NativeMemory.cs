@@ -56,7 +56,12 @@ public static partial class NativeMemory
     /// The memory the kernel reports available to new allocations without swapping (MemAvailable in /proc/meminfo),
     /// in bytes; null off Linux or when it cannot be read. Used to refuse work that cannot fit before allocating it.
     /// </summary>
-    internal static long? AvailableBytes()
+    internal static long? AvailableBytes() => ProcKilobytes("/proc/meminfo", "MemAvailable:");
+
+    /// <summary>
+    /// A "Name:  123 kB" field of a /proc file (meminfo, self/status) in bytes; null off Linux or when it cannot be read.
+    /// </summary>
+    internal static long? ProcKilobytes(string file, string field)
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -65,12 +70,12 @@ public static partial class NativeMemory
 
         try
         {
-            foreach (string line in File.ReadLines("/proc/meminfo"))
+            foreach (string line in File.ReadLines(file))
             {
-                if (line.StartsWith("MemAvailable:", StringComparison.Ordinal))
+                if (line.StartsWith(field, StringComparison.Ordinal))
                 {
-                    string[] parts = line["MemAvailable:".Length..].Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
-                    return long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture) * 1024; // "MemAvailable:  123456 kB"
+                    string[] parts = line[field.Length..].Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+                    return long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
                 }
             }
         }

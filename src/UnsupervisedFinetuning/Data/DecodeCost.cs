@@ -16,13 +16,23 @@ internal static class DecodeCost
     /// <summary>Row buffers, codec state and allocator slack beyond the model (measured under 16 MB; twice that allowed).</summary>
     public const long Slack = 32L << 20;
 
-    /// <summary>Bytes a decode of <paramref name="file"/> to <paramref name="decodeSize"/> allocates, and a description of the largest part.</summary>
-    public static (long Bytes, string? Detail) Estimate(string file, SKCodec codec, SKSizeI decodeSize, bool needsUprightCopy)
+    /// <summary>libjpeg's limit on components in a frame: a JPEG's coefficients take at most 2 × 10 bytes a pixel.</summary>
+    private const int MaxJpegComponents = 10;
+
+    /// <summary>
+    /// Bytes a decode of <paramref name="file"/> to <paramref name="decodeSize"/> allocates, and a description of the
+    /// largest part, when that could exceed <paramref name="budget"/>. The JPEG frame header is read (a second open of
+    /// the file) only for an image large enough that its coefficients could pass the budget: not for the usual photo,
+    /// which a batch decodes without the extra read.
+    /// </summary>
+    public static (long Bytes, string? Detail) Estimate(string file, SKCodec codec, SKSizeI decodeSize, bool needsUprightCopy, long budget)
     {
         // The decoded bitmap, its mipmap chain for the trilinear downscale (a third more), and an upright copy when rotated.
         long pixels = (long)decodeSize.Width * decodeSize.Height;
         long bitmap = (4 * pixels) + (4 * pixels / 3) + (needsUprightCopy ? 4 * pixels : 0);
-        if (codec.EncodedFormat != SKEncodedImageFormat.Jpeg || ProgressiveCoefficientBytes(file) is not { } coefficients)
+        long mostCoefficients = 2L * MaxJpegComponents * codec.Info.Width * codec.Info.Height;
+        if (codec.EncodedFormat != SKEncodedImageFormat.Jpeg || bitmap + mostCoefficients + Slack <= budget
+            || ProgressiveCoefficientBytes(file) is not { } coefficients)
         {
             return (bitmap + Slack, null);
         }

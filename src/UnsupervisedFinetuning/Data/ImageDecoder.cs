@@ -116,8 +116,8 @@ internal static class ImageDecoder
         // rotation) and, for a progressive JPEG, coefficient buffers for the full image at any scale.
         var origin = codec.EncodedOrigin;
         var decodeSize = DecodeSize(codec, options, Transposes(origin));
-        var (cost, detail) = DecodeCost.Estimate(file, codec, decodeSize, origin != SKEncodedOrigin.TopLeft && Enum.IsDefined(origin));
         long budget = options.MaxDecodeBytes;
+        var (cost, detail) = DecodeCost.Estimate(file, codec, decodeSize, origin != SKEncodedOrigin.TopLeft && Enum.IsDefined(origin), budget);
         if (cost > budget)
         {
             problem = $"decoding it would take about {cost / 1e6:N0} MB{(detail is null ? $" (a {decodeSize.Width}x{decodeSize.Height} bitmap)" : $" ({detail})")}; at most {budget / 1e6:N0} MB are spent on one image (what a full-size decode of ImageFolderOptions.MaxDecodedPixels = {options.MaxDecodedPixels:N0} pixels takes)";

@@ -199,14 +199,15 @@ internal static class EngineCheckpoint
     }
 
     /// <summary>
-    /// Loads the weights, optimizer and method state of a checkpoint whose header was already checked, and returns
+    /// Loads the weights, optimizer and method state of a checkpoint whose header (and checksum) <see cref="ReadHeader(string)"/>
+    /// already checked, and returns
     /// the monitor's tensors (the caller disposes them).
     /// </summary>
     public static Dictionary<string, Tensor> Load(string path, ISelfSupervisedModel model, EngineOptimizer optimizer)
     {
         using var stream = File.OpenRead(path);
         using var reader = new BinaryReader(stream);
-        ReadHeader(reader, path, out long contentLength);
+        ReadHeader(reader, path, out long contentLength, verify: false); // ReadHeader(path) verified the checksum; once is one read of the file
         var state = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         try
         {
@@ -287,7 +288,7 @@ internal static class EngineCheckpoint
     }
 
     /// <summary>Reads magic, version and the JSON header; a version-4 file's checksum is verified first (the whole file).</summary>
-    private static Header ReadHeader(BinaryReader reader, string path, out long contentLength)
+    private static Header ReadHeader(BinaryReader reader, string path, out long contentLength, bool verify = true)
     {
         try
         {
@@ -313,7 +314,8 @@ internal static class EngineCheckpoint
                 throw new InvalidDataException($"{path}: checkpoint format version {version}; this library reads versions {UncheckedVersion} and {Version}.");
             }
 
-            contentLength = VerifyChecksum((FileStream)reader.BaseStream, path, version);
+            var file = (FileStream)reader.BaseStream;
+            contentLength = !verify ? file.Length - (version == UncheckedVersion ? 0 : ChecksumBytes) : VerifyChecksum(file, path, version);
             return JsonSerializer.Deserialize<Header>(reader.ReadString(), Json)
                 ?? throw new InvalidDataException($"{path}: the checkpoint header is empty.");
         }

@@ -103,8 +103,7 @@ public sealed class FinetuneEngine
         ArgumentNullException.ThrowIfNull(backbone);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(channels);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(imageSize);
-        StepMemoryCheck.Check(backbone, channels, imageSize, _options.BatchSize,
-            _mixing is not NoMixing && _options.MixingCompute == MixingCompute.Add, TorchDevices.Resolve(_options.Device));
+        StepMemoryCheck.Check(backbone, channels, imageSize, _options, _mixing, TorchDevices.Resolve(_options.Device));
     }
 
     /// <summary>The number of optimizer steps a run on these data sizes will take.</summary>

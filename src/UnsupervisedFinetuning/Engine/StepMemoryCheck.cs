@@ -20,14 +20,15 @@ namespace UnsupervisedFinetuning.Engine;
 internal static class StepMemoryCheck
 {
     /// <summary>Throws <see cref="InsufficientMemoryException"/> when a step is estimated not to fit.</summary>
-    public static void Check(Backbones.Backbone backbone, int channels, int imageSize, int batchSize, bool extraMixedPass, Device device)
+    public static void Check(Backbones.Backbone backbone, int channels, int imageSize, FinetuneOptions options, Mixing.IMixingStrategy mixing, Device device)
     {
-        if (device.type != TorchSharp.DeviceType.CPU || !OperatingSystem.IsLinux() || Available() is not { } available)
+        if (device.type != TorchSharp.DeviceType.CPU || !OperatingSystem.IsLinux() || NativeMemory.AvailableBytes() is not { } available)
         {
             return;
         }
 
-        int passes = extraMixedPass ? 3 : 2;
+        int batchSize = options.BatchSize;
+        int passes = mixing is not Mixing.NoMixing && options.MixingCompute == MixingCompute.Add ? 3 : 2; // Add: a second, mixed query pass
         long pixels = (long)imageSize * imageSize;
         // A step holds each view as float (and its uint8 source): a lower bound, known before anything is allocated.
         double inputs = (double)batchSize * passes * channels * pixels * (4 + 1);
@@ -94,9 +95,7 @@ internal static class StepMemoryCheck
         return Resident("VmHWM:") is { } peak ? Math.Max(0, peak - before) : 0;
     }
 
-    private static long? Available() => NativeMemory.AvailableBytes();
-
-    private static long? Resident(string field) => Field("/proc/self/status", field);
+    private static long? Resident(string field) => NativeMemory.ProcKilobytes("/proc/self/status", field);
 
     private static bool ResetPeak()
     {
@@ -109,26 +108,5 @@ internal static class StepMemoryCheck
         {
             return false;
         }
-    }
-
-    private static long? Field(string file, string name)
-    {
-        try
-        {
-            foreach (string line in File.ReadLines(file))
-            {
-                if (line.StartsWith(name, StringComparison.Ordinal))
-                {
-                    string[] parts = line[name.Length..].Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
-                    return long.Parse(parts[0], CultureInfo.InvariantCulture) * 1024; // "MemAvailable:  123456 kB"
-                }
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
-        {
-            // no figure: no check
-        }
-
-        return null;
     }
 }

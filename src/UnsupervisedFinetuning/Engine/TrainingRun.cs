@@ -104,8 +104,7 @@ internal sealed class TrainingRun : IDisposable
         };
 
         // Before anything large is computed or allocated: a step that cannot fit in memory is refused, not OOM-killed.
-        StepMemoryCheck.Check(request.Backbone, target.Shape.Channels, size, options.BatchSize,
-            mixing is not NoMixing && options.MixingCompute == MixingCompute.Add, device);
+        StepMemoryCheck.Check(request.Backbone, target.Shape.Channels, size, options, mixing, device);
 
         // A resume replays the checkpoint's subset and is checked in full before the backbone is touched
         // (moved, loaded into); a fresh run selects with the pretrained backbone on the run's device.
