@@ -37,6 +37,8 @@ internal static class EmbedCommand
                 throw new UsageException($"--out {outPath}: expected a .npy or .csv file.");
             }
 
+            OutputPaths.WritableFile(outPath, "--out"); // before the model loads: creates feats/ for feats/x.npy
+
             int batchSize = parse.GetValue(batch);
             if (batchSize is < 1 or > 65536)
             {

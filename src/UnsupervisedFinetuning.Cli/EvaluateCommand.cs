@@ -20,13 +20,13 @@ internal static class EvaluateCommand
     {
         var model = new ModelArguments();
         var compare = new Option<string?>("--compare") { Description = "A second backbone (*.model.json, or a checkpoint of the same --arch) to show side by side, e.g. the finetuned one" };
-        var train = new Option<string?>("--train") { Description = "Labelled target images (folder of class sub-folders, or a manifest with labels): the kNN bank and the probe's training set" };
+        var train = new Option<string?>("--train") { Description = "Labelled target images (folder of class sub-folders, at least 2, or a manifest with labels): the kNN bank and the probe's training set. Without it (give --unlabelled), only the label-free monitors are measured" };
         var test = new Option<string?>("--test") { Description = "Labelled target images to score on; when absent or equal to --train, --train is split (stratified, seeded)" };
         var validation = new Option<string?>("--validation") { Description = "Labelled target images the probe chooses its L2 strength on (default: 20% of --train)" };
         var sourceTrain = new Option<string?>("--source-train") { Description = "Labelled source images: the retention kNN bank (default: half of --source-test)" };
         var sourceTest = new Option<string?>("--source-test") { Description = "Labelled source images the retention kNN is scored on" };
         var sourceProbe = new Option<string?>("--source-probe") { Description = "Source images (labels not needed) to measure drift on with --compare: linear CKA and neighbourhood preservation (default: the --source-test images)" };
-        var unlabelled = new Option<string?>("--unlabelled") { Description = "Target images for the label-free monitors (default: the --train images, labels unused)" };
+        var unlabelled = new Option<string?>("--unlabelled") { Description = "Target images for the label-free monitors, no labels needed (default: the --train images, labels unused); enough on its own when the target has no labels" };
         var seed = new Option<long>("--seed") { Description = "Seed of the splits and the monitors' views", DefaultValueFactory = _ => 0 };
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => TorchDevices.Auto };
@@ -40,12 +40,21 @@ internal static class EvaluateCommand
 
         command.SetAction(parse =>
         {
-            string trainPath = parse.GetValue(train) ?? throw new UsageException("--train is required: labelled target images (root/<class>/<image>, or a manifest with labels).");
             long seedValue = parse.GetValue(seed);
             var models = new List<(string Name, PretrainedModel Model)>();
             try
             {
                 string first = parse.GetValue(model.Backbone) ?? throw new UsageException("--backbone is required: a *.model.json, or a checkpoint with --arch.");
+                if (parse.GetValue(train) is null && parse.GetValue(unlabelled) is null)
+                {
+                    throw new UsageException("give --train (labelled target images: kNN, linear probe and the label-free monitors) or --unlabelled (target images without labels: the label-free monitors only).");
+                }
+
+                if (parse.GetValue(json) is { } jsonOut)
+                {
+                    OutputPaths.WritableFile(jsonOut, "--json"); // before minutes of feature extraction
+                }
+
                 models.Add((first, model.Load(parse)));
                 if (parse.GetValue(compare) is { } second)
                 {
@@ -60,8 +69,8 @@ internal static class EvaluateCommand
                 var computePrecision = FinetuneCommand.ParsePrecision(parse.GetValue(precision)!, training: false);
                 var imageOptions = models[0].Model.ImageFolderOptions();
                 var logger = new WarningLogger(parse.InvocationConfiguration.Error);
-                using var data = EvaluationData.Load(parse.GetValue(train)!, parse.GetValue(test), parse.GetValue(validation), parse.GetValue(sourceTrain), parse.GetValue(sourceTest), parse.GetValue(unlabelled), imageOptions, seedValue, logger);
-                var results = new List<TransferEvaluation>();
+                using var data = EvaluationData.Load(parse.GetValue(train), parse.GetValue(test), parse.GetValue(validation), parse.GetValue(sourceTrain), parse.GetValue(sourceTest), parse.GetValue(unlabelled), imageOptions, seedValue, logger);
+                var results = new List<EvaluationResult>();
                 foreach (var (name, m) in models)
                 {
                     stop.ThrowIfCancellationRequested();
@@ -70,10 +79,26 @@ internal static class EvaluateCommand
                     // The alignment monitor compares two augmented views of each image: the MoCo v2 recipe (the small-image
                     // one below 64 px) at the model's input size and normalisation.
                     var views = AugmentationPresets.Create(m.AugmentationOptions(), AugmentationPreset.MocoV2, m.Description.Backbone.InputChannels, m.Description.Input.Height);
-                    results.Add(new TransferEvaluator(m.Preprocess, monitorViews: views) { Precision = computePrecision }.Evaluate(m.Backbone, data.Sets, seedValue));
+                    var evaluator = new TransferEvaluator(m.Preprocess, monitorViews: views) { Precision = computePrecision };
+                    results.Add(data.Sets is { } sets
+                        ? EvaluationResult.From(evaluator.Evaluate(m.Backbone, sets, seedValue))
+                        : EvaluationResult.From(evaluator.MeasureWithoutLabels(m.Backbone, data.Monitor, seedValue),
+                            data.SourceBank is { } bank && data.SourceTest is { } scored ? evaluator.Retention(m.Backbone, bank, scored) : null));
                 }
 
-                console.Write(Table(models.Select(m => m.Name).ToList(), results, data));
+                var counts = EvaluationCounts.Of(data);
+                console.WriteLine($"backbone: {ConsoleText.Printable(Path.GetFullPath(models[0].Name))}");
+                if (models.Count == 2)
+                {
+                    console.WriteLine($"compare:  {ConsoleText.Printable(Path.GetFullPath(models[1].Name))}");
+                }
+
+                console.Write(Table(models.Select(m => m.Name).ToList(), results, counts));
+                foreach (string note in counts.SmallSplitNotes(results))
+                {
+                    console.MarkupLine($"[yellow]{Markup.Escape(note)}[/]");
+                }
+
                 DriftMeasurement? drift = null;
                 string? probePath = parse.GetValue(sourceProbe) ?? parse.GetValue(sourceTest);
                 if (models.Count == 2 && probePath is not null)
@@ -96,7 +121,7 @@ internal static class EvaluateCommand
                 {
                     var document = models.Select((m, i) => new { backbone = Path.GetFullPath(m.Name), evaluation = results[i] }).ToArray();
                     string temporary = jsonPath + ".tmp";
-                    File.WriteAllText(temporary, JsonSerializer.Serialize(new { models = document, sourceDrift = drift, targetTest = data.Sets.TargetTest.Count, sourceTest = data.Sets.SourceTest?.Count }, FinetuneSettings.Json) + "\n");
+                    File.WriteAllText(temporary, JsonSerializer.Serialize(new { models = document, sourceDrift = drift, images = counts }, FinetuneSettings.Json) + "\n");
                     File.Move(temporary, jsonPath, overwrite: true);
                 }
 
@@ -124,12 +149,14 @@ internal static class EvaluateCommand
         return new DriftMeasurement(RepresentationDrift.LinearCka(before, after), RepresentationDrift.NeighbourhoodPreservation(before, after, k), images.Count, k);
     }
 
-    private static Table Table(IReadOnlyList<string> names, IReadOnlyList<TransferEvaluation> results, EvaluationData data)
+    private static Table Table(IReadOnlyList<string> names, IReadOnlyList<EvaluationResult> results, EvaluationCounts counts)
     {
+        // Columns are headed by option, the paths are in the lines above the table: a model file name rarely fits an
+        // 80-column terminal twice, and two runs' finetuned.model.json share one.
         var table = new Table().AddColumn("metric");
-        foreach (string name in names)
+        foreach (string header in new[] { "backbone", "compare" }.Take(names.Count))
         {
-            table.AddColumn(new TableColumn(Markup.Escape(Path.GetFileName(name))).RightAligned());
+            table.AddColumn(new TableColumn(header).RightAligned());
         }
 
         if (names.Count == 2)
@@ -137,7 +164,7 @@ internal static class EvaluateCommand
             table.AddColumn(new TableColumn("Δ").RightAligned());
         }
 
-        void Row(string metric, Func<TransferEvaluation, double?> value, bool percent)
+        void Row(string metric, Func<EvaluationResult, double?> value, bool percent)
         {
             var values = results.Select(value).ToList();
             if (values.All(v => v is null))
@@ -145,26 +172,24 @@ internal static class EvaluateCommand
                 return;
             }
 
-            string Format(double? v) => v is null ? "—" : percent ? (100 * v.Value).ToString("F1", CultureInfo.InvariantCulture) + " %" : v.Value.ToString("F3", CultureInfo.InvariantCulture);
             var cells = new List<string> { metric };
-            cells.AddRange(values.Select(Format));
+            cells.AddRange(values.Select(v => v is null ? "—" : percent ? ReportNumbers.Percent(v.Value) + " %" : ReportNumbers.Fixed(v.Value, 3)));
             if (values.Count == 2)
             {
-                cells.Add(values[0] is { } a && values[1] is { } b
-                    ? (percent ? (100 * (b - a)).ToString("+0.0;−0.0;0.0", CultureInfo.InvariantCulture) : (b - a).ToString("+0.000;−0.000;0.000", CultureInfo.InvariantCulture))
-                    : "—");
+                cells.Add(values[0] is { } a && values[1] is { } b ? (percent ? ReportNumbers.SignedPoints(b - a) : ReportNumbers.Signed(b - a, 3)) : "—");
             }
 
             table.AddRow(cells.Select(Markup.Escape).ToArray());
         }
 
-        Row($"target kNN ({data.Sets.TargetTest.Count} images)", r => r.TargetKnn, percent: true);
-        Row("target kNN, validation", r => r.TargetKnnValidation, percent: true);
-        Row("target linear probe", r => r.TargetLinearProbe, percent: true);
-        Row($"retention: source kNN ({data.Sets.SourceTest?.Count ?? 0})", r => r.SourceKnn, percent: true);
-        Row("RankMe", r => r.RankMe, percent: false);
-        Row("alignment ↓", r => r.Alignment, percent: false);
-        Row("uniformity ↓", r => r.Uniformity, percent: false);
+        // Every accuracy names the images it was measured on; a split under EvaluationCounts.Small is marked.
+        Row($"target kNN ({counts.Describe(counts.TargetTest)})", r => r.TargetKnn, percent: true);
+        Row($"target kNN, validation ({counts.Describe(counts.TargetValidation)})", r => r.TargetKnnValidation, percent: true);
+        Row($"target linear probe ({counts.Describe(counts.TargetTest)})", r => r.TargetLinearProbe, percent: true);
+        Row($"retention: source kNN ({counts.Describe(counts.SourceTest)})", r => r.SourceKnn, percent: true);
+        Row($"RankMe ↑ ({counts.Monitor} images)", r => r.RankMe, percent: false);
+        Row($"alignment ↓ ({counts.Monitor} images)", r => r.Alignment, percent: false);
+        Row($"uniformity ↓ ({counts.Monitor} images)", r => r.Uniformity, percent: false);
         return table;
     }
 }

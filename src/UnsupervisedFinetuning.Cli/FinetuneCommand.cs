@@ -201,6 +201,8 @@ internal static class FinetuneCommand
             throw new UsageException($"--out {outDir} already holds a run ({FinetuneEngine.CheckpointFileName}); continue it with --resume, or choose another --out.");
         }
 
+        OutputPaths.WritableFolder(outDir, "--out"); // before the model loads: a folder that cannot be written is said now, by option
+
         var methodUsed = CreateMethod(settings);
         var mixingUsed = settings.Mixing.ToLowerInvariant() switch
         {
@@ -227,7 +229,6 @@ internal static class FinetuneCommand
         imageOptions.Height = imageOptions.Width = settings.WorkingSize ?? imageOptions.Height;
         imageOptions.SkipUnreadable = settings.SkipUnreadable;
 
-        Directory.CreateDirectory(outDir);
         // The folder is this run's before anything is written into it: a second run on it is refused here, naming
         // the first, instead of overwriting its settings and log (the engine's run below shares this lock).
         using var folderLock = RunFolderLock.Acquire(outDir);
@@ -237,7 +238,7 @@ internal static class FinetuneCommand
         using var target = DataArguments.Unlabeled(settings.Target, "--target", imageOptions, logger).LoadIntoMemory();
         // Class-balanced selection reads the source's classes (its sub-folders or manifest labels); nothing else does.
         IImageDataset? source = settings.Source is null ? null
-            : settings.Replay.Selection == ReplaySelection.ClassBalanced ? DataArguments.Labeled(settings.Source, "--source", imageOptions, logger)
+            : settings.Replay.Selection == ReplaySelection.ClassBalanced ? DataArguments.Labeled(settings.Source, "--source", imageOptions, logger, minimumClasses: 1)
             : DataArguments.Unlabeled(settings.Source, "--source", imageOptions, logger);
         var probe = settings.SourceProbe is null ? null : DataArguments.Unlabeled(settings.SourceProbe, "--source-probe", imageOptions, logger);
         using var labelled = settings.Validation is null ? null : DataArguments.Labeled(settings.Validation, "--validation", imageOptions, logger).LoadIntoMemory();

@@ -74,6 +74,11 @@ internal static class SearchCommand
                     : throw new UsageException($"--criterion is '{name}'; expected one of {string.Join(", ", FinetuneCommand.Criteria.Keys)}.");
             }
 
+            if (parse.GetValue(json) is { } jsonOut)
+            {
+                OutputPaths.WritableFile(jsonOut, "--json"); // before the trials run
+            }
+
             using var pretrained = ModelArguments.Load(settings.Backbone, settings.Arch, settings.InputSize, settings.InputChannels);
             var options = settings.Engine;
             var views = pretrained.AugmentationOptions();
@@ -90,7 +95,7 @@ internal static class SearchCommand
             var logger = Microsoft.Extensions.Logging.Abstractions.NullLogger<FinetuneEngine>.Instance;
             using var targetSet = DataArguments.Unlabeled(targetPath, "--target", imageOptions, logger).LoadIntoMemory();
             IImageDataset? sourceSet = parse.GetValue(source) is not { } sourcePath ? null
-                : replayOptions.Selection == ReplaySelection.ClassBalanced ? DataArguments.Labeled(sourcePath, "--source", imageOptions, logger)
+                : replayOptions.Selection == ReplaySelection.ClassBalanced ? DataArguments.Labeled(sourcePath, "--source", imageOptions, logger, minimumClasses: 1)
                 : DataArguments.Unlabeled(sourcePath, "--source", imageOptions, logger);
             using var labelled = parse.GetValue(validation) is { } v ? DataArguments.Labeled(v, "--validation", imageOptions, logger).LoadIntoMemory() : null;
 
@@ -131,7 +136,8 @@ internal static class SearchCommand
                     finetuneArguments = FinetuneArguments(result.Best.Candidate, settings),
                     trials = result.Trials.Select(t => new { candidate = t.Candidate.Name, steps = t.Steps, score = Finite(t.Score), rankMe = t.Last is null ? null : Finite(t.Last.Target.RankMe), uniformity = t.Last is null ? null : Finite(t.Last.Target.Uniformity), leaveOneOutKnn = t.Last?.ValidationKnn, failure = t.Failure, seconds = t.Seconds }),
                 };
-                File.WriteAllText(jsonPath, JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
+                File.WriteAllText(jsonPath + ".tmp", JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
+                File.Move(jsonPath + ".tmp", jsonPath, overwrite: true); // whole or not at all
                 console.MarkupLineInterpolated($"wrote {jsonPath}");
             }
 

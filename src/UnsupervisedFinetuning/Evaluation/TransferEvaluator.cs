@@ -136,6 +136,42 @@ public sealed class TransferEvaluator
         return new DriftMeasurement(RepresentationDrift.LinearCka(before, after), RepresentationDrift.NeighbourhoodPreservation(before, after, neighbours), probe.Count, neighbours);
     }
 
+    /// <summary>
+    /// The label-free monitors of one backbone on unlabelled images — RankMe, uniformity and (with monitor views)
+    /// alignment: what can be measured when no image has a label.
+    /// </summary>
+    /// <param name="backbone">The backbone to measure; put in eval mode while features are read, then restored.</param>
+    /// <param name="images">Target images, no labels needed (at least 2).</param>
+    /// <param name="seed">Seed of the alignment monitor's augmented views.</param>
+    /// <exception cref="ArgumentException">Fewer than 2 images.</exception>
+    public LabelFreeMonitors MeasureWithoutLabels(Backbone backbone, IImageDataset images, long seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(backbone);
+        ArgumentNullException.ThrowIfNull(images);
+        if (images.Count < 2)
+        {
+            throw new ArgumentException($"The label-free monitors need at least 2 images; got {images.Count}.", nameof(images));
+        }
+
+        return Monitors(backbone, images, seed);
+    }
+
+    /// <summary>
+    /// Retention alone: weighted kNN top-1 accuracy on <paramref name="test"/> with <paramref name="bank"/> as the
+    /// memory bank (held-out labelled source images; no target labels needed) — <see cref="TransferEvaluation.SourceKnn"/>.
+    /// </summary>
+    /// <param name="backbone">The backbone to measure.</param>
+    /// <param name="bank">Labelled source images forming the kNN bank.</param>
+    /// <param name="test">Labelled source images scored; their labels index <paramref name="bank"/>'s classes.</param>
+    public double Retention(Backbone backbone, ILabeledImageDataset bank, ILabeledImageDataset test)
+    {
+        ArgumentNullException.ThrowIfNull(backbone);
+        ArgumentNullException.ThrowIfNull(bank);
+        ArgumentNullException.ThrowIfNull(test);
+        using var scope = NewDisposeScope();
+        return Knn.Accuracy(Features(backbone, bank), bank.GetLabels(), bank.ClassCount, Features(backbone, test), test.GetLabels());
+    }
+
     /// <summary>Features [N, D] of <paramref name="images"/> through this evaluator's preprocessing and batch size.</summary>
     internal Tensor Features(Backbone backbone, IImageDataset images) => FeatureExtractor.Extract(backbone, images, _preprocess, BatchSize, Precision);
 

@@ -300,7 +300,7 @@ public sealed class UftTests
             "--source-test", Path.Combine(Images, "fashion0to4-labelled"), "--json", json);
 
         Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Success), outcome.Error);
-        Assert.That(outcome.Output, Does.Contain("target kNN (120 images)").And.Contain("retention: source kNN (75)").And.Contain("RankMe").And.Contain("alignment"));
+        Assert.That(outcome.Output, Does.Contain("target kNN (120 images)").And.Contain("retention: source kNN (75 images)").And.Contain("RankMe").And.Contain("alignment"));
         using var document = JsonDocument.Parse(File.ReadAllText(json));
         var models = document.RootElement.GetProperty("models");
         Assert.That(models.GetArrayLength(), Is.EqualTo(2));
