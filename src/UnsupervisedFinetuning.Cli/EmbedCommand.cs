@@ -22,8 +22,9 @@ internal static class EmbedCommand
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => TorchDevices.Auto };
         var precision = new Option<string>("--precision") { Description = "float32 (default), bfloat16, float16 or auto: the dtype the backbone's convolutions compute in (features are written as float32); auto takes bfloat16 where the device computes it natively", DefaultValueFactory = _ => "float32" };
         var skip = new Option<bool>("--skip-unreadable") { Description = "Leave out (and log) files that cannot be decoded instead of stopping" };
+        var threads = ThreadsArgument.Create();
         var command = new Command("embed", "Write a backbone's features of a folder of images to .npy or .csv.");
-        foreach (var option in model.All.Concat([images, output, batch, device, precision, skip]))
+        foreach (var option in model.All.Concat([images, output, batch, device, precision, skip, threads]))
         {
             command.Options.Add(option);
         }
@@ -46,10 +47,12 @@ internal static class EmbedCommand
             }
 
             var computePrecision = FinetuneCommand.ParsePrecision(parse.GetValue(precision)!, training: false);
+            using var threadCount = ThreadsArgument.Apply(parse.GetValue(threads), out int threadsUsed);
             using var pretrained = model.Load(parse);
             pretrained.Backbone.to(TorchDevices.Resolve(parse.GetValue(device)));
             var options = pretrained.ImageFolderOptions();
             options.SkipUnreadable = parse.GetValue(skip);
+            options.DecodeThreads = threadsUsed;
             var data = DataArguments.Unlabeled(imagesPath, "--images", options, new WarningLogger(parse.InvocationConfiguration.Error));
             if (options.SkipUnreadable)
             {

@@ -32,8 +32,9 @@ internal static class EvaluateCommand
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => TorchDevices.Auto };
         var precision = new Option<string>("--precision") { Description = "float32 (default), bfloat16, float16 or auto: the dtype the backbones' convolutions compute in while features are read (features are float32); auto takes bfloat16 where the device computes it natively", DefaultValueFactory = _ => "float32" };
 
+        var threads = ThreadsArgument.Create();
         var command = new Command("evaluate", "Measure a backbone (or two, side by side): target kNN and linear probe, source retention, label-free monitors.");
-        foreach (var option in model.All.Concat([compare, train, test, validation, sourceTrain, sourceTest, sourceProbe, unlabelled, seed, json, device, precision]))
+        foreach (var option in model.All.Concat([compare, train, test, validation, sourceTrain, sourceTest, sourceProbe, unlabelled, seed, json, device, precision, threads]))
         {
             command.Options.Add(option);
         }
@@ -65,9 +66,11 @@ internal static class EvaluateCommand
                     }
                 }
 
+                using var threadCount = ThreadsArgument.Apply(parse.GetValue(threads), out int threadsUsed);
                 var deviceUsed = TorchDevices.Resolve(parse.GetValue(device));
                 var computePrecision = FinetuneCommand.ParsePrecision(parse.GetValue(precision)!, training: false);
                 var imageOptions = models[0].Model.ImageFolderOptions();
+                imageOptions.DecodeThreads = threadsUsed;
                 var logger = new WarningLogger(parse.InvocationConfiguration.Error);
                 using var data = EvaluationData.Load(parse.GetValue(train), parse.GetValue(test), parse.GetValue(validation), parse.GetValue(sourceTrain), parse.GetValue(sourceTest), parse.GetValue(unlabelled), imageOptions, seedValue, logger);
                 var results = new List<EvaluationResult>();

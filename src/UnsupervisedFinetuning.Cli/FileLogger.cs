@@ -5,19 +5,24 @@ namespace UnsupervisedFinetuning.Cli;
 
 /// <summary>
 /// Appends every log entry to a file (one line each: time, level, category, message), and writes warnings and
-/// errors to the error stream too, so that a skipped image is seen at once and kept in the run's log.
+/// errors to the error stream too, so that a skipped image is seen at once and kept in the run's log. Observers see
+/// each entry's event and structured values (a resume, a monitor point, a skipped file) for the screen and files.
 /// </summary>
 internal sealed class FileLogger<T> : ILogger<T>, IDisposable
 {
     private readonly StreamWriter _file;
     private readonly TextWriter _error;
     private readonly object _gate = new();
+    private readonly List<Action<EventId, IReadOnlyList<KeyValuePair<string, object?>>>> _observers = [];
 
     public FileLogger(string path, TextWriter error)
     {
         _file = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true };
         _error = error;
     }
+
+    /// <summary>Calls <paramref name="observer"/> with every entry logged from now on (after it is written).</summary>
+    public void Observe(Action<EventId, IReadOnlyList<KeyValuePair<string, object?>>> observer) => _observers.Add(observer);
 
     public IDisposable? BeginScope<TState>(TState state)
         where TState : notnull => null;
@@ -39,6 +44,12 @@ internal sealed class FileLogger<T> : ILogger<T>, IDisposable
             {
                 _error.WriteLine($"{logLevel.ToString().ToLowerInvariant()}: {message}");
             }
+        }
+
+        var values = state as IReadOnlyList<KeyValuePair<string, object?>> ?? [];
+        foreach (var observer in _observers)
+        {
+            observer(eventId, values);
         }
     }
 

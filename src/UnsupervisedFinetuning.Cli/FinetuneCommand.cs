@@ -60,9 +60,10 @@ internal static class FinetuneCommand
         var sourceProbe = new Option<string?>("--source-probe") { Description = "Source images (no labels) to measure drift on while monitoring (default: 256 of --source)" };
         var validation = new Option<string?>("--validation") { Description = "A few labelled target images (one sub-folder per class, or a labelled manifest): leave-one-out kNN at every monitor point" };
 
+        var threads = ThreadsArgument.Create();
         var command = new Command("finetune", "Finetune a pretrained backbone on unlabelled target images, with optional sparse source replay and data mixing.");
         foreach (var option in model.All.Concat([config, resume, target, source, output, method, mixing, alpha, ratio, count, selection, uniformFraction, selectionPool, composition, steps, epochs, batch, learningRate, weightDecay, seed, device, precision, workingSize, imageSize, checkpointEvery, skipUnreadable,
-            monitorEvery, criterion, restoreBest, patience, sourceProbe, validation]))
+            monitorEvery, criterion, restoreBest, patience, sourceProbe, validation, threads]))
         {
             command.Options.Add(option);
         }
@@ -72,17 +73,17 @@ internal static class FinetuneCommand
             bool resuming = parse.GetValue(resume);
             string? outDir = parse.GetValue(output);
             string? configPath = parse.GetValue(config);
-            var settings = configPath is not null ? FinetuneSettings.Read(configPath, "--config")
-                : resuming && outDir is not null && File.Exists(Path.Combine(outDir, SettingsFile)) ? FinetuneSettings.Read(Path.Combine(outDir, SettingsFile), "--resume")
-                : new FinetuneSettings();
+            string? settingsFile = configPath ?? (resuming && outDir is not null && File.Exists(Path.Combine(outDir, SettingsFile)) ? Path.Combine(outDir, SettingsFile) : null);
+            var settings = settingsFile is null ? new FinetuneSettings() : FinetuneSettings.Read(settingsFile, configPath is not null ? "--config" : "--resume");
+            var origins = settingsFile is null ? new SettingOrigins() : new SettingOrigins(settingsFile);
 
-            // Command-line options override the file, one by one.
-            settings.Backbone = parse.GetValue(model.Backbone) ?? settings.Backbone;
+            // Command-line options override the file, one by one; a path from the file is named by its field in messages.
+            settings.Backbone = origins.Path("--backbone", "backbone", parse.GetValue(model.Backbone), settings.Backbone);
             settings.Arch = parse.GetValue(model.Arch) ?? settings.Arch;
             settings.InputSize = parse.GetValue(model.InputSize) ?? settings.InputSize;
             settings.InputChannels = parse.GetValue(model.InputChannels) ?? settings.InputChannels;
-            settings.Target = parse.GetValue(target) ?? settings.Target;
-            settings.Source = parse.GetValue(source) ?? settings.Source;
+            settings.Target = origins.Path("--target", "target", parse.GetValue(target), settings.Target);
+            settings.Source = origins.Path("--source", "source", parse.GetValue(source), settings.Source);
             settings.Out = outDir ?? settings.Out;
             settings.Method = parse.GetValue(method) ?? settings.Method;
             settings.Mixing = parse.GetValue(mixing) ?? settings.Mixing;
@@ -158,22 +159,34 @@ internal static class FinetuneCommand
 
             monitoring.RestoreBest = parse.GetValue(restoreBest) ?? monitoring.RestoreBest;
             monitoring.Patience = parse.GetValue(patience) ?? monitoring.Patience;
-            settings.SourceProbe = parse.GetValue(sourceProbe) ?? settings.SourceProbe;
-            settings.Validation = parse.GetValue(validation) ?? settings.Validation;
+            settings.SourceProbe = origins.Path("--source-probe", "sourceProbe", parse.GetValue(sourceProbe), settings.SourceProbe);
+            settings.Validation = origins.Path("--validation", "validation", parse.GetValue(validation), settings.Validation);
             bool replayAsked = parse.GetValue(ratio) is not null || parse.GetValue(count) is not null || parse.GetValue(composition) is not null;
             if (replayAsked && settings.Source is null)
             {
                 throw new UsageException("--replay-ratio, --replay-count and --composition need --source (the images to replay).");
             }
 
-            return Run(settings, resuming, console, parse.InvocationConfiguration.Error, stop, parse.Tokens.Select(t => t.Value));
+            bool extend = parse.GetValue(steps) is not null || parse.GetValue(epochs) is not null;
+            using var threadCount = ThreadsArgument.Apply(parse.GetValue(threads), out int threadsUsed);
+            return Run(settings, resuming, extend, console, parse.InvocationConfiguration.Error, stop, parse.Tokens.Select(t => t.Value), origins, threadsUsed);
         });
         return command;
     }
 
     /// <summary>Runs one finetuning with fully resolved settings.</summary>
-    public static int Run(FinetuneSettings settings, bool resume, IAnsiConsole console, TextWriter error, CancellationToken stop, IEnumerable<string> commandLine)
+    /// <param name="settings">Every setting, command line and file merged.</param>
+    /// <param name="resume">Continue the run in the output folder.</param>
+    /// <param name="extend">With <paramref name="resume"/>: --steps or --epochs was given, so a larger total extends the run's schedule.</param>
+    /// <param name="console">Where the screen goes.</param>
+    /// <param name="error">Where warnings and errors go.</param>
+    /// <param name="stop">Ctrl+C.</param>
+    /// <param name="commandLine">The arguments, kept in the model's provenance.</param>
+    /// <param name="origins">Where the path settings came from, for messages.</param>
+    /// <param name="decodeThreads">Threads that decode images (0: every core).</param>
+    public static int Run(FinetuneSettings settings, bool resume, bool extend, IAnsiConsole console, TextWriter error, CancellationToken stop, IEnumerable<string> commandLine, SettingOrigins? origins = null, int decodeThreads = 0)
     {
+        origins ??= new SettingOrigins();
         string outDir = Path.GetFullPath(settings.Out ?? throw new UsageException("--out is required: the folder the run writes to."));
         string checkpoint = Path.Combine(outDir, FinetuneEngine.CheckpointFileName);
         if (resume && !File.Exists(checkpoint))
@@ -213,7 +226,7 @@ internal static class FinetuneCommand
         };
         IReplaySampler replay = settings.Source is null ? NoReplay.Instance : new SparseSourceReplay(settings.Replay);
 
-        using var pretrained = ModelArguments.Load(settings.Backbone, settings.Arch, settings.InputSize, settings.InputChannels);
+        using var pretrained = ModelArguments.Load(settings.Backbone, settings.Arch, settings.InputSize, settings.InputChannels, origins.Of("--backbone"));
         if (pretrained.ImportReport is { } report)
         {
             console.MarkupLineInterpolated($"[grey]imported {report.Loaded.Count} tensors from {settings.Backbone}; dropped {report.Dropped.Count}, unexpected {report.Unexpected.Count}[/]");
@@ -228,26 +241,44 @@ internal static class FinetuneCommand
         var imageOptions = pretrained.ImageFolderOptions();
         imageOptions.Height = imageOptions.Width = settings.WorkingSize ?? imageOptions.Height;
         imageOptions.SkipUnreadable = settings.SkipUnreadable;
+        imageOptions.DecodeThreads = decodeThreads;
 
         // The folder is this run's before anything is written into it: a second run on it is refused here, naming
         // the first, instead of overwriting its settings and log (the engine's run below shares this lock).
         using var folderLock = RunFolderLock.Acquire(outDir);
         using var logger = new FileLogger<FinetuneEngine>(Path.Combine(outDir, LogFile), error);
+        var leftOut = new LeftOutFiles();
+        logger.Observe(leftOut.Observe);
+        long? resumedAt = null;
+        logger.Observe((id, values) =>
+        {
+            if (id.Id == 2005 && values.FirstOrDefault(v => v.Key == "Step").Value is long step)
+            {
+                resumedAt = step;
+            }
+        });
         var engine = FinetuneEngine.Create(engineOptions, methodUsed, replay, mixingUsed, logger: logger); // validates every option before anything is read
         engine.CheckStepMemory(pretrained.Backbone, pretrained.Backbone.InputChannels, engineOptions.Augmentation.ImageSize ?? imageOptions.Height); // before decoding anything
-        using var target = DataArguments.Unlabeled(settings.Target, "--target", imageOptions, logger).LoadIntoMemory();
+        using var target = WithUnreadableHint(() => DataArguments.Unlabeled(settings.Target, origins.Of("--target"), imageOptions, logger).LoadIntoMemory(), settings.SkipUnreadable);
         // Class-balanced selection reads the source's classes (its sub-folders or manifest labels); nothing else does.
         IImageDataset? source = settings.Source is null ? null
-            : settings.Replay.Selection == ReplaySelection.ClassBalanced ? DataArguments.Labeled(settings.Source, "--source", imageOptions, logger, minimumClasses: 1)
-            : DataArguments.Unlabeled(settings.Source, "--source", imageOptions, logger);
-        var probe = settings.SourceProbe is null ? null : DataArguments.Unlabeled(settings.SourceProbe, "--source-probe", imageOptions, logger);
-        using var labelled = settings.Validation is null ? null : DataArguments.Labeled(settings.Validation, "--validation", imageOptions, logger).LoadIntoMemory();
+            : settings.Replay.Selection == ReplaySelection.ClassBalanced ? DataArguments.Labeled(settings.Source, origins.Of("--source"), imageOptions, logger, minimumClasses: 1)
+            : DataArguments.Unlabeled(settings.Source, origins.Of("--source"), imageOptions, logger);
+        var probe = settings.SourceProbe is null ? null : DataArguments.Unlabeled(settings.SourceProbe, origins.Of("--source-probe"), imageOptions, logger);
+        using var labelled = settings.Validation is null ? null : WithUnreadableHint(() => DataArguments.Labeled(settings.Validation, origins.Of("--validation"), imageOptions, logger).LoadIntoMemory(), settings.SkipUnreadable);
         int replayCount = source is null ? 0 : settings.Replay.Count ?? (int)Math.Round(settings.Replay.Ratio * target.Count);
         if (engineOptions.BatchSize > target.Count + Math.Min(replayCount, source?.Count ?? 0))
         {
             throw new UsageException($"--batch-size is {engineOptions.BatchSize} but the target has {target.Count} images{(source is null ? "" : $" and {Math.Min(replayCount, source.Count)} are replayed")}; a batch cannot be larger than the data: lower --batch-size.");
         }
 
+        // Paths are stored absolute: a run resumes with --out and --resume from any folder, not only the one it started in.
+        settings.Backbone = settings.Backbone is null ? null : Path.GetFullPath(settings.Backbone);
+        settings.Target = Path.GetFullPath(settings.Target);
+        settings.Source = settings.Source is null ? null : Path.GetFullPath(settings.Source);
+        settings.SourceProbe = settings.SourceProbe is null ? null : Path.GetFullPath(settings.SourceProbe);
+        settings.Validation = settings.Validation is null ? null : Path.GetFullPath(settings.Validation);
+        settings.Out = outDir;
         // A fresh run writes its settings before training, so a killed run resumes with --out and --resume alone. A
         // resume writes them only once the engine has accepted the checkpoint (at its first step, or at the end): a
         // resume refused for a changed option must leave the settings the checkpoint was written with.
@@ -267,7 +298,14 @@ internal static class FinetuneCommand
             WriteSettings();
         }
 
-        console.MarkupLineInterpolated($"finetune: {target.Count} target images{(source is null ? "" : $", source {source.Count:N0} files")}, {settings.Method}, mixing {settings.Mixing}, working size {imageOptions.Height}, device {TorchDevices.Resolve(engineOptions.Device)}");
+        console.MarkupLineInterpolated($"finetune: {target.Count} target images{(source is null ? "" : $", source {source.Count:N0} files")}, {settings.Method}, mixing {settings.Mixing}, working size {imageOptions.Height}, device {TorchDevices.Resolve(engineOptions.Device)}, {TorchSharp.torch.get_num_threads()} threads");
+        if (leftOut.Summary() is { } indexed)
+        {
+            console.WriteLine(indexed);
+        }
+
+        using var metrics = new MetricsFiles(outDir, resume);
+        logger.Observe(metrics.Observe);
         var request = new FinetuneRequest
         {
             Backbone = pretrained.Backbone,
@@ -277,24 +315,33 @@ internal static class FinetuneCommand
             SourceProbe = probe,
             Validation = labelled,
             ResumeFrom = resume ? checkpoint : null,
+            ExtendSchedule = resume && extend,
         };
         FinetuneResult result;
+        FinetuneProgress? lastReported = null;
         try
         {
-            result = WithProgress(console, progress => engine.Run(request, new SynchronousProgress<FinetuneProgress>(p =>
+            result = WithUnreadableHint(() => RunScreen.Show(console, logger, progress => engine.Run(request, new SynchronousProgress<FinetuneProgress>(p =>
             {
                 WriteSettings(); // a step ran: the engine accepted the settings
+                lastReported = p;
+                metrics.Step(p);
                 progress.Report(p);
-            }), stop));
+            }), stop)), settings.SkipUnreadable);
         }
         catch (OperationCanceledException)
         {
             WriteSettings();
-            console.MarkupLineInterpolated($"[yellow]Stopped at a step boundary.[/] The checkpoint {checkpoint} continues it: uft finetune --out {outDir} --resume");
+            string where = lastReported is { } p ? $"after step {p.Step}/{p.TotalSteps}" : resumedAt is { } r ? $"after step {r}" : "before the first step";
+            console.MarkupLineInterpolated($"[yellow]Stopped {where}, at a step boundary.[/] The checkpoint {checkpoint} continues it: uft finetune --out {outDir} --resume");
             return ExitCodes.Interrupted;
         }
 
         WriteSettings();
+        if (resumedAt is { } resumedStep && result.Steps == resumedStep)
+        {
+            console.MarkupLineInterpolated($"[yellow]The run had already finished {resumedStep} steps; nothing was trained.[/] To train it longer, resume with more steps: uft finetune --out {outDir} --resume --steps {2 * resumedStep} (the learning rate then follows the longer schedule from step {resumedStep + 1}; see docs/command-line.md).");
+        }
 
         string modelPath = Path.Combine(outDir, ModelFile);
         var provenance = new Dictionary<string, string>
@@ -325,6 +372,11 @@ internal static class FinetuneCommand
         table.AddRow("mean loss, last epoch", result.History.Count == 0 ? "—" : result.History[^1].MeanLoss.ToString("F4", CultureInfo.InvariantCulture));
         table.AddRow("replayed source images", result.ReplayedSourceIndices.Count.ToString(CultureInfo.InvariantCulture));
         table.AddRow("skipped non-finite steps", result.SkippedSteps.ToString(CultureInfo.InvariantCulture));
+        if (leftOut.Summary() is { } notUsed)
+        {
+            table.AddRow("files not used", Markup.Escape(notUsed));
+        }
+
         if (result.Selected is { } best)
         {
             string criterionName = Criteria.First(c => c.Value == engineOptions.Monitoring.Criterion).Key;
@@ -395,65 +447,18 @@ internal static class FinetuneCommand
     };
 
     /// <summary>
-    /// A progress bar on an interactive terminal; otherwise (a pipe, a log file, CI) one line every 5% of the run,
-    /// and at least one every 30 seconds.
+    /// Runs <paramref name="work"/>; an image that cannot be decoded stops it with a message that says how to go on
+    /// without such files (when --skip-unreadable was not given).
     /// </summary>
-    private static T WithProgress<T>(IAnsiConsole console, Func<IProgress<FinetuneProgress>, T> run)
+    internal static T WithUnreadableHint<T>(Func<T> work, bool skipping)
     {
-        if (console.Profile.Capabilities.Interactive)
+        try
         {
-            return console.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .Start(context =>
-                {
-                    var task = context.AddTask("finetune");
-                    return run(new SynchronousProgress<FinetuneProgress>(p =>
-                    {
-                        task.MaxValue = p.TotalSteps;
-                        task.Value = p.Step;
-                        task.Description = string.Create(CultureInfo.InvariantCulture, $"step {p.Step}/{p.TotalSteps}  loss {p.Loss:F3}  {p.ImagesPerSecond:F0} img/s");
-                    }));
-                });
+            return work();
         }
-
-        long lastPrinted = 0;
-        var sinceLine = System.Diagnostics.Stopwatch.StartNew();
-        return run(new SynchronousProgress<FinetuneProgress>(p =>
+        catch (InvalidDataException e) when (!skipping && e.Data.Contains(ImageFolder.UnreadableImageKey))
         {
-            long every = Math.Max(1, p.TotalSteps / 20);
-            if (p.Step == p.TotalSteps || p.Step - lastPrinted >= every || sinceLine.Elapsed.TotalSeconds >= 30)
-            {
-                lastPrinted = p.Step;
-                sinceLine.Restart();
-                console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  lr {p.LearningRate:G3}  {p.ImagesPerSecond:F0} img/s  eta {p.Eta:hh\\:mm\\:ss}"));
-            }
-
-            if (p.Monitor is { } point)
-            {
-                console.WriteLine(MonitorLine(point));
-            }
-        }));
-    }
-
-    /// <summary>One monitor point as a line: the signals measured.</summary>
-    internal static string MonitorLine(MonitorPoint point)
-    {
-        var text = new System.Text.StringBuilder(string.Create(CultureInfo.InvariantCulture, $"monitor step {point.Step}: RankMe {point.Target.RankMe:F1}  uniformity {point.Target.Uniformity:F3}"));
-        if (point.Target.Alignment is { } alignment)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"  alignment {alignment:F3}");
+            throw new InvalidDataException($"{e.Message} Give --skip-unreadable to leave out such files (each is named in log.txt) and go on.", e);
         }
-
-        if (point.SourceDrift is { } drift)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"  source CKA {drift.LinearCka:F3}  neighbours kept {drift.NeighbourhoodPreservation:F3}");
-        }
-
-        if (point.ValidationKnn is { } knn)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"  validation kNN {knn:P1}");
-        }
-
-        return text.ToString();
     }
 }

@@ -37,8 +37,9 @@ internal static class SearchCommand
         var workingSize = new Option<int?>("--working-size") { Description = "Size images are decoded at (default: the model's input size)" };
         var json = new Option<string?>("--json") { Description = "Also write every trial and the choice to this JSON file" };
 
+        var threads = ThreadsArgument.Create();
         var command = new Command("search", "Choose the replay ratio and mixup α within a compute budget: short trials of every combination, scored without labels (or by a few).");
-        foreach (var option in model.All.Concat([target, source, budget, ratios, alphas, selection, criterion, validation, method, batch, learningRate, seed, device, precision, workingSize, json]))
+        foreach (var option in model.All.Concat([target, source, budget, ratios, alphas, selection, criterion, validation, method, batch, learningRate, seed, device, precision, workingSize, json, threads]))
         {
             command.Options.Add(option);
         }
@@ -79,6 +80,7 @@ internal static class SearchCommand
                 OutputPaths.WritableFile(jsonOut, "--json"); // before the trials run
             }
 
+            using var threadCount = ThreadsArgument.Apply(parse.GetValue(threads), out int threadsUsed);
             using var pretrained = ModelArguments.Load(settings.Backbone, settings.Arch, settings.InputSize, settings.InputChannels);
             var options = settings.Engine;
             var views = pretrained.AugmentationOptions();
@@ -92,6 +94,7 @@ internal static class SearchCommand
             }
 
             imageOptions.Height = imageOptions.Width = parse.GetValue(workingSize) ?? imageOptions.Height;
+            imageOptions.DecodeThreads = threadsUsed;
             var logger = Microsoft.Extensions.Logging.Abstractions.NullLogger<FinetuneEngine>.Instance;
             using var targetSet = DataArguments.Unlabeled(targetPath, "--target", imageOptions, logger).LoadIntoMemory();
             IImageDataset? sourceSet = parse.GetValue(source) is not { } sourcePath ? null

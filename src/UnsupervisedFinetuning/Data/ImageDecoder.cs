@@ -24,6 +24,14 @@ internal static class ImageDecoder
 {
     private static readonly SKSamplingOptions Trilinear = new(SKFilterMode.Linear, SKMipmapMode.Linear);
 
+    /// <summary>An <see cref="InvalidDataException"/> about <paramref name="file"/>, marked with its path (<see cref="ImageFolder.UnreadableImageKey"/>).</summary>
+    public static InvalidDataException Unreadable(string file, string message, Exception? inner = null)
+    {
+        var e = new InvalidDataException(message, inner);
+        e.Data[ImageFolder.UnreadableImageKey] = file;
+        return e;
+    }
+
     /// <summary>Bytes of one decoded image: C·H·W.</summary>
     public static int PlaneBytes(ImageFolderOptions options) => Channels(options) * options.Height * options.Width;
 
@@ -37,7 +45,7 @@ internal static class ImageDecoder
         using var codec = Open(file, options, out string? problem)
             ?? throw (FileSystemFacts.KindOf(file) == PathKind.Missing
                 ? new FileNotFoundException($"Image not found: {file}", file)
-                : new InvalidDataException($"{ExceptionText.Printable(file, 400)}: {problem}."));
+                : Unreadable(file, $"{ExceptionText.Printable(file, 400)}: {problem}."));
         try
         {
             var origin = codec.EncodedOrigin;
@@ -48,7 +56,7 @@ internal static class ImageDecoder
             if (result != SKCodecResult.Success)
             {
                 string why = result == SKCodecResult.IncompleteInput ? "the file is truncated" : "decoding failed";
-                throw new InvalidDataException($"{file}: {why} ({result}, image declared {info.Width}x{info.Height}).");
+                throw Unreadable(file, $"{file}: {why} ({result}, image declared {info.Width}x{info.Height}).");
             }
 
             using var upright = Orient(decoded, origin);
@@ -58,7 +66,7 @@ internal static class ImageDecoder
         catch (Exception e) when (e is not InvalidDataException and not OutOfMemoryException)
         {
             // SkiaSharp reports allocation and codec failures as plain exceptions; they are unreadable files all the same.
-            throw new InvalidDataException($"{file}: could not be decoded ({ExceptionText.Brief(e)}).", e);
+            throw Unreadable(file, $"{file}: could not be decoded ({ExceptionText.Brief(e)}).", e);
         }
     }
 
@@ -217,7 +225,7 @@ internal static class ImageDecoder
 
         var scaledInfo = new SKImageInfo(scaledWidth, scaledHeight, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         SKBitmap scaled = source.Resize(scaledInfo, Trilinear)
-            ?? throw new InvalidDataException($"{file}: could not be resized from {source.Width}x{source.Height} to {scaledWidth}x{scaledHeight}.");
+            ?? throw Unreadable(file, $"{file}: could not be resized from {source.Width}x{source.Height} to {scaledWidth}x{scaledHeight}.");
         if (scaledWidth == width && scaledHeight == height)
         {
             return scaled;
@@ -230,7 +238,7 @@ internal static class ImageDecoder
             int top = (scaledHeight - height) / 2;
             if (!scaled.ExtractSubset(cropped, new SKRectI(left, top, left + width, top + height)))
             {
-                throw new InvalidDataException($"{file}: could not cut the central {width}x{height} region.");
+                throw Unreadable(file, $"{file}: could not cut the central {width}x{height} region.");
             }
 
             // ExtractSubset shares the scaled bitmap's pixels; the copy owns its own before both are disposed.

@@ -247,7 +247,7 @@ public sealed partial class ImageFileDataset : IImageDataset
                 {
                     throw error is FileNotFoundException missing
                         ? new FileNotFoundException(missing.Message, missing.FileName, missing)
-                        : new InvalidDataException(error.Message, error);
+                        : ImageDecoder.Unreadable(_files[indices[row]], error.Message, error);
                 }
             }
 

@@ -26,6 +26,13 @@ namespace UnsupervisedFinetuning.Data;
 /// </remarks>
 public static partial class ImageFolder
 {
+    /// <summary>
+    /// The <see cref="Exception.Data"/> key under which an <see cref="InvalidDataException"/> about an image file that
+    /// cannot be decoded (not PNG/JPEG, truncated, corrupt, too many pixels, not a regular file) carries the file's
+    /// path — what tells such a failure from other invalid data, e.g. to suggest <see cref="ImageFolderOptions.SkipUnreadable"/>.
+    /// </summary>
+    public const string UnreadableImageKey = "UnsupervisedFinetuning.UnreadableImage";
+
     /// <summary>Loads <c>root/&lt;class&gt;/…</c> as a labelled dataset, decoded into memory (in parallel).</summary>
     /// <exception cref="DirectoryNotFoundException">The root does not exist.</exception>
     /// <exception cref="InvalidDataException">No class folders, an empty class folder, or an unreadable image

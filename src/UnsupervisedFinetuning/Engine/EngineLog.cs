@@ -50,6 +50,10 @@ internal static partial class EngineLog
     [LoggerMessage(EventId = 2015, Level = LogLevel.Warning, Message = "CPU convolutions: {Reason}")]
     public static partial void OneDnnDefect(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 2016, Level = LogLevel.Warning,
+        Message = "Schedule extended from {PreviousSteps} to {TotalSteps} steps after step {Step}: from step {NextStep} the learning rate follows the {TotalSteps}-step schedule ({NextRate:G3} now, {PreviousRate:G3} on the old one) and decays to the minimum at step {TotalSteps}; the result differs from a run started with {TotalSteps} steps")]
+    public static partial void ScheduleExtended(ILogger logger, long previousSteps, long totalSteps, long step, long nextStep, double nextRate, double previousRate);
+
     [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Finetuning finished: {Steps} steps in {Seconds:F1} s")]
     public static partial void Finished(ILogger logger, long steps, double seconds);
 }

@@ -34,6 +34,23 @@ public sealed class FinetuneRequest
     /// <summary>A checkpoint written by a previous run with the same options to continue from.</summary>
     public string? ResumeFrom { get; init; }
 
+    /// <summary>
+    /// With <see cref="ResumeFrom"/>: accept options that plan more steps than the checkpoint's run
+    /// (<see cref="FinetuneOptions.Steps"/> or <see cref="FinetuneOptions.Epochs"/> raised) and continue to the new
+    /// total — to train a finished run for longer, or a running one further. Every other option must still match.
+    /// </summary>
+    /// <remarks>
+    /// The learning-rate schedule is a function of the total: from the checkpoint's step on, the run follows the
+    /// schedule of the new total (warm-up and cosine decay recomputed for it). A finished run's rate had decayed to
+    /// <see cref="FinetuneOptions.MinLearningRate"/>; extended from T to T′ steps, step T + 1 takes the cosine at
+    /// T/(T′ − 1) of the way — for 600 → 700 steps, 5 % of the peak — and decays to the minimum again at T′: a small
+    /// warm restart. The result is therefore not the run a fresh T′-step run would give (its first T steps followed
+    /// the T-step schedule); resuming the extended run again continues it bit for bit. An automatic monitor interval
+    /// is replanned for the new total, and a run that had stopped early (patience) trains again, with patience
+    /// counted on from its best point. Fewer steps than planned are never accepted.
+    /// </remarks>
+    public bool ExtendSchedule { get; init; }
+
     /// <summary>Pretrained features shared with other runs from the same weights (a search's trials); null computes them per run.</summary>
     internal Replay.SelectionFeatureCache? SharedSelectionFeatures { get; init; }
 }

@@ -134,6 +134,7 @@ internal sealed class TrainingRun : IDisposable
             }
         }
 
+        long? extendedFrom = null;
         if (header is not null)
         {
             // Checkpoints from before content fingerprints compared only counts and shapes.
@@ -152,6 +153,7 @@ internal sealed class TrainingRun : IDisposable
                 header.Fingerprint.TryAdd("Monitoring.Precision", nameof(ComputePrecision.Float32));
             }
 
+            extendedFrom = Extension(request, options, header, fingerprint, totalSteps);
             CheckFingerprint(request.ResumeFrom!, header.Fingerprint, fingerprint);
         }
 
@@ -203,6 +205,12 @@ internal sealed class TrainingRun : IDisposable
                 header.ApplyTo(state);
                 run.LastCheckpoint = request.ResumeFrom;
                 EngineLog.Resumed(logger, request.ResumeFrom!, state.Step);
+                if (extendedFrom is { } previous)
+                {
+                    state.Monitoring.StoppedEarly = false; // more steps were asked for: patience counts on from the best point
+                    var before = new LearningRateSchedule(options.LearningRate, options.MinLearningRate, previous, (long)Math.Floor(options.WarmupFraction * previous));
+                    EngineLog.ScheduleExtended(logger, previous, totalSteps, state.Step, state.Step + 1, schedule.At(state.Step), before.At(Math.Min(state.Step, previous - 1)));
+                }
             }
 
             return run;
@@ -495,6 +503,28 @@ internal sealed class TrainingRun : IDisposable
         return precision;
     }
 
+    /// <summary>
+    /// With <see cref="FinetuneRequest.ExtendSchedule"/> and a larger total than the checkpoint's: the checkpoint's
+    /// total (and its automatic monitor interval, which follows from the total) are taken as the new ones before the
+    /// fingerprints are compared; returns the checkpoint's total. Null when nothing is extended.
+    /// </summary>
+    private static long? Extension(FinetuneRequest request, FinetuneOptions options, EngineCheckpoint.Header header, Dictionary<string, string> current, long totalSteps)
+    {
+        if (!request.ExtendSchedule || !header.Fingerprint.TryGetValue("TotalSteps", out var stored)
+            || !long.TryParse(stored, NumberStyles.None, CultureInfo.InvariantCulture, out long previous) || totalSteps <= previous)
+        {
+            return null; // not asked, or not longer: the comparison below refuses a shorter total
+        }
+
+        header.Fingerprint["TotalSteps"] = current["TotalSteps"];
+        if (options.Monitoring.Enabled && options.Monitoring.EverySteps is null && current.TryGetValue("Monitoring.Interval", out var interval))
+        {
+            header.Fingerprint["Monitoring.Interval"] = interval;
+        }
+
+        return previous;
+    }
+
     private static void CheckFingerprint(string path, Dictionary<string, string> stored, Dictionary<string, string> current)
     {
         foreach (string key in current.Keys.Union(stored.Keys))
@@ -510,7 +540,10 @@ internal sealed class TrainingRun : IDisposable
                         $"SHA-256 {old[..Math.Min(12, old.Length)]}… then, {now[..Math.Min(12, now.Length)]}… now; for files, their names, sizes and modification times); resume with the same {which} images.");
                 }
 
-                throw new InvalidDataException($"{path}: the checkpoint was written with {key} = {old ?? "(absent)"} but this run has {key} = {now ?? "(absent)"}; resume with the same options and data.");
+                string advice = key == "TotalSteps"
+                    ? " A run can be given more steps when it is resumed (FinetuneRequest.ExtendSchedule), never fewer."
+                    : "";
+                throw new InvalidDataException($"{path}: the checkpoint was written with {key} = {old ?? "(absent)"} but this run has {key} = {now ?? "(absent)"}; resume with the same options and data.{advice}");
             }
         }
     }
