@@ -298,7 +298,7 @@ internal static class FinetuneCommand
             WriteSettings();
         }
 
-        console.MarkupLineInterpolated($"finetune: {target.Count} target images{(source is null ? "" : $", source {source.Count:N0} files")}, {settings.Method}, mixing {settings.Mixing}, working size {imageOptions.Height}, device {TorchDevices.Resolve(engineOptions.Device)}, {TorchSharp.torch.get_num_threads()} threads");
+        console.MarkupLineInterpolated($"finetune: {target.Count} target images{(source is null ? "" : $", source {source.Count:N0} files")}, {settings.Method}, mixing {settings.Mixing}, working size {imageOptions.Height}, device {TorchDevices.Resolve(engineOptions.Device)}, {Threads(TorchSharp.torch.get_num_threads())}");
         if (leftOut.Summary() is { } indexed)
         {
             console.WriteLine(indexed);
@@ -461,4 +461,6 @@ internal static class FinetuneCommand
             throw new InvalidDataException($"{e.Message} Give --skip-unreadable to leave out such files (each is named in log.txt) and go on.", e);
         }
     }
+
+    private static string Threads(int n) => n == 1 ? "1 thread" : $"{n} threads";
 }

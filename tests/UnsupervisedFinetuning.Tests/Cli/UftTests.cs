@@ -89,6 +89,21 @@ public sealed class UftTests
         Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Success), outcome.Error);
         Assert.That(outcome.Output, Does.Contain("monitor step 2: RankMe").And.Contain("monitor step 4: RankMe").And.Contain("source CKA").And.Contain("validation kNN"));
         Assert.That(outcome.Output, Does.Contain("best step by source-cka").And.Contain("0 (saved)"));
+        Assert.That(outcome.Output, Does.Contain("validation kNN").And.Contain("% of 300 images"), "an accuracy names its image count");
+
+        // monitor.csv holds every point, the step-0 baseline too, with the numbers the screen rounds.
+        string[] rows = File.ReadAllLines(Path.Combine(output, MetricsFiles.MonitorFile));
+        Assert.That(rows[0], Does.StartWith("step,rankme,uniformity,alignment,source_cka"));
+        var points = rows.Skip(1).Select(r => r.Split(',')).ToList();
+        Assert.That(points.Select(p => p[0]), Is.EqualTo(new[] { "0", "2", "4" }));
+        foreach (var point in points)
+        {
+            double rankMe = double.Parse(point[1], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.That(outcome.Output, Does.Contain($"monitor step {point[0]}: RankMe {ReportNumbers.Fixed(rankMe, 1)}"));
+        }
+
+        Assert.That(double.Parse(points[0][4], System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(1.0).Within(1e-9), "CKA of the pretrained backbone with itself");
+        Assert.That(File.ReadAllLines(Path.Combine(output, MetricsFiles.StepsFile)).Skip(1).Select(r => r.Split(',')[0]), Is.EqualTo(new[] { "1", "2", "3", "4" }));
         using var start = PretrainedModel.Load(Model);
         using var saved = PretrainedModel.Load(Path.Combine(output, FinetuneCommand.ModelFile));
         Assert.That((saved.Description.Provenance["selectedStep"], saved.Description.Provenance["savedStep"], saved.Description.Provenance["steps"]), Is.EqualTo(("0", "0", "4")));
