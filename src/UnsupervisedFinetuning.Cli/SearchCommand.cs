@@ -119,7 +119,7 @@ internal static class SearchCommand
 
             var table = new Table().Border(TableBorder.Rounded).Title($"scored by {result.Criterion} at the last step (higher is better)")
                 .AddColumn("candidate").AddColumn(new TableColumn("score").RightAligned()).AddColumn(new TableColumn("RankMe").RightAligned())
-                .AddColumn(new TableColumn("uniformity").RightAligned()).AddColumn(new TableColumn("leave-one-out kNN").RightAligned());
+                .AddColumn(new TableColumn("uniformity").RightAligned()).AddColumn(new TableColumn(labelled is null ? "leave-one-out kNN" : $"leave-one-out kNN ({labelled.Count} images)").RightAligned());
             foreach (var t in result.Trials)
             {
                 string mark = ReferenceEquals(t, result.Best) ? " ◆" : "";
@@ -128,6 +128,11 @@ internal static class SearchCommand
             }
 
             console.Write(table);
+            if (labelled is { Count: < EvaluationCounts.Small } few)
+            {
+                console.MarkupLineInterpolated($"[yellow]The leave-one-out kNN rests on {few.Count} labelled images (fewer than {EvaluationCounts.Small}): one image moves it {ReportNumbers.Fixed(100.0 / few.Count, 1)} points, so trials that differ by a few points are tied.[/]");
+            }
+
             console.MarkupLineInterpolated($"chosen: [bold]{result.Best.Candidate.Name}[/]; train it with: uft finetune {FinetuneArguments(result.Best.Candidate, settings)}");
             if (parse.GetValue(json) is { } jsonPath)
             {
