@@ -90,10 +90,11 @@ internal static class EvaluateCommand
                 }
 
                 var counts = EvaluationCounts.Of(data);
-                console.WriteLine($"backbone: {ConsoleText.Printable(Path.GetFullPath(models[0].Name))}");
+                // Straight to the writer: Spectre would wrap a long path after "backbone:" at 80 columns in a pipe.
+                console.Profile.Out.Writer.WriteLine($"backbone: {ConsoleText.Printable(Path.GetFullPath(models[0].Name))}");
                 if (models.Count == 2)
                 {
-                    console.WriteLine($"compare:  {ConsoleText.Printable(Path.GetFullPath(models[1].Name))}");
+                    console.Profile.Out.Writer.WriteLine($"compare:  {ConsoleText.Printable(Path.GetFullPath(models[1].Name))}");
                 }
 
                 console.Write(Table(models.Select(m => m.Name).ToList(), results, counts));

@@ -20,7 +20,7 @@ namespace UnsupervisedFinetuning;
 /// to reach), <c>off</c> switches it off. The switch is libtorch's <c>at::Context::setUserEnabledMkldnn</c>, reached
 /// on Linux x64 only; elsewhere nothing is checked or changed.
 /// </remarks>
-public static class NativeKernels
+public static partial class NativeKernels
 {
     /// <summary>The environment variable that overrides the check: <c>auto</c>, <c>on</c> or <c>off</c>.</summary>
     public const string SettingVariable = "UFT_ONEDNN";
@@ -135,7 +135,7 @@ public static class NativeKernels
     }
 
     /// <summary>libtorch's global context, reached through its exported C++ symbols (Itanium mangling: Linux x64).</summary>
-    private sealed class Native
+    private sealed partial class Native
     {
         private readonly IntPtr _context;
         private readonly IntPtr _library;
@@ -153,11 +153,60 @@ public static class NativeKernels
         {
             if (NativeLibrary.TryGetExport(_library, "_ZN2at6native17_nnpack_availableEv", out var available)
                 && NativeLibrary.TryGetExport(_library, "_ZN2at7Context20setUserEnabledNNPACKEb", out var setter)
-                && ((delegate* unmanaged<byte>)available)() == 0)
+                && WithoutStandardError(() => ((delegate* unmanaged<byte>)available)()) == 0)
             {
                 ((delegate* unmanaged<IntPtr, byte, void>)setter)(_context, 0);
             }
         }
+
+        /// <summary>
+        /// Runs <paramref name="call"/> with file descriptor 2 pointed at /dev/null: asking NNPACK whether it is available
+        /// initialises it, and where it cannot, libtorch prints "Could not initialize NNPACK! Reason: Unsupported
+        /// hardware" — a line on every command's screen about a kernel that is then switched off. The window is the one
+        /// call, at backend load; if the descriptors cannot be swapped the call runs as it is.
+        /// </summary>
+        private static T WithoutStandardError<T>(Func<T> call)
+        {
+            int saved = Dup(2);
+            int sink = saved < 0 ? -1 : OpenFile("/dev/null", 1 /* O_WRONLY */);
+            if (sink < 0 || Dup2(sink, 2) < 0)
+            {
+                CloseFile(sink);
+                CloseFile(saved);
+                return call();
+            }
+
+            try
+            {
+                return call();
+            }
+            finally
+            {
+                Dup2(saved, 2);
+                CloseFile(saved);
+                CloseFile(sink);
+            }
+        }
+
+        private static void CloseFile(int descriptor)
+        {
+            if (descriptor >= 0)
+            {
+                _ = Close(descriptor);
+            }
+        }
+
+        [LibraryImport("libc", EntryPoint = "dup")]
+        private static partial int Dup(int descriptor);
+
+        [LibraryImport("libc", EntryPoint = "dup2")]
+        private static partial int Dup2(int from, int to);
+
+        [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8)]
+        private static partial int OpenFile(string path, int flags);
+
+        [LibraryImport("libc", EntryPoint = "close")]
+        private static partial int Close(int descriptor);
 
         public static unsafe Native? Open()
         {

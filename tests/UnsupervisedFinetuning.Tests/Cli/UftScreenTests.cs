@@ -64,6 +64,18 @@ public sealed class UftScreenTests
     }
 
     [Test]
+    public void AProcess_PrintsNoLibtorchNoiseOnStandardError()
+    {
+        // Where NNPACK cannot initialise (Firecracker VMs), asking whether it is available printed
+        // "[W… NNPACK.cpp:56] Could not initialize NNPACK! Reason: Unsupported hardware." on every command.
+        var (code, output, error) = UftTests.LaunchProcess("evaluate", "--backbone", UftTests.Model, "--unlabelled", Path.Combine(RepositoryPaths.SampleData, "images", "digits"));
+
+        Assert.That(code, Is.EqualTo(ExitCodes.Success), error);
+        Assert.That(output, Does.Contain("RankMe"));
+        Assert.That(error, Does.Not.Contain("NNPACK"));
+    }
+
+    [Test]
     public void Threads_IsUsedForTheCommand_AndPutBackAfterIt()
     {
         int before = get_num_threads();

@@ -517,22 +517,29 @@ public sealed class UftTests
         Assert.That(string.Join("\n", lines), Does.Contain("--resume"));
     }
 
+    /// <summary>Runs uft as a child process; returns its exit code, standard output and standard error.</summary>
+    internal static (int Code, string Output, string Error) LaunchProcess(params string[] args)
+    {
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in (string[])[Path.Combine(AppContext.BaseDirectory, "uft.dll"), .. args])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        string error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output.Result, error);
+    }
+
     [Test]
     public void Process_BadOption_ExitCode2_Help_ExitCode0()
     {
         static (int Code, string Output) Launch(params string[] args)
         {
-            var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (string argument in (string[])[Path.Combine(AppContext.BaseDirectory, "uft.dll"), .. args])
-            {
-                start.ArgumentList.Add(argument);
-            }
-
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            string error = process.StandardError.ReadToEnd();
-            process.WaitForExit();
-            return (process.ExitCode, output.Result + error);
+            var (code, output, error) = LaunchProcess(args);
+            return (code, output + error);
         }
 
         var help = Launch("finetune", "--help");
