@@ -35,4 +35,28 @@ public static class TransferMetrics
 
     /// <summary><see cref="SourceKnn"/> of the backbone at the step the monitoring criterion selected.</summary>
     public const string SourceKnnSelected = "source kNN (retention, selected step)";
+
+    /// <summary>
+    /// Whether <paramref name="metric"/> is an accuracy (a fraction of images classified right), which reports show in
+    /// percent: its name contains "kNN", "probe" or "accuracy", in any case (<see cref="TargetKnn"/>,
+    /// <see cref="TargetLinearProbe"/>, <see cref="SourceKnn"/>, a leave-one-out kNN, …).
+    /// </summary>
+    public static bool IsAccuracy(string metric)
+    {
+        ArgumentNullException.ThrowIfNull(metric);
+        return metric.Contains("kNN", StringComparison.OrdinalIgnoreCase) || metric.Contains("probe", StringComparison.OrdinalIgnoreCase) || metric.Contains("accuracy", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// Which way <paramref name="metric"/> improves: true when higher is better (accuracies, <see cref="RankMe"/>,
+    /// <see cref="SourceCka"/> and <see cref="SourceNeighbourhoods"/>: less drift), false when lower is better
+    /// (<see cref="Uniformity"/>, <see cref="Alignment"/>), null for a metric this library does not define.
+    /// </summary>
+    public static bool? HigherIsBetter(string metric) => metric switch
+    {
+        RankMe or SourceCka or SourceNeighbourhoods => true,
+        Uniformity or Alignment => false,
+        _ when IsAccuracy(metric) => true,
+        _ => null,
+    };
 }

@@ -85,7 +85,10 @@ public sealed class TransferReport
         return Stats(differences);
     }
 
-    /// <summary>The report as Markdown: one table of mean ± std (in percentage points for accuracies) and one of paired differences.</summary>
+    /// <summary>
+    /// The report as Markdown: one table of mean ± std (in percentage points for accuracies) and one of paired differences,
+    /// numbers as <see cref="ReportFormat"/> writes them (a screen that uses it shows the same digits).
+    /// </summary>
     public string ToMarkdown()
     {
         var md = new StringBuilder();
@@ -100,12 +103,12 @@ public sealed class TransferReport
             md.AppendLine();
         }
 
-        md.AppendLine(CultureInfo.InvariantCulture, $"Seeds: {string.Join(", ", Seeds)} (mean ± sample std over seeds).").AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Seeds: {string.Join(", ", Seeds.Select(s => s.ToString(CultureInfo.InvariantCulture)))} (mean ± sample std over seeds).").AppendLine();
         md.AppendLine("| arm | " + string.Join(" | ", Metrics) + " |");
         md.AppendLine("|---|" + string.Concat(Metrics.Select(_ => "---|")));
         foreach (string arm in Arms)
         {
-            md.AppendLine($"| {arm} | " + string.Join(" | ", Metrics.Select(m => Format(Summarize(arm, m), m))) + " |");
+            md.AppendLine($"| {arm} | " + string.Join(" | ", Metrics.Select(m => ReportFormat.MeanStd(Summarize(arm, m), m))) + " |");
         }
 
         md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Paired difference against **{ReferenceArm}** (same seed, then mean ± std over seeds):").AppendLine();
@@ -113,7 +116,7 @@ public sealed class TransferReport
         md.AppendLine("|---|" + string.Concat(Metrics.Select(_ => "---|")));
         foreach (string arm in Arms.Where(a => a != ReferenceArm))
         {
-            md.AppendLine($"| {arm} | " + string.Join(" | ", Metrics.Select(m => Format(PairedDifference(arm, m), m, signed: true))) + " |");
+            md.AppendLine($"| {arm} | " + string.Join(" | ", Metrics.Select(m => ReportFormat.MeanStd(PairedDifference(arm, m), m, signed: true))) + " |");
         }
 
         AppendMonitoring(md);
@@ -172,14 +175,14 @@ public sealed class TransferReport
         {
             var traces = Monitoring.Where(t => t.Arm == arm).ToList();
             var signals = traces.SelectMany(t => t.Points).SelectMany(p => Signals(p).Select(s => s.Signal)).Distinct().ToList();
-            string selected = string.Join(", ", traces.Select(t => $"{(t.SelectedStep is { } s ? s.ToString(CultureInfo.InvariantCulture) : "–")} (seed {t.Seed})"));
+            string selected = string.Join(", ", traces.Select(t => $"{(t.SelectedStep is { } s ? s.ToString(CultureInfo.InvariantCulture) : "–")} (seed {t.Seed.ToString(CultureInfo.InvariantCulture)})"));
             md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"**{arm}** — selected step: {selected}").AppendLine();
             md.AppendLine("| step | " + string.Join(" | ", signals) + " |");
             md.AppendLine("|---|" + string.Concat(signals.Select(_ => "---|")));
             foreach (var step in traces.SelectMany(t => t.Points).Select(p => p.Step).Distinct().Order())
             {
                 var values = traces.SelectMany(t => t.Points.Where(p => p.Step == step)).SelectMany(Signals).ToList();
-                md.AppendLine("| " + step.ToString(CultureInfo.InvariantCulture) + " | " + string.Join(" | ", signals.Select(s => Format(Stats(values.Where(v => v.Signal == s).Select(v => v.Value)), s))) + " |");
+                md.AppendLine("| " + step.ToString(CultureInfo.InvariantCulture) + " | " + string.Join(" | ", signals.Select(s => ReportFormat.MeanStd(Stats(values.Where(v => v.Signal == s).Select(v => v.Value)), s))) + " |");
             }
         }
     }
@@ -266,23 +269,6 @@ public sealed class TransferReport
         double mean = v.Average();
         double std = v.Length > 1 ? Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1)) : double.NaN;
         return new Summary(mean, std, v.Length);
-    }
-
-    private static bool IsAccuracy(string metric) => metric.Contains("kNN", StringComparison.OrdinalIgnoreCase) || metric.Contains("probe", StringComparison.OrdinalIgnoreCase) || metric.Contains("accuracy", StringComparison.OrdinalIgnoreCase);
-
-    private static string Format(Summary s, string metric, bool signed = false)
-    {
-        if (s.Count == 0)
-        {
-            return "–";
-        }
-
-        // Accuracies are shown in percentage points, other metrics as they are.
-        bool accuracy = IsAccuracy(metric);
-        double scale = accuracy ? 100 : 1;
-        string digits = accuracy ? "0.0" : "0.000";
-        string mean = (s.Mean * scale).ToString(signed ? $"+{digits};-{digits};{digits}" : digits, CultureInfo.InvariantCulture);
-        return double.IsNaN(s.Std) ? mean : $"{mean} ± {(s.Std * scale).ToString(digits, CultureInfo.InvariantCulture)}";
     }
 
     private static double? Finite(double value) => double.IsFinite(value) ? value : null;

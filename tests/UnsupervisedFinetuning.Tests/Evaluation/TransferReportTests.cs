@@ -120,6 +120,41 @@ public sealed class TransferReportTests
     }
 
     [Test]
+    public void Files_UnderACultureWithAUnicodeMinus_HoldOnlyAsciiMinus()
+    {
+        // A negative seed, a negative paired difference (replay − naive = −2.0 points), negative uniformity and a monitor history.
+        var report = new TransferReport(
+        [
+            new("naive UFT", -1, TransferMetrics.TargetKnn, 0.92), new("replay", -1, TransferMetrics.TargetKnn, 0.90),
+            new("naive UFT", -1, TransferMetrics.Uniformity, -1.6), new("replay", -1, TransferMetrics.Uniformity, -1.5),
+        ], "naive UFT");
+        report.Monitoring.Add(new MonitorTrace("replay", -1, [new UnsupervisedFinetuning.Monitoring.MonitorPoint { Step = 0, Target = new LabelFreeMonitors(10, -1.25, 0.3), Score = 1.25, Seconds = 0.1 }], 0));
+        var unicodeMinus = (System.Globalization.CultureInfo)System.Globalization.CultureInfo.InvariantCulture.Clone();
+        unicodeMinus.NumberFormat.NegativeSign = "\u2212";
+        var previous = System.Globalization.CultureInfo.CurrentCulture;
+        using var dir = new TempDirectory();
+        try
+        {
+            System.Globalization.CultureInfo.CurrentCulture = unicodeMinus;
+            report.Write(dir.Path);
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = previous;
+        }
+
+        string md = File.ReadAllText(Path.Combine(dir.Path, "report.md"));
+        Assert.That(md, Does.Contain("| replay | -2.0 | +0.100 |"), "the negative difference, ASCII minus");
+        Assert.That(md, Does.Contain("Seeds: -1 ").And.Contain("0 (seed -1)"));
+        foreach (string file in Directory.GetFiles(dir.Path))
+        {
+            Assert.That(File.ReadAllText(file), Does.Not.Contain("\u2212"), Path.GetFileName(file));
+        }
+
+        Assert.That(File.ReadAllText(Path.Combine(dir.Path, "report.csv")), Does.Contain("replay,-1,uniformity,-1.5"));
+    }
+
+    [Test]
     public void Constructor_DuplicateMeasurement_IsRejected()
     {
         var e = Assert.Throws<ArgumentException>(() => _ = new TransferReport([new("a", 1, "m", 1), new("a", 1, "m", 2)], "a"));
