@@ -73,7 +73,7 @@ public sealed class MonitoringReportTests
 
         Assert.That(written.Select(Path.GetFileName), Is.EquivalentTo(new[] { "report.md", "report.csv", "report.json", "report-monitoring.csv", "report.png", "report-monitoring.png" }));
         using var png = SkiaSharp.SKBitmap.Decode(Path.Combine(dir.Path, "report-monitoring.png"));
-        Assert.That((png.Width, png.Height), Is.EqualTo((MonitorChart.PanelWidth * 3, MonitorChart.PanelHeight * 2)), "six signals: two rows of three panels");
+        Assert.That((png.Width, png.Height), Is.EqualTo((MonitorChart.PanelWidth * 3, (MonitorChart.PanelHeight * 2) + MonitorChart.LegendHeight)), "six signals: two rows of three panels, then the legend");
         Assert.That(png.Pixels.ToHashSet(), Does.Contain(new SkiaSharp.SKColor(0x1f, 0x77, 0xb4)), "the arm's line is drawn");
     }
 
