@@ -6,7 +6,6 @@
 //   dotnet run -c Release --project samples/Quickstart                       # defaults, one seed
 //   dotnet run -c Release --project samples/Quickstart -- --seeds 0,1,2 --pairing far
 using System.Diagnostics;
-using System.Globalization;
 using Spectre.Console;
 using UnsupervisedFinetuning.Evaluation;
 using UnsupervisedFinetuning.Reporting;
@@ -100,7 +99,20 @@ namespace UnsupervisedFinetuning.Samples.Quickstart
                 files.AddRange(SignalStudy.Write(settings.Output.FullName, result, studySettings));
             }
 
+            WriteTable(report);
+            AnsiConsole.Write(SelectionTable(report, QuickstartCommandLine.CriterionName(settings.Criterion)));
+            foreach (string file in files)
+            {
+                AnsiConsole.MarkupLineInterpolated($"wrote {file}");
+            }
 
+            AnsiConsole.MarkupLineInterpolated($"Finished in {clock.Elapsed.TotalMinutes:F1} min.");
+            return 0;
+        }
+
+        /// <summary>The main table: every arm's accuracies (with Δ against the reference arm) and label-free drift, digits as in report.md.</summary>
+        private static void WriteTable(TransferReport report)
+        {
             var table = new Table().Border(TableBorder.Rounded).AddColumn("arm");
             string[] shown = [TransferMetrics.TargetKnn, TransferMetrics.TargetLinearProbe, TransferMetrics.SourceKnn, TransferMetrics.SourceCka, TransferMetrics.SourceNeighbourhoods, TransferMetrics.RankMe];
             foreach (string metric in shown)
@@ -114,21 +126,13 @@ namespace UnsupervisedFinetuning.Samples.Quickstart
             }
 
             AnsiConsole.Write(table);
-            AnsiConsole.MarkupLine("Δ = paired difference against naive UFT (percentage points, same seed). Label-free columns: no label was used.");
-            AnsiConsole.Write(SelectionTable(report, settings));
-            foreach (string file in files)
-            {
-                AnsiConsole.MarkupLineInterpolated($"wrote {file}");
-            }
-
-            AnsiConsole.MarkupLineInterpolated($"Finished in {clock.Elapsed.TotalMinutes:F1} min.");
-            return 0;
+            AnsiConsole.MarkupLineInterpolated($"Δ = paired difference against {report.ReferenceArm} (percentage points, same seed). Label-free columns: no label was used.");
         }
 
         /// <summary>Per trained arm: the step the label-free criterion selected against the last step, paired per seed.</summary>
-        private static Table SelectionTable(TransferReport report, Settings settings)
+        private static Table SelectionTable(TransferReport report, string criterion)
         {
-            var table = new Table().Border(TableBorder.Rounded).Title($"Step selected by {QuickstartCommandLine.CriterionName(settings.Criterion)} (label-free) vs the last step")
+            var table = new Table().Border(TableBorder.Rounded).Title($"Step selected by {criterion} (label-free) vs the last step")
                 .AddColumn("arm").AddColumn(new TableColumn("selected steps").RightAligned())
                 .AddColumn(new TableColumn("Δ target kNN").RightAligned()).AddColumn(new TableColumn("Δ retention").RightAligned());
             foreach (var arm in report.Monitoring.Select(t => t.Arm).Distinct())
@@ -146,34 +150,18 @@ namespace UnsupervisedFinetuning.Samples.Quickstart
             var lastBySeed = byMetric[last].ToDictionary(m => m.Seed, m => m.Value);
             double[] d = byMetric[selected].Where(m => lastBySeed.ContainsKey(m.Seed)).Select(m => 100 * (m.Value - lastBySeed[m.Seed])).ToArray();
             double mean = d.Average();
-            string text = mean.ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture);
-            return d.Length > 1 ? text + " ± " + Math.Sqrt(d.Sum(x => (x - mean) * (x - mean)) / (d.Length - 1)).ToString("0.0", CultureInfo.InvariantCulture) : text;
+            string text = ReportFormat.Number(mean, ReportFormat.AccuracyDecimals, signed: true);
+            return d.Length > 1 ? text + " ± " + ReportFormat.Number(Math.Sqrt(d.Sum(x => (x - mean) * (x - mean)) / (d.Length - 1)), ReportFormat.AccuracyDecimals) : text;
         }
 
-        private static string Cell(TransferReport report, string arm, string metric)
+        /// <summary>A table cell: mean ± std as report.md writes it (ReportFormat), and for accuracies the paired Δ's mean.</summary>
+        internal static string Cell(TransferReport report, string arm, string metric)
         {
-            var s = report.Summarize(arm, metric);
-            if (s.Count == 0)
-            {
-                return "–";
-            }
-
-            bool accuracy = metric.Contains("kNN", StringComparison.Ordinal) || metric.Contains("probe", StringComparison.Ordinal);
-            double scale = accuracy ? 100 : 1;
-            string digits = accuracy ? "F1" : "F3";
-            string text = (s.Mean * scale).ToString(digits, CultureInfo.InvariantCulture) + (double.IsNaN(s.Std) ? "" : " ± " + (s.Std * scale).ToString(digits, CultureInfo.InvariantCulture));
-            if (!accuracy)
-            {
-                return text;
-            }
-
-            if (arm != report.ReferenceArm)
-            {
-                var d = report.PairedDifference(arm, metric);
-                text += $" (Δ {(d.Mean * 100).ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture)})";
-            }
-
-            return text;
+            string text = ReportFormat.MeanStd(report.Summarize(arm, metric), metric);
+            var d = report.PairedDifference(arm, metric);
+            return TransferMetrics.IsAccuracy(metric) && arm != report.ReferenceArm && d.Count > 0
+                ? $"{text} (Δ {ReportFormat.Value(d.Mean, metric, signed: true)})"
+                : text;
         }
     }
 }

@@ -51,7 +51,7 @@ internal static class SignalStudy
         }
 
         md.AppendLine().AppendLine("## Selecting each run's step by a criterion, against taking the last step").AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"Paired per run (selected − last), then mean ± std over the {runs.Count} runs, in percentage points. The criterion picks the point with the highest score (ties: the earliest), as the engine does without patience.").AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Paired per run (selected - last), then mean ± std over the {runs.Count} runs, in percentage points. The criterion picks the point with the highest score (ties: the earliest), as the engine does without patience.").AppendLine();
         md.AppendLine("| criterion | mean selected step | Δ target kNN | Δ retention | runs where it kept the last step |");
         md.AppendLine("|---|---|---|---|---|");
         foreach (var (signal, higher, criterion) in Signals)
@@ -73,7 +73,7 @@ internal static class SignalStudy
                 continue;
             }
 
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {QuickstartCommandLine.CriterionName(criterion)} | {picks.Average(p => p.Best.Step):F0} | {MeanStd(picks.Select(p => 100 * (p.Best.TargetKnn - p.Last.TargetKnn)), "+0.0;-0.0;0.0")} | {MeanStd(picks.Select(p => 100 * (p.Best.SourceKnn - p.Last.SourceKnn)), "+0.0;-0.0;0.0")} | {picks.Count(p => p.Best.Step == p.Last.Step)} of {picks.Count} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {QuickstartCommandLine.CriterionName(criterion)} | {picks.Average(p => p.Best.Step):F0} | {MeanStd(picks.Select(p => 100 * (p.Best.TargetKnn - p.Last.TargetKnn)), meanDecimals: 1)} | {MeanStd(picks.Select(p => 100 * (p.Best.SourceKnn - p.Last.SourceKnn)), meanDecimals: 1)} | {picks.Count(p => p.Best.Step == p.Last.Step)} of {picks.Count} |");
         }
 
         var csv = new StringBuilder("arm,seed,step,target kNN,source kNN," + string.Join(',', Signals.Select(s => s.Signal)) + "\n");
@@ -113,9 +113,10 @@ internal static class SignalStudy
     private static double Score(Row row, string signal, bool higher) => higher ? row.Values[signal] : -row.Values[signal];
 
     private static string Rho(List<Row> rows, string signal, Func<Row, double> metric) =>
-        rows.Count < 3 ? "–" : Spearman(rows.Select(r => r.Values[signal]), rows.Select(metric)).ToString("+0.00;-0.00;0.00", CultureInfo.InvariantCulture);
+        rows.Count < 3 ? "–" : ReportFormat.Number(Spearman(rows.Select(r => r.Values[signal]), rows.Select(metric)), 2, signed: true);
 
-    private static string MeanStd(IEnumerable<double> values, string format = "+0.00;-0.00;0.00")
+    /// <summary>Signed mean ± std (two decimals for the std); the numbers rounded as every report rounds them (ReportFormat).</summary>
+    private static string MeanStd(IEnumerable<double> values, int meanDecimals = 2)
     {
         double[] v = values.Where(double.IsFinite).ToArray();
         if (v.Length == 0)
@@ -125,7 +126,7 @@ internal static class SignalStudy
 
         double mean = v.Average();
         double std = v.Length > 1 ? Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1)) : 0;
-        return mean.ToString(format, CultureInfo.InvariantCulture) + " ± " + std.ToString("0.00", CultureInfo.InvariantCulture);
+        return ReportFormat.Number(mean, meanDecimals, signed: true) + " ± " + ReportFormat.Number(std, 2);
     }
 
     /// <summary>Spearman's ρ: Pearson correlation of the ranks (ties get their average rank); NaN when a side is constant.</summary>

@@ -31,7 +31,7 @@ internal static class SweepAnalysis
         md.AppendLine("|---|---|---|---|---|---|---|");
         foreach (var arm in present)
         {
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {(front.Contains(arm.Name) ? "◆ " : "")}{arm.Name} | {report.Summarize(arm.Name, TransferMetrics.TargetKnn).Count} | {Cell(report, arm.Name, TransferMetrics.TargetKnn, 100)} | {Cell(report, arm.Name, TransferMetrics.SourceKnn, 100)} | {Cell(report, arm.Name, ValidationKnn, 100)} | {Cell(report, arm.Name, TransferMetrics.Uniformity, 1, "F3")} | {Cell(report, arm.Name, TransferReport.ValidationKnnSignal, 100)} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {(front.Contains(arm.Name) ? "◆ " : "")}{arm.Name} | {report.Summarize(arm.Name, TransferMetrics.TargetKnn).Count} | {Cell(report, arm.Name, TransferMetrics.TargetKnn)} | {Cell(report, arm.Name, TransferMetrics.SourceKnn)} | {Cell(report, arm.Name, ValidationKnn)} | {Cell(report, arm.Name, TransferMetrics.Uniformity)} | {Cell(report, arm.Name, TransferReport.ValidationKnnSignal)} |");
         }
 
         md.AppendLine().AppendLine("## Selection rules against uniform selection").AppendLine();
@@ -71,7 +71,7 @@ internal static class SweepAnalysis
             return;
         }
 
-        md.AppendLine(CultureInfo.InvariantCulture, $"The budget: every one of the {grid.Count} grid settings trained once per seed at full length ({grid.Count}× the compute of one run). Each criterion picks one setting per seed from its own numbers; the pick is then scored on the test split, which no choice sees. Regret = test target kNN of the validation-split pick − test target kNN of the criterion's pick (points, mean ± std over {seeds.Length} seeds; ≤ 0 means at least as good).").AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"The budget: every one of the {grid.Count} grid settings trained once per seed at full length ({grid.Count}× the compute of one run). Each criterion picks one setting per seed from its own numbers; the pick is then scored on the test split, which no choice sees. Regret = test target kNN of the validation-split pick - test target kNN of the criterion's pick (points, mean ± std over {seeds.Length} seeds; ≤ 0 means at least as good).").AppendLine();
         md.AppendLine("| criterion | labels used | picks (per seed) | test target kNN of the pick (%) | retention of the pick (%) | regret vs validation-split pick |");
         md.AppendLine("|---|---|---|---|---|---|");
         (string Name, string Labels, string Metric, bool Higher)[] criteria =
@@ -94,7 +94,7 @@ internal static class SweepAnalysis
             double[] test = [.. picks.Select(p => 100 * value[(p.Arm!, p.Seed, TransferMetrics.TargetKnn)])];
             double[] retention = [.. picks.Select(p => 100 * value[(p.Arm!, p.Seed, TransferMetrics.SourceKnn)])];
             double[] regret = [.. picks.Where(p => reference[p.Seed] is not null).Select(p => 100 * (value[(reference[p.Seed]!, p.Seed, TransferMetrics.TargetKnn)] - value[(p.Arm!, p.Seed, TransferMetrics.TargetKnn)]))];
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {labels} | {string.Join("; ", picks.Select(p => p.Arm))} | {MeanStd(test, "0.0")} | {MeanStd(retention, "0.0")} | {MeanStd(regret)} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {labels} | {string.Join("; ", picks.Select(p => p.Arm))} | {MeanStd(test, signed: false)} | {MeanStd(retention, signed: false)} | {MeanStd(regret)} |");
         }
 
         // The budgeted choice: FinetuneSearch's short trials, each criterion's pick scored by that setting's full run.
@@ -129,7 +129,7 @@ internal static class SweepAnalysis
             double[] test = [.. picks.Select(p => 100 * value[(p.Arm, p.Seed, TransferMetrics.TargetKnn)])];
             double[] retention = [.. picks.Select(p => 100 * value[(p.Arm, p.Seed, TransferMetrics.SourceKnn)])];
             double[] regret = [.. picks.Where(p => reference[p.Seed] is not null).Select(p => 100 * (value[(reference[p.Seed]!, p.Seed, TransferMetrics.TargetKnn)] - value[(p.Arm, p.Seed, TransferMetrics.TargetKnn)]))];
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {labels} | {string.Join("; ", picks.Select(p => p.Arm))} | {MeanStd(test, "0.0")} | {MeanStd(retention, "0.0")} | {MeanStd(regret)} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {labels} | {string.Join("; ", picks.Select(p => p.Arm))} | {MeanStd(test, signed: false)} | {MeanStd(retention, signed: false)} | {MeanStd(regret)} |");
         }
     }
 
@@ -145,18 +145,15 @@ internal static class SweepAnalysis
         return [.. measurements.Where(m => m.Arm == arm && m.Metric == metric && bySeed.ContainsKey(m.Seed)).GroupBy(m => m.Seed).Select(g => 100 * (g.Last().Value - bySeed[g.Key]))];
     }
 
-    private static string Cell(TransferReport report, string arm, string metric, double scale, string digits = "F1")
+    /// <summary>Mean ± std over seeds as report.md writes it (accuracies in points with one decimal, others with three).</summary>
+    private static string Cell(TransferReport report, string arm, string metric)
     {
         var s = report.Summarize(arm, metric);
-        if (s.Count == 0 || !double.IsFinite(s.Mean))
-        {
-            return "–";
-        }
-
-        return (s.Mean * scale).ToString(digits, CultureInfo.InvariantCulture) + (double.IsNaN(s.Std) ? "" : " ± " + (s.Std * scale).ToString(digits, CultureInfo.InvariantCulture));
+        return double.IsFinite(s.Mean) ? ReportFormat.MeanStd(s, metric) : "–";
     }
 
-    private static string MeanStd(double[] values, string format = "+0.0;-0.0;0.0")
+    /// <summary>Mean ± std of values already in percentage points, one decimal; a sign on the mean for differences.</summary>
+    private static string MeanStd(double[] values, bool signed = true)
     {
         if (values.Length == 0)
         {
@@ -164,7 +161,7 @@ internal static class SweepAnalysis
         }
 
         double mean = values.Average();
-        string text = mean.ToString(format, CultureInfo.InvariantCulture);
-        return values.Length < 2 ? text : text + " ± " + Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1)).ToString("0.0", CultureInfo.InvariantCulture);
+        string text = ReportFormat.Number(mean, ReportFormat.AccuracyDecimals, signed);
+        return values.Length < 2 ? text : text + " ± " + ReportFormat.Number(Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1)), ReportFormat.AccuracyDecimals);
     }
 }
