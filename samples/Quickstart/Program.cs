@@ -5,6 +5,7 @@
 //
 //   dotnet run -c Release --project samples/Quickstart                       # defaults, one seed
 //   dotnet run -c Release --project samples/Quickstart -- --seeds 0,1,2 --pairing far
+//   dotnet run -c Release --project samples/Quickstart -- --render-only --out samples/Quickstart/results/far   # redraw a saved report
 using System.Diagnostics;
 using Spectre.Console;
 using UnsupervisedFinetuning.Evaluation;
@@ -56,6 +57,11 @@ namespace UnsupervisedFinetuning.Samples.Quickstart
         public static int Execute(Settings settings)
         {
             var clock = Stopwatch.StartNew();
+            if (settings.RenderOnly)
+            {
+                return Render(settings);
+            }
+
             try
             {
                 TorchDevices.Resolve(settings.Device);
@@ -107,6 +113,25 @@ namespace UnsupervisedFinetuning.Samples.Quickstart
             }
 
             AnsiConsole.MarkupLineInterpolated($"Finished in {clock.Elapsed.TotalMinutes:F1} min.");
+            return 0;
+        }
+
+        /// <summary>
+        /// --render-only: the report saved in --out written again with the current code (charts, Markdown, CSV, JSON) and
+        /// its table printed, without training. The numbers are the file's, so the rewritten files hold the same values.
+        /// </summary>
+        private static int Render(Settings settings)
+        {
+            string folder = settings.Output.FullName;
+            var report = SavedReport.Read(Path.Combine(folder, QuickstartCommandLine.RenderedReport));
+            var files = report.WriteWithChart(folder, "report");
+            AnsiConsole.MarkupLineInterpolated($"[bold]{report.Title}[/] (from {Path.Combine(folder, QuickstartCommandLine.RenderedReport)})");
+            WriteTable(report);
+            foreach (string file in files)
+            {
+                AnsiConsole.MarkupLineInterpolated($"wrote {file}");
+            }
+
             return 0;
         }
 

@@ -48,12 +48,13 @@ internal sealed class QuickstartCommandLine
         var criterionOption = new Option<string>("--criterion") { Description = "Label-free criterion that selects each run's best step: " + string.Join(", ", Criteria.Keys) + $" (default {CriterionName(new MonitoringOptions().Criterion)}, the library's default)" };
         var sweepOption = new Option<bool>("--sweep") { Description = "Instead of the five arms: the trade-off sweep — replay ratio {0, 0.1, 0.25, 0.5, 1} × mixing {off, on} and the selection rules (coverage, target-nearest, class-balanced) at --replay-ratio × mixing — with sweep.md (Pareto front, rules vs uniform, automatic choice) and sweep.png. About 4 min a run on 2 CPU cores: hours; each finished run is saved and the same command continues" };
         var sweepPartOption = new Option<string>("--sweep-part") { Description = "all (default), grid (ratio × mixing only) or rules (selection rules only)", DefaultValueFactory = _ => "all" };
+        var renderOption = new Option<bool>("--render-only") { Description = $"Instead of running: read {RenderedReport} from --out and write the report again with the current code — report.md/csv/json, report.png, report-monitoring.csv/png — and print its table; seconds, no training. The experiment options are ignored (the numbers come from the file)" };
         var studyOption = new Option<bool>("--study") { Description = "Also measure target and source kNN at every monitor point and write study.md: how well each label-free signal tracks them (slower; skips the linear probe)" };
 
         var root = new RootCommand("Unsupervised finetuning, the paper's comparison in miniature")
         {
             pairingOption, seedsOption, targetOption, stepsOption, epochsOption, batchOption, lrOption, ratioOption, alphaOption, mixModeOption, mixComputeOption, outOption, dataOption, deviceOption, precisionOption,
-            criterionOption, studyOption, sweepOption, sweepPartOption,
+            criterionOption, studyOption, sweepOption, sweepPartOption, renderOption,
         };
         sweepPartOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? ""; if (v is not ("all" or "grid" or "rules")) { r.AddError($"--sweep-part must be all, grid or rules; got '{v}'."); } });
         criterionOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? ""; if (!Criteria.ContainsKey(v)) { r.AddError($"--criterion must be one of {string.Join(", ", Criteria.Keys)}; got '{v}'."); } });
@@ -101,6 +102,12 @@ internal sealed class QuickstartCommandLine
             errors.Add("Give --sweep or --study, not both.");
         }
 
+        bool renderOnly = result.GetValue(renderOption);
+        if (renderOnly && (result.GetValue(sweepOption) || result.GetValue(studyOption)))
+        {
+            errors.Add("--render-only rewrites the five-arm report; give it without --sweep and --study (a sweep redraws itself when its command runs again on the same --out).");
+        }
+
         if (batchSize > targetSize)
         {
             errors.Add($"--batch-size ({batchSize}) must not exceed --target-size ({targetSize}): a step needs a full batch of target images.");
@@ -117,6 +124,10 @@ internal sealed class QuickstartCommandLine
         if (WriteProblem(output) is { } problem)
         {
             errors.Add($"--out {output.FullName}: cannot write there ({problem}).");
+        }
+        else if (renderOnly && !File.Exists(Path.Combine(output.FullName, RenderedReport)))
+        {
+            errors.Add($"--render-only: {Path.Combine(output.FullName, RenderedReport)} does not exist; --out must be a folder the Quickstart wrote a report into.");
         }
 
         if (errors.Count > 0)
@@ -144,9 +155,13 @@ internal sealed class QuickstartCommandLine
             result.GetValue(criterionOption) is { } criterion ? Criteria[criterion] : new MonitoringOptions().Criterion,
             result.GetValue(studyOption),
             result.GetValue(sweepOption) ? result.GetValue(sweepPartOption) : null,
-            result.GetValue(precisionOption) switch { "bfloat16" => ComputePrecision.BFloat16, "auto" => ComputePrecision.Auto, _ => ComputePrecision.Float32 });
+            result.GetValue(precisionOption) switch { "bfloat16" => ComputePrecision.BFloat16, "auto" => ComputePrecision.Auto, _ => ComputePrecision.Float32 },
+            renderOnly);
         return new QuickstartCommandLine(result, settings, errors);
     }
+
+    /// <summary>The file --render-only reads in --out.</summary>
+    public const string RenderedReport = "report.json";
 
     /// <summary>The label-free criteria by their command-line names.</summary>
     public static IReadOnlyDictionary<string, MonitorCriterion> Criteria { get; } = new Dictionary<string, MonitorCriterion>

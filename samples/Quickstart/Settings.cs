@@ -16,7 +16,8 @@ internal enum Pairing
 /// <summary>
 /// Everything the experiment is configured with (from the command line). <paramref name="Sweep"/> is null for the
 /// five-arm comparison, else which part of the trade-off sweep to run: "all", "grid" or "rules". <paramref name="Precision"/>
-/// is the training step's (the monitors and the evaluation stay float32, so only training differs).
+/// is the training step's (the monitors and the evaluation stay float32, so only training differs). With
+/// <paramref name="RenderOnly"/> nothing is trained: the report saved in <paramref name="Output"/> is written again.
 /// </summary>
 internal sealed record Settings(
     Pairing Pairing,
@@ -35,4 +36,5 @@ internal sealed record Settings(
     MonitorCriterion Criterion,
     bool Study,
     string? Sweep = null,
-    ComputePrecision Precision = ComputePrecision.Float32);
+    ComputePrecision Precision = ComputePrecision.Float32,
+    bool RenderOnly = false);
