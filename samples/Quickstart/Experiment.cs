@@ -101,8 +101,16 @@ internal sealed class Experiment(Settings settings, ExperimentData data, SourceM
                         }
 
                         task.Value = task.MaxValue;
-                        task.Description = $"seed {seed}: {arm.Name}: target kNN {metrics.TargetKnn:P1}, retention {metrics.SourceKnn:P1} ({clock.Elapsed.TotalSeconds:F0} s)";
+                        // Rounded as report.md rounds (ReportFormat), so the screen and the report agree to the last digit.
+                        task.Description = $"seed {seed}: {arm.Name}: target kNN {ReportFormat.Value(metrics.TargetKnn, TransferMetrics.TargetKnn)} %, retention {ReportFormat.Value(metrics.SourceKnn!.Value, TransferMetrics.SourceKnn)} % ({clock.Elapsed.TotalSeconds:F0} s)";
                         task.StopTask();
+                        if (!AnsiConsole.Profile.Capabilities.Interactive)
+                        {
+                            // In a pipe Spectre prints a task's progress as it passes thresholds, and the arm's end could
+                            // fall between two of them: its result line is printed here, every time.
+                            AnsiConsole.WriteLine($"{task.Description} — done (100 %)");
+                        }
+
                         runDone?.Invoke(result, arm, seed);
                     }
 
