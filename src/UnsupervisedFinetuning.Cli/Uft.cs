@@ -22,12 +22,13 @@ internal static class Uft
             EmbedCommand.Create(console, stop),
             SearchCommand.Create(console, stop),
         };
+        ParseErrors.UseInvariantNumbers(root);
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            foreach (var problem in parsed.Errors)
+            foreach (string problem in ParseErrors.Describe(parsed))
             {
-                error.WriteLine($"uft: {ConsoleText.Printable(problem.Message)}");
+                error.WriteLine($"uft: {ConsoleText.Printable(problem)}");
             }
 
             error.WriteLine("Run 'uft --help' or 'uft <command> --help' for the options.");
