@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using UnsupervisedFinetuning.Engine;
 using UnsupervisedFinetuning.Methods;
 using UnsupervisedFinetuning.Mixing;
@@ -13,7 +15,7 @@ namespace UnsupervisedFinetuning.Cli;
 /// (<see cref="FinetuneOptions"/>, <see cref="SparseReplayOptions"/>, <see cref="MixingOptions"/>, the method's
 /// options), so a setting has one name in C#, in JSON and in the docs. Command-line options override the file.
 /// </summary>
-internal sealed class FinetuneSettings
+internal sealed partial class FinetuneSettings
 {
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -22,7 +24,16 @@ internal sealed class FinetuneSettings
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow, // a misspelt setting is an error, not a silent default
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        // A settings file is written by hand: a comment or a comma after the last field is no reason to refuse it.
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
     };
+
+    /// <summary>How <see cref="Read"/> parses a file before binding it: as leniently as <see cref="Json"/>.</summary>
+    internal static readonly JsonDocumentOptions DocumentOptions = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
+
+    /// <summary>The largest settings file read: a settings file is a few hundred bytes of JSON.</summary>
+    internal const int MaxBytes = 1 << 20;
 
     /// <summary>The pretrained backbone: a *.model.json, or a checkpoint with <see cref="Arch"/>.</summary>
     public string? Backbone { get; set; }
@@ -78,7 +89,10 @@ internal sealed class FinetuneSettings
     public SimSiamOptions SimSiam { get; set; } = new();
 
     /// <summary>Reads a settings file.</summary>
-    /// <exception cref="UsageException">It does not exist or is not valid settings JSON (the field is named).</exception>
+    /// <exception cref="UsageException">
+    /// It does not exist or is not valid settings JSON: the message names the line, or the field by its JSON path with
+    /// the nearest known name for an unknown one and the kind of value expected for a wrong one.
+    /// </exception>
     public static FinetuneSettings Read(string path, string optionName)
     {
         if (!File.Exists(path))
@@ -86,20 +100,41 @@ internal sealed class FinetuneSettings
             throw new UsageException($"{optionName}: file not found: {path}");
         }
 
-        if (new FileInfo(path).Length > 1 << 20)
+        if (new FileInfo(path).Length > MaxBytes)
         {
             throw new UsageException($"{optionName}: {path} is over 1 MB; a settings file is a few hundred bytes of JSON.");
+        }
+
+        byte[] bytes = File.ReadAllBytes(path);
+        string where = $"{optionName}: {path}";
+        JsonElement root;
+        try
+        {
+            using var document = JsonDocument.Parse(bytes, DocumentOptions);
+            root = document.RootElement.Clone();
+        }
+        catch (JsonException e) when (bytes.All(b => b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'))
+        {
+            throw new UsageException($"{where} is empty; expected a JSON object of settings, {{ … }}.", e);
+        }
+        catch (JsonException e)
+        {
+            throw new UsageException($"{where}: not valid JSON at {Position(e)}: {ReaderMessage().Replace(e.Message, "")}", e);
+        }
+
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new UsageException($"{where} holds {Describe(root)}; expected a JSON object of settings, {{ … }}.");
         }
 
         FinetuneSettings settings;
         try
         {
-            settings = JsonSerializer.Deserialize<FinetuneSettings>(File.ReadAllBytes(path), Json)
-                ?? throw new UsageException($"{optionName}: {path} is empty (expected a JSON object).");
+            settings = JsonSerializer.Deserialize<FinetuneSettings>(bytes, Json)!;
         }
         catch (JsonException e)
         {
-            throw new UsageException($"{optionName}: {path} is not valid settings JSON: {e.Message}");
+            throw new UsageException($"{where}: {Explain(e, root)}", e);
         }
 
         // "engine": null (or any section null) deserialises to a null object, which the options code would dereference.
@@ -119,6 +154,135 @@ internal sealed class FinetuneSettings
 
         return settings;
     }
+
+    // What the binder refused, by the field's JSON path: an unknown field with the name nearest to it, or a value of
+    // the wrong kind with the kind expected. The binder's own message names .NET types and members.
+    private static string Explain(JsonException e, JsonElement root)
+    {
+        var segments = Segments(e.Path ?? "$");
+        var info = Json.GetTypeInfo(typeof(FinetuneSettings));
+        Type? type = typeof(FinetuneSettings);
+        for (int i = 0; i < segments.Count; i++)
+        {
+            string written = segments[i];
+            string at = Join(segments.Take(i + 1));
+            if (int.TryParse(written, NumberStyles.None, CultureInfo.InvariantCulture, out _) && info.ElementType is { } element)
+            {
+                type = element;
+            }
+            else if (info.Kind == JsonTypeInfoKind.Object && info.Properties.FirstOrDefault(p => p.Name == written) is { } property)
+            {
+                type = property.PropertyType;
+            }
+            else if (info.Kind == JsonTypeInfoKind.Object)
+            {
+                string[] names = info.Properties.Select(p => p.Name).ToArray();
+                string? meant = NearestName.Find(written, names) ?? Elsewhere(written);
+                string within = i == 0 ? "at the top level" : $"of {Join(segments.Take(i))}";
+                return $"unknown field '{at}' ({Line(e)}); " + (meant is not null ? $"did you mean '{meant}'?" : $"the fields {within} are {string.Join(", ", names)}.");
+            }
+            else
+            {
+                break;
+            }
+
+            info = Json.GetTypeInfo(Nullable.GetUnderlyingType(type) ?? type);
+        }
+
+        string field = segments.Count == 0 ? "the file" : Join(segments);
+        string value = Find(root, segments) is { } found ? Describe(found) : "not readable";
+        string kind = ValueKind.Of(type);
+        var underlying = Nullable.GetUnderlyingType(type) ?? type;
+        bool integerLiteral = Find(root, segments) is { ValueKind: JsonValueKind.Number } number && !number.GetRawText().Any(c => c is '.' or 'e' or 'E');
+        string range = kind == "a whole number" && integerLiteral && underlying.GetField("MaxValue") is { } max && underlying.GetField("MinValue") is { } min
+            ? string.Create(CultureInfo.InvariantCulture, $" from {min.GetValue(null)} to {max.GetValue(null)}")
+            : "";
+        string quoted = kind == "text" ? " in quotes" : "";
+        return $"{field} is {value}; expected {kind}{range}{quoted} ({Line(e)}).";
+    }
+
+    // A field with this name elsewhere in the settings ("learningRate" at the top → engine.learningRate).
+    private static string? Elsewhere(string written)
+    {
+        var fields = new List<string>();
+        void Collect(Type type, string prefix, int depth)
+        {
+            var info = Json.GetTypeInfo(type);
+            if (info.Kind != JsonTypeInfoKind.Object || depth > 3)
+            {
+                return;
+            }
+
+            foreach (var property in info.Properties)
+            {
+                string path = prefix.Length == 0 ? property.Name : $"{prefix}.{property.Name}";
+                fields.Add(path);
+                Collect(Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType, path, depth + 1);
+            }
+        }
+
+        Collect(typeof(FinetuneSettings), "", 0);
+        return fields.FirstOrDefault(f => string.Equals(f[(f.LastIndexOf('.') + 1)..], written, StringComparison.OrdinalIgnoreCase));
+    }
+
+    // "$.engine.augmentation['normalizationMean'][1]" → engine, augmentation, normalizationMean, 1
+    private static List<string> Segments(string path)
+    {
+        var segments = new List<string>();
+        foreach (System.Text.RegularExpressions.Match m in PathSegment().Matches(path))
+        {
+            segments.Add(m.Groups["name"].Success ? m.Groups["name"].Value : m.Groups["quoted"].Success ? m.Groups["quoted"].Value : m.Groups["index"].Value);
+        }
+
+        return segments;
+    }
+
+    private static string Join(IEnumerable<string> segments) =>
+        string.Concat(segments.Select((s, i) => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? $"[{s}]" : i == 0 ? s : "." + s));
+
+    private static JsonElement? Find(JsonElement root, IReadOnlyList<string> segments)
+    {
+        var element = root;
+        foreach (string segment in segments)
+        {
+            if (element.ValueKind == JsonValueKind.Object && element.TryGetProperty(segment, out var child))
+            {
+                element = child;
+            }
+            else if (element.ValueKind == JsonValueKind.Array && int.TryParse(segment, NumberStyles.None, CultureInfo.InvariantCulture, out int index) && index < element.GetArrayLength())
+            {
+                element = element[index];
+            }
+            else
+            {
+                return null;
+            }
+        }
+
+        return element;
+    }
+
+    // A value as it stands in the file, shortened: 'ten', 1.5, an object, a list.
+    private static string Describe(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "a list",
+        JsonValueKind.String => value.GetString() is { Length: > 40 } text ? $"\"{text[..40]}…\"" : value.GetRawText(),
+        _ => value.GetRawText(),
+    };
+
+    // The binder reports where it stopped reading (after a field's name, at the end of its value): the line is right, the column is not the field's.
+    private static string Line(JsonException e) => e.LineNumber is { } line ? $"line {line + 1}" : "line unknown";
+
+    private static string Position(JsonException e) =>
+        e.LineNumber is { } line ? $"line {line + 1}, column {(e.BytePositionInLine ?? 0) + 1}" : "an unknown position";
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\.(?<name>[^.\[]+)|\['(?<quoted>(?:[^']|'')*)'\]|\[(?<index>\d+)\]")]
+    private static partial System.Text.RegularExpressions.Regex PathSegment();
+
+    // The reader's position and its advice about reader options, which the message says in its own words.
+    [System.Text.RegularExpressions.GeneratedRegex(@" ?(?:Change the reader options\.|Path: \S*|\|?\s*LineNumber: \d+|\|\s*BytePositionInLine: \d+\.?)")]
+    private static partial System.Text.RegularExpressions.Regex ReaderMessage();
 
     /// <summary>
     /// Writes the settings as JSON, whole or not at all: a temporary file beside the target, flushed, renamed over it;

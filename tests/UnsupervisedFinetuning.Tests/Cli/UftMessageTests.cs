@@ -4,7 +4,8 @@ using UnsupervisedFinetuning.Cli;
 namespace UnsupervisedFinetuning.Tests.Cli;
 
 /// <summary>
-/// uft's messages speak in options, values and files: a bad value says what was expected in words, never a .NET type.
+/// uft's messages speak in options, values and files: a bad value says what was expected in words, never a .NET
+/// type, and a mistake in the settings file is named by its JSON path, with the field meant for a misspelt one.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
@@ -72,5 +73,45 @@ public sealed class UftMessageTests
 
         var settings = FinetuneSettings.Read(Path.Combine(_dir.File("run"), FinetuneCommand.SettingsFile), "test");
         Assert.That((settings.Engine.LearningRate, settings.MixingOptions.Alpha), Is.EqualTo((0.05, 0.5)));
+    }
+
+    [TestCase("""{ "mixingOptions": { "alpah": 2 } }""", "unknown field 'mixingOptions.alpah' (line 1); did you mean 'alpha'?")]
+    [TestCase("""{ "engine": { "lerningRate": 0.1 } }""", "unknown field 'engine.lerningRate' (line 1); did you mean 'learningRate'?")]
+    [TestCase("{\n  \"engine\": {\n    \"lerningRate\": 0.1\n  }\n}", "unknown field 'engine.lerningRate' (line 3); did you mean 'learningRate'?")]
+    [TestCase("""{ "learningRate": 0.1 }""", "unknown field 'learningRate' (line 1); did you mean 'engine.learningRate'?")]
+    [TestCase("""{ "mixingOptions": { "zzz": 2 } }""", "unknown field 'mixingOptions.zzz' (line 1); the fields of mixingOptions are alpha, probability, partners, foldLambda.")]
+    [TestCase("""{ "engine": { "steps": "ten" } }""", "engine.steps is \"ten\"; expected a whole number (line 1).")]
+    [TestCase("""{ "engine": { "steps": 1.5 } }""", "engine.steps is 1.5; expected a whole number (line 1).")]
+    [TestCase("""{ "engine": { "batchSize": 99999999999 } }""", "engine.batchSize is 99999999999; expected a whole number from -2147483648 to 2147483647 (line 1).")]
+    [TestCase("""{ "skipUnreadable": "yes" }""", "skipUnreadable is \"yes\"; expected true or false (line 1).")]
+    [TestCase("""{ "target": 3 }""", "target is 3; expected text in quotes (line 1).")]
+    [TestCase("""{ "replay": { "selection": "nearest" } }""", "replay.selection is \"nearest\"; expected one of \"uniform\", \"coverage\", \"targetNearest\" or \"classBalanced\" (line 1).")]
+    [TestCase("""{ "engine": { "steps": 2 """, "not valid JSON at line 1, column 26: Expected depth to be zero at the end of the JSON payload. There is an open JSON object or array that should be closed.")]
+    public void SettingsFile_AMistake_IsNamedByItsJsonPath(string json, string expected)
+    {
+        string config = _dir.File("run.json");
+        File.WriteAllText(config, json);
+
+        var outcome = Run("finetune", "--config", config, "--out", _dir.File("run"));
+
+        Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(outcome.Error.Trim(), Is.EqualTo($"uft: --config: {config}: {expected}"));
+    }
+
+    [Test]
+    public void SettingsFile_CommentsAndTrailingCommas_AreRead()
+    {
+        string config = _dir.File("run.json");
+        File.WriteAllText(config, """
+            {
+              // hand-written settings
+              "engine": { "steps": 3, "batchSize": 16, },
+              "mixing": "mixup",
+            }
+            """);
+
+        var settings = FinetuneSettings.Read(config, "--config");
+
+        Assert.That((settings.Engine.Steps, settings.Engine.BatchSize, settings.Mixing), Is.EqualTo(((int?)3, 16, "mixup")));
     }
 }
