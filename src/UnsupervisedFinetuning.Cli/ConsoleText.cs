@@ -17,4 +17,24 @@ internal static class ConsoleText
                 chars[i] = char.IsControl(source[i]) ? '?' : source[i];
             }
         });
+
+    /// <summary>
+    /// The message of <paramref name="e"/> without what .NET adds for a programmer: an <see cref="ArgumentException"/>'s
+    /// "(Parameter 'batchSize')" names a C# parameter the user never wrote (and an out-of-range one adds the value again).
+    /// </summary>
+    public static string Message(Exception e)
+    {
+        if (e is ArgumentException { ParamName: { Length: > 0 } name })
+        {
+            // The suffix as this runtime writes it, in its language: an empty message with the parameter's name.
+            string suffix = new ArgumentException(string.Empty, name).Message;
+            int at = e.Message.IndexOf(suffix, StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                return e.Message[..at].TrimEnd();
+            }
+        }
+
+        return e.Message;
+    }
 }

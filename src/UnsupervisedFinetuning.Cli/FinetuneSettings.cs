@@ -201,7 +201,8 @@ internal sealed partial class FinetuneSettings
         return $"{field} is {value}; expected {kind}{range}{quoted} ({Line(e)}).";
     }
 
-    // A field with this name elsewhere in the settings ("learningRate" at the top → engine.learningRate).
+    // A field with this name elsewhere in the settings ("learningRate" at the top → engine.learningRate), or the field
+    // of the option it names ("lr" → engine.learningRate).
     private static string? Elsewhere(string written)
     {
         var fields = new List<string>();
@@ -222,7 +223,8 @@ internal sealed partial class FinetuneSettings
         }
 
         Collect(typeof(FinetuneSettings), "", 0);
-        return fields.FirstOrDefault(f => string.Equals(f[(f.LastIndexOf('.') + 1)..], written, StringComparison.OrdinalIgnoreCase));
+        return fields.FirstOrDefault(f => string.Equals(f[(f.LastIndexOf('.') + 1)..], written, StringComparison.OrdinalIgnoreCase))
+            ?? (SettingNames.OptionOf.FirstOrDefault(o => o.Value == "--" + written).Key is { } library ? SettingNames.JsonPath(library) : null);
     }
 
     // "$.engine.augmentation['normalizationMean'][1]" → engine, augmentation, normalizationMean, 1

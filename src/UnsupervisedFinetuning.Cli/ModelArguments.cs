@@ -64,7 +64,46 @@ internal sealed class ModelArguments
         }
 
         var (description, input) = Describe(arch.ToLowerInvariant(), inputSize, inputChannels);
-        return PretrainedModel.Import(path, description, input);
+        try
+        {
+            return PretrainedModel.Import(path, description, input);
+        }
+        catch (CheckpointMismatchException e)
+        {
+            throw new InvalidDataException(Mismatch(e.Report, optionName, arch.ToLowerInvariant(), description.InputChannels)); // in place of the library's advice, not beside it
+        }
+    }
+
+    /// <summary>
+    /// A checkpoint that does not fit <c>--arch</c>, said with what the command line can change: the library's advice
+    /// (a CheckpointKeyMap) has no option. The file's tensor names are mapped onto the architecture's after the usual
+    /// prefixes (module., encoder_q., backbone., …) are removed; what still differs means another architecture or
+    /// channel count, or a layout those prefixes do not cover.
+    /// </summary>
+    private static string Mismatch(CheckpointLoadReport report, string optionName, string arch, int channels)
+    {
+        static string Some(IReadOnlyList<string> keys, int shown) =>
+            string.Join(", ", keys.Take(shown)) + (keys.Count > shown ? $" (+{keys.Count - shown} more)" : "");
+        var found = new List<string>();
+        if (report.ShapeMismatches.Count > 0)
+        {
+            found.Add("shape mismatch " + Some(report.ShapeMismatches.Select(m => m.ToString()).ToList(), 3));
+        }
+
+        if (report.Missing.Count > 0)
+        {
+            found.Add($"{report.Missing.Count} missing key(s): {Some(report.Missing, 6)}");
+        }
+
+        if (report.Unexpected.Count > 0)
+        {
+            found.Add($"{report.Unexpected.Count} unexpected key(s): {Some(report.Unexpected, 6)}");
+        }
+
+        string advice = report.Missing.Count == 0 && report.Unexpected.Count == 0
+            ? "The names fit but the shapes do not: check --arch (another depth?) and --in-channels (the file's first convolution says how many)."
+            : $"Check --arch ({string.Join(", ", Architectures)}). If it is right, the file names its tensors in a layout uft does not map: convert it once to a *.model.json (docs/how-to/import-checkpoints.md shows how) and give that to {optionName}.";
+        return $"{optionName} {report.Source} does not fit --arch {arch} with {channels} input channel(s), nothing was loaded: {string.Join(" | ", found)}. {advice}";
     }
 
     public PretrainedModel Load(ParseResult parse) =>

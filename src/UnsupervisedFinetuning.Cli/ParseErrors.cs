@@ -138,7 +138,9 @@ internal static partial class ParseErrors
 
         string name = written.Split('=', ':')[0];
         var names = command.Options.SelectMany(o => o.Aliases.Prepend(o.Name)).Where(n => n.StartsWith("--", StringComparison.Ordinal)).ToList();
-        string? meant = NearestName.Find(name, names);
+        // A near spelling, or the settings field's name written as an option (--learning-rate for --lr).
+        string? meant = NearestName.Find(name, names)
+            ?? (SettingNames.OptionForField(name.TrimStart('-')) is { } option && names.Contains(option) ? option : null);
         return $"{name} is not an option of 'uft {command.Name}'{(meant is null ? "" : $"; did you mean {meant}?")}{(meant is null ? $" (uft {command.Name} --help lists them)." : "")}";
     }
 

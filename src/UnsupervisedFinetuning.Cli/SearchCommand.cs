@@ -114,7 +114,7 @@ internal static class SearchCommand
             catch (ArgumentException e) when (e.ParamName is "search" or "candidates")
             {
                 // Refused before any trial trained: the budget or the grid the options describe (e.g. a budget too small for it).
-                throw new UsageException(e.Message);
+                throw new UsageException(ConsoleText.Message(e));
             }
 
             var table = new Table().Border(TableBorder.Rounded).Title($"scored by {result.Criterion} at the last step (higher is better)")

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Spectre.Console;
+using UnsupervisedFinetuning.Backbones;
 
 namespace UnsupervisedFinetuning.Cli;
 
@@ -35,18 +36,20 @@ internal static class Uft
             return ExitCodes.Usage;
         }
 
+        // Messages name options and settings fields as this command line wrote them (read only when one is printed).
+        var names = new Lazy<SettingNames>(() => new SettingNames(parsed));
         try
         {
             return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = console.Profile.Out.Writer, Error = error });
         }
         catch (UsageException e)
         {
-            error.WriteLine($"uft: {ConsoleText.Printable(e.Message)}");
+            error.WriteLine($"uft: {ConsoleText.Printable(names.Value.Message(e.Message))}");
             return ExitCodes.Usage;
         }
         catch (OptionsValidationException e)
         {
-            error.WriteLine($"uft: invalid settings: {ConsoleText.Printable(string.Join(" ", e.Failures))}");
+            error.WriteLine($"uft: {ConsoleText.Printable(string.Join(" ", e.Failures.Select(names.Value.Failure)))}");
             return ExitCodes.Usage;
         }
         catch (UnsupervisedFinetuning.Engine.RunFolderInUseException e)
@@ -56,7 +59,7 @@ internal static class Uft
         }
         catch (InsufficientMemoryException e)
         {
-            error.WriteLine($"uft: {ConsoleText.Printable(e.Message)}");
+            error.WriteLine($"uft: {ConsoleText.Printable(names.Value.Message(e.Message))}");
             return ExitCodes.Usage; // settings too large for this machine: change them
         }
         catch (OperationCanceledException)
@@ -66,25 +69,48 @@ internal static class Uft
         }
         catch (Exception e)
         {
-            error.WriteLine($"uft: {ConsoleText.Printable(Describe(e))}");
+            error.WriteLine($"uft: {ConsoleText.Printable(Describe(e, names.Value))}");
             return ExitCodes.Failure;
         }
     }
 
-    /// <summary>The message and, when they add something, the messages of the inner exceptions.</summary>
-    private static string Describe(Exception e)
+    /// <summary>
+    /// The message and, when they add something, the messages of the inner exceptions — in the user's words, without
+    /// the exception's type: the library's exceptions say what went wrong and with which file or option. An exception
+    /// neither uft nor the library foresaw (a bug) keeps its type, for the report.
+    /// </summary>
+    private static string Describe(Exception e, SettingNames names)
     {
+        if (!Foreseen(e))
+        {
+            return $"unexpected error: {ConsoleText.Message(e)} ({e.GetType().Name}); please report it with the command line.";
+        }
+
         var parts = new List<string>();
         for (var current = e; current is not null; current = current.InnerException)
         {
-            if (!parts.Any(p => p.Contains(current.Message, StringComparison.Ordinal)))
+            if (current is CheckpointMismatchException && parts.Count > 0)
             {
-                parts.Add(current is JsonException or IOException or InvalidDataException or ArgumentException or FileNotFoundException or UnauthorizedAccessException
-                    ? current.Message
-                    : $"{current.GetType().Name}: {current.Message}");
+                continue; // the outer message already says what did not fit, without the library's C# advice
+            }
+
+            string text = names.Message(ConsoleText.Message(current));
+            if (!parts.Any(p => p.Contains(text, StringComparison.Ordinal)))
+            {
+                parts.Add(text);
             }
         }
 
         return string.Join(" ← ", parts);
     }
+
+    /// <summary>
+    /// Exceptions that are part of a contract: the documented ones, and a refusal uft or the library throws on purpose
+    /// (TorchDevices: "CUDA is not available"), not a null reference or an index out of range, which are bugs.
+    /// </summary>
+    private static bool Foreseen(Exception e) =>
+        e is IOException or UnauthorizedAccessException or InvalidDataException or JsonException or ArgumentException
+            or CheckpointMismatchException or UnsupervisedFinetuning.Engine.NonFiniteLossException
+        || (e is InvalidOperationException or NotSupportedException
+            && e.TargetSite?.DeclaringType?.Assembly is { } thrower && (thrower == typeof(Uft).Assembly || thrower == typeof(PretrainedModel).Assembly));
 }

@@ -40,11 +40,11 @@ public sealed class UftFaultTests
         return [.. args, .. extra];
     }
 
-    [TestCase("--lr", "0.5", "LearningRate")]
-    [TestCase("--seed", "9", "Seed")]
-    [TestCase("--batch-size", "16", "BatchSize")]
-    [TestCase("--mixing", "cutmix", "Mixing")]
-    public void Resume_RefusedForAChangedOption_LeavesTheSettingsSoThePlainResumeStillWorks(string option, string value, string named)
+    [TestCase("--lr", "0.5", "0.03")]
+    [TestCase("--seed", "9", "0")]
+    [TestCase("--batch-size", "16", "32")]
+    [TestCase("--mixing", "cutmix", "none")]
+    public void Resume_RefusedForAChangedOption_LeavesTheSettingsSoThePlainResumeStillWorks(string option, string value, string written)
     {
         string run = _dir.File("run");
         Assert.That(Run(Finetune(run, "--steps", "3")).ExitCode, Is.Zero);
@@ -55,7 +55,7 @@ public sealed class UftFaultTests
         var refused = Run("finetune", "--out", run, "--resume", option, value);
 
         Assert.That(refused.ExitCode, Is.EqualTo(ExitCodes.Failure), refused.Error);
-        Assert.That(refused.Error, Does.Contain(named));
+        Assert.That(refused.Error, Does.Contain($"the checkpoint was written with {option} {written} but this run has {option} {value}; resume with the same options and data"));
         Assert.That(File.ReadAllText(settings), Is.EqualTo(before), "options.json keeps what the checkpoint was written with");
         var plain = Run("finetune", "--out", run, "--resume");
         Assert.That(plain.ExitCode, Is.Zero, plain.Error);
@@ -127,7 +127,7 @@ public sealed class UftFaultTests
         Assert.That(outcome.Error, Does.Contain("uft: A training step at batch 256 with 4096x4096 views needs about"));
         double added = (UnsupervisedFinetuning.Fuzzing.ResidentMemory.Peak()!.Value - before) / 1e9;
         Assert.That(added, Is.LessThan(1.0), "refused before the 300 target images were decoded at 4096² (5 GB)");
-        Assert.That(outcome.Error, Does.Contain("lower FinetuneOptions.BatchSize or FinetuneOptions.Augmentation.ImageSize (uft: --batch-size, --image-size)"));
+        Assert.That(outcome.Error, Does.Contain("lower --batch-size or --image-size."), "the library's names become the options (they were both, side by side)");
     }
 
     [Test]

@@ -33,7 +33,13 @@ public sealed class UftTests
     internal sealed record Outcome(int ExitCode, string Output, string Error);
 
     /// <summary>Runs uft in-process; <paramref name="stopWhen"/> cancels (as Ctrl+C does) once a line of output contains it.</summary>
-    internal static Outcome Run(string? stopWhen = null, params string[] args)
+    internal static Outcome Run(string? stopWhen = null, params string[] args) => Run(stopWhen, 200, args);
+
+    /// <summary>
+    /// Runs uft in-process on a console <paramref name="width"/> columns wide. Every error line it prints is checked to
+    /// speak in options, values and files (no .NET type, no C# parameter): each test that provokes an error is a case.
+    /// </summary>
+    internal static Outcome Run(string? stopWhen, int width, params string[] args)
     {
         using var stop = new CancellationTokenSource();
         var output = new WatchingWriter(stopWhen, stop);
@@ -44,10 +50,26 @@ public sealed class UftTests
             ColorSystem = ColorSystemSupport.NoColors,
             Interactive = InteractionSupport.No,
         });
-        console.Profile.Width = 200;
+        console.Profile.Width = width;
         var error = new StringWriter();
         int code = Uft.Run(args, console, error, stop.Token);
+        AssertSpeaksCommandLine(error.ToString());
         return new Outcome(code, output.ToString(), error.ToString());
+    }
+
+    /// <summary>What a message of uft must not contain: .NET's words for what the user wrote as options and files.</summary>
+    internal static readonly string[] DotNetText =
+    [
+        "System.", "Exception", "(Parameter '", "`1", "FinetuneOptions", "SparseReplayOptions", "MixingOptions", "MonitoringOptions",
+        "MocoV2Options", "FinetuneRequest", "CheckpointKeyMap", "Change the reader options", ".NET member",
+    ];
+
+    internal static void AssertSpeaksCommandLine(string error)
+    {
+        foreach (string line in error.Split('\n').Where(l => l.StartsWith("uft:", StringComparison.Ordinal)))
+        {
+            Assert.That(DotNetText.Where(t => line.Contains(t, StringComparison.Ordinal)), Is.Empty, line);
+        }
     }
 
     private string[] Finetune(string output, int steps, params string[] extra) =>
@@ -258,7 +280,7 @@ public sealed class UftTests
         var outcome = Run(null, [.. Finetune(_dir.File("run"), 2), "--lr", "-1"]);
 
         Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Usage));
-        Assert.That(outcome.Error, Does.Contain("LearningRate"));
+        Assert.That(outcome.Error, Does.StartWith("uft: --lr is -1; expected a finite value > 0."));
     }
 
     [Test]
