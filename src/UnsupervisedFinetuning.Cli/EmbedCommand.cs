@@ -16,11 +16,11 @@ internal static class EmbedCommand
     public static Command Create(IAnsiConsole console, CancellationToken stop)
     {
         var model = new ModelArguments();
-        var images = new Option<string?>("--images") { Description = "Images to embed: a folder (any depth) or a manifest (.txt/.csv)" };
-        var output = new Option<string?>("--out") { Description = "features.npy (N × D float32, numpy.load reads it; paths in features.paths.txt) or features.csv (path, f0, …)" };
+        var images = new Option<string?>("--images") { Description = $"Images to embed: a folder (any depth) or a manifest (.txt/.csv) {ModelArguments.Required}" };
+        var output = new Option<string?>("--out") { Description = $"features.npy (N × D float32, numpy.load reads it; paths in features.paths.txt) or features.csv (path, f0, …) {ModelArguments.Required}" };
         var batch = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 256 };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => TorchDevices.Auto };
-        var precision = new Option<string>("--precision") { Description = "float32 (default), bfloat16, float16 or auto: the dtype the backbone's convolutions compute in (features are written as float32); auto takes bfloat16 where the device computes it natively", DefaultValueFactory = _ => "float32" };
+        var precision = new Option<string>("--precision") { Description = "float32, bfloat16, float16 or auto: the dtype the backbone's convolutions compute in (features are written as float32); auto takes bfloat16 where the device computes it natively", DefaultValueFactory = _ => "float32" };
         var skip = new Option<bool>("--skip-unreadable") { Description = "Leave out (and log) files that cannot be decoded instead of stopping" };
         var threads = ThreadsArgument.Create();
         var command = new Command("embed", "Write a backbone's features of a folder of images to .npy or .csv.");

@@ -20,17 +20,17 @@ internal static class EvaluateCommand
     {
         var model = new ModelArguments();
         var compare = new Option<string?>("--compare") { Description = "A second backbone (*.model.json, or a checkpoint of the same --arch) to show side by side, e.g. the finetuned one" };
-        var train = new Option<string?>("--train") { Description = "Labelled target images (folder of class sub-folders, at least 2, or a manifest with labels): the kNN bank and the probe's training set. Without it (give --unlabelled), only the label-free monitors are measured" };
+        var train = new Option<string?>("--train") { Description = "Labelled target images (folder of class sub-folders, at least 2, or a manifest with labels): the kNN bank and the probe's training set. Without it (give --unlabelled), only the label-free monitors are measured [required unless --unlabelled is given]" };
         var test = new Option<string?>("--test") { Description = "Labelled target images to score on; when absent or equal to --train, --train is split (stratified, seeded)" };
-        var validation = new Option<string?>("--validation") { Description = "Labelled target images the probe chooses its L2 strength on (default: 20% of --train)" };
-        var sourceTrain = new Option<string?>("--source-train") { Description = "Labelled source images: the retention kNN bank (default: half of --source-test)" };
+        var validation = new Option<string?>("--validation") { Description = "Labelled target images the probe chooses its L2 strength on [default: 20% of --train]" };
+        var sourceTrain = new Option<string?>("--source-train") { Description = "Labelled source images: the retention kNN bank [default: half of --source-test]" };
         var sourceTest = new Option<string?>("--source-test") { Description = "Labelled source images the retention kNN is scored on" };
-        var sourceProbe = new Option<string?>("--source-probe") { Description = "Source images (labels not needed) to measure drift on with --compare: linear CKA and neighbourhood preservation (default: the --source-test images)" };
-        var unlabelled = new Option<string?>("--unlabelled") { Description = "Target images for the label-free monitors, no labels needed (default: the --train images, labels unused); enough on its own when the target has no labels" };
+        var sourceProbe = new Option<string?>("--source-probe") { Description = "Source images (labels not needed) to measure drift on with --compare: linear CKA and neighbourhood preservation [default: the --source-test images]" };
+        var unlabelled = new Option<string?>("--unlabelled") { Description = "Target images for the label-free monitors, no labels needed; enough on its own when the target has no labels [default: the --train images, labels unused]" };
         var seed = new Option<long>("--seed") { Description = "Seed of the splits and the monitors' views", DefaultValueFactory = _ => 0 };
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => TorchDevices.Auto };
-        var precision = new Option<string>("--precision") { Description = "float32 (default), bfloat16, float16 or auto: the dtype the backbones' convolutions compute in while features are read (features are float32); auto takes bfloat16 where the device computes it natively", DefaultValueFactory = _ => "float32" };
+        var precision = new Option<string>("--precision") { Description = "float32, bfloat16, float16 or auto: the dtype the backbones' convolutions compute in while features are read (features are float32); auto takes bfloat16 where the device computes it natively", DefaultValueFactory = _ => "float32" };
 
         var threads = ThreadsArgument.Create();
         var command = new Command("evaluate", "Measure a backbone (or two, side by side): target kNN and linear probe, source retention, label-free monitors.");

@@ -26,38 +26,38 @@ internal static class FinetuneCommand
 
     public static Command Create(IAnsiConsole console, CancellationToken stop)
     {
-        var model = new ModelArguments();
+        var model = new ModelArguments(ModelArguments.RequiredUnlessSettings);
         var config = new Option<string?>("--config") { Description = "Settings from a JSON file that mirrors the options types (the options.json a run writes is one); options given here override it" };
         var resume = new Option<bool>("--resume") { Description = $"Continue the run in --out from its checkpoint; settings not given come from --out/{SettingsFile}" };
-        var target = new Option<string?>("--target") { Description = "Unlabelled target images: a folder (any depth) or a manifest (.txt/.csv, one path per line)" };
+        var target = new Option<string?>("--target") { Description = $"Unlabelled target images: a folder (any depth) or a manifest (.txt/.csv, one path per line) {ModelArguments.RequiredUnlessSettings}" };
         var source = new Option<string?>("--source") { Description = "Source images for sparse replay: folder or manifest, indexed (never loaded whole); only the replayed subset is decoded" };
-        var output = new Option<string?>("--out") { Description = "Output folder for the checkpoint, options.json, log.txt and finetuned.model.json" };
-        var method = new Option<string?>("--method") { Description = "mocov2 (default), simclr, byol or simsiam" };
-        var mixing = new Option<string?>("--mixing") { Description = "none (default), mixup or cutmix" };
-        var alpha = new Option<double?>("--mixing-alpha") { Description = "α of the mixing coefficient λ ~ Beta(α, α) (default 1)" };
-        var ratio = new Option<double?>("--replay-ratio") { Description = "Replayed source images per target image (default 0.25); needs --source" };
+        var output = new Option<string?>("--out") { Description = "Output folder for the checkpoint, options.json, log.txt and finetuned.model.json [required unless --config gives it]" };
+        var method = new Option<string?>("--method") { Description = "mocov2, simclr, byol or simsiam [default: mocov2]" };
+        var mixing = new Option<string?>("--mixing") { Description = "none, mixup or cutmix [default: none]" };
+        var alpha = new Option<double?>("--mixing-alpha") { Description = "α of the mixing coefficient λ ~ Beta(α, α) [default: 1]" };
+        var ratio = new Option<double?>("--replay-ratio") { Description = "Replayed source images per target image; needs --source [default: 0.25]" };
         var count = new Option<int?>("--replay-count") { Description = "Instead of a ratio: this many replayed source images; needs --source" };
-        var selection = new Option<string?>("--replay-selection") { Description = "Which source images are replayed: uniform (default), coverage (spread over the pretrained features), target-nearest (nearest to the target images) or class-balanced (equal per source class; --source needs one sub-folder per class)" };
-        var uniformFraction = new Option<double?>("--replay-uniform-fraction") { Description = "With --replay-selection target-nearest: the share of replayed images drawn uniformly instead (default 0)" };
-        var selectionPool = new Option<int?>("--replay-selection-pool") { Description = "Choose the replayed images among a random sample of this many source images (bounds the feature pass of coverage and target-nearest on a large source; default: all)" };
-        var composition = new Option<string?>("--composition") { Description = "union (default: each epoch shuffles target and replayed images together) or fixed-share (every batch holds the same share of replayed images)" };
-        var steps = new Option<int?>("--steps") { Description = "Training steps (default: --epochs passes over target + replayed images)" };
-        var epochs = new Option<int?>("--epochs") { Description = "Passes over target + replayed images, when --steps is not given (default 1)" };
-        var batch = new Option<int?>("--batch-size") { Description = "Images per step (default 128)" };
-        var learningRate = new Option<double?>("--lr") { Description = "Peak learning rate (default 0.03)" };
-        var weightDecay = new Option<double?>("--weight-decay") { Description = "Weight decay (default 1e-4)" };
-        var seed = new Option<long?>("--seed") { Description = "Seed of every random draw (default 0): the same seed and settings give the same run" };
-        var device = new Option<string?>("--device") { Description = "auto (default: CUDA when available), cpu, cuda or cuda:N" };
-        var precision = new Option<string?>("--precision") { Description = PrecisionHelp + " Applies to training and the monitors." };
-        var workingSize = new Option<int?>("--working-size") { Description = "Size images are decoded at before training views are cut from them (default: the model's input size)" };
-        var imageSize = new Option<int?>("--image-size") { Description = "Size of the training views (default: the model's input size)" };
-        var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Steps between checkpoints (default 50)" };
+        var selection = new Option<string?>("--replay-selection") { Description = "Which source images are replayed: uniform, coverage (spread over the pretrained features), target-nearest (nearest to the target images) or class-balanced (equal per source class; --source needs one sub-folder per class) [default: uniform]" };
+        var uniformFraction = new Option<double?>("--replay-uniform-fraction") { Description = "With --replay-selection target-nearest: the share of replayed images drawn uniformly instead [default: 0]" };
+        var selectionPool = new Option<int?>("--replay-selection-pool") { Description = "Choose the replayed images among a random sample of this many source images (bounds the feature pass of coverage and target-nearest on a large source) [default: all of --source]" };
+        var composition = new Option<string?>("--composition") { Description = "union (each epoch shuffles target and replayed images together) or fixed-share (every batch holds the same share of replayed images) [default: union]" };
+        var steps = new Option<int?>("--steps") { Description = "Training steps [default: --epochs passes over target + replayed images]" };
+        var epochs = new Option<int?>("--epochs") { Description = "Passes over target + replayed images, when --steps is not given [default: 1]" };
+        var batch = new Option<int?>("--batch-size") { Description = "Images per step [default: 128]" };
+        var learningRate = new Option<double?>("--lr") { Description = "Peak learning rate [default: 0.03]" };
+        var weightDecay = new Option<double?>("--weight-decay") { Description = "Weight decay [default: 1e-4]" };
+        var seed = new Option<long?>("--seed") { Description = "Seed of every random draw: the same seed and settings give the same run [default: 0]" };
+        var device = new Option<string?>("--device") { Description = "auto (CUDA when available), cpu, cuda or cuda:N [default: auto]" };
+        var precision = new Option<string?>("--precision") { Description = PrecisionHelp + " Applies to training and the monitors. [default: float32]" };
+        var workingSize = new Option<int?>("--working-size") { Description = "Size images are decoded at before training views are cut from them [default: the model's input size]" };
+        var imageSize = new Option<int?>("--image-size") { Description = "Size of the training views [default: the model's input size]" };
+        var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Steps between checkpoints [default: 50]" };
         var skipUnreadable = new Option<bool?>("--skip-unreadable") { Description = "Skip (and log) image files that cannot be decoded instead of stopping" };
-        var monitorEvery = new Option<string?>("--monitor-every") { Description = "Steps between label-free monitor points: a number, auto (default: at most 5% of the compute) or off" };
-        var criterion = new Option<string?>("--criterion") { Description = "What the best step is: " + string.Join(", ", Criteria.Keys) + $" (default {Criteria.First(c => c.Value == new MonitoringOptions().Criterion).Key})" };
+        var monitorEvery = new Option<string?>("--monitor-every") { Description = "Steps between label-free monitor points: a number, auto (at most 5% of the compute) or off [default: auto]" };
+        var criterion = new Option<string?>("--criterion") { Description = "What the best step is: " + string.Join(", ", Criteria.Keys) + $" [default: {Criteria.First(c => c.Value == new MonitoringOptions().Criterion).Key}]" };
         var restoreBest = new Option<bool?>("--restore-best") { Description = "Save the backbone of the best monitor point by --criterion as the finetuned model, not the last step's" };
         var patience = new Option<int?>("--patience") { Description = "Stop when --criterion has not improved for this many monitor points" };
-        var sourceProbe = new Option<string?>("--source-probe") { Description = "Source images (no labels) to measure drift on while monitoring (default: 256 of --source)" };
+        var sourceProbe = new Option<string?>("--source-probe") { Description = "Source images (no labels) to measure drift on while monitoring [default: 256 of --source]" };
         var validation = new Option<string?>("--validation") { Description = "A few labelled target images (one sub-folder per class, or a labelled manifest): leave-one-out kNN at every monitor point" };
 
         var threads = ThreadsArgument.Create();
@@ -414,7 +414,7 @@ internal static class FinetuneCommand
     };
 
     /// <summary>The --precision help text shared by the commands.</summary>
-    internal const string PrecisionHelp = "float32 (default), bfloat16 or auto: the dtype convolutions and linear layers compute in (weights, statistics and losses stay float32). bfloat16 pays only where it is native (CPUs with AVX-512 BF16 or AMX, CUDA GPUs of compute capability 8.0+) and is emulated, many times slower, elsewhere; auto picks it only where it is native.";
+    internal const string PrecisionHelp = "float32, bfloat16 or auto: the dtype convolutions and linear layers compute in (weights, statistics and losses stay float32). bfloat16 pays only where it is native (CPUs with AVX-512 BF16 or AMX, CUDA GPUs of compute capability 8.0+) and is emulated, many times slower, elsewhere; auto picks it only where it is native.";
 
     /// <summary>A --precision value; float16 only where no gradients are computed (<paramref name="training"/> false).</summary>
     internal static ComputePrecision ParsePrecision(string value, bool training) => value.ToLowerInvariant() switch

@@ -8,13 +8,19 @@ namespace UnsupervisedFinetuning.Cli;
 /// <c>uft finetune</c>, or by the Pretrain sample) loads in one call; any other checkpoint (PyTorch
 /// <c>.pth</c>/<c>.pth.tar</c>, safetensors, TorchSharp <c>.dat</c>) needs <c>--arch</c> and is imported.
 /// </summary>
-internal sealed class ModelArguments
+internal sealed class ModelArguments(string required = ModelArguments.Required)
 {
+    /// <summary>The help's mark of an option a command cannot run without.</summary>
+    public const string Required = "[required]";
+
+    /// <summary>The help's mark of a finetune option that the settings file can give instead.</summary>
+    public const string RequiredUnlessSettings = "[required unless --config or --resume gives it]";
+
     public static readonly string[] Architectures = ["resnet18", "resnet34", "resnet50", "smallcnn"];
 
     public Option<string?> Backbone { get; } = new("--backbone")
     {
-        Description = "The pretrained backbone: a *.model.json, or a checkpoint (.pth, .pth.tar, .safetensors, .dat) with --arch",
+        Description = $"The pretrained backbone: a *.model.json, or a checkpoint (.pth, .pth.tar, .safetensors, .dat) with --arch {required}",
     };
 
     public Option<string?> Arch { get; } = new("--arch")
@@ -24,12 +30,12 @@ internal sealed class ModelArguments
 
     public Option<int?> InputSize { get; } = new("--input-size")
     {
-        Description = "With --arch: the input size the backbone expects (default 224 for ResNets, 28 for smallcnn)",
+        Description = "With --arch: the input size the backbone expects [default: 224 for ResNets, 28 for smallcnn]",
     };
 
     public Option<int?> InputChannels { get; } = new("--in-channels")
     {
-        Description = "With --arch: input channels (default 3 for ResNets, 1 for smallcnn)",
+        Description = "With --arch: input channels [default: 3 for ResNets, 1 for smallcnn]",
     };
 
     public IEnumerable<Option> All => [Backbone, Arch, InputSize, InputChannels];

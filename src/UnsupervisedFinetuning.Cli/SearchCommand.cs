@@ -20,21 +20,21 @@ internal static class SearchCommand
     public static Command Create(IAnsiConsole console, CancellationToken stop)
     {
         var model = new ModelArguments();
-        var target = new Option<string?>("--target") { Description = "Unlabelled target images: a folder (any depth) or a manifest" };
+        var target = new Option<string?>("--target") { Description = $"Unlabelled target images: a folder (any depth) or a manifest {ModelArguments.Required}" };
         var source = new Option<string?>("--source") { Description = "Source images to replay from (needed when a ratio is above 0): folder or manifest, indexed" };
-        var budget = new Option<long?>("--budget-steps") { Description = "Steps of all trials together; each candidate gets an equal share (required)" };
+        var budget = new Option<long?>("--budget-steps") { Description = $"Steps of all trials together; each candidate gets an equal share {ModelArguments.Required}" };
         var ratios = new Option<string>("--ratios") { Description = "Replay ratios to try, comma-separated; 0 = no replay", DefaultValueFactory = _ => "0,0.1,0.25,0.5,1" };
         var alphas = new Option<string>("--mixup-alphas") { Description = "Mixup α values to try, comma-separated; none = no mixing", DefaultValueFactory = _ => "none,1" };
         var selection = new Option<string>("--replay-selection") { Description = "Selection rule of every replaying candidate: uniform, coverage, target-nearest or class-balanced", DefaultValueFactory = _ => "uniform" };
-        var criterion = new Option<string?>("--criterion") { Description = "What a trial is scored by at its last step: " + string.Join(", ", FinetuneCommand.Criteria.Keys) + " (default: validation-knn with --validation, else uniformity)" };
+        var criterion = new Option<string?>("--criterion") { Description = "What a trial is scored by at its last step: " + string.Join(", ", FinetuneCommand.Criteria.Keys) + " [default: validation-knn with --validation, else uniformity]" };
         var validation = new Option<string?>("--validation") { Description = "A few labelled target images (one sub-folder per class, or a labelled manifest): score trials by their leave-one-out kNN" };
-        var method = new Option<string>("--method") { Description = "mocov2 (default), simclr, byol or simsiam", DefaultValueFactory = _ => "mocov2" };
-        var batch = new Option<int?>("--batch-size") { Description = "Images per step (default 128)" };
-        var learningRate = new Option<double?>("--lr") { Description = "Peak learning rate (default 0.03)" };
-        var seed = new Option<long?>("--seed") { Description = "Seed of every random draw (default 0)" };
-        var device = new Option<string?>("--device") { Description = "auto (default), cpu, cuda or cuda:N" };
-        var precision = new Option<string?>("--precision") { Description = FinetuneCommand.PrecisionHelp + " Applies to the trials and their scoring." };
-        var workingSize = new Option<int?>("--working-size") { Description = "Size images are decoded at (default: the model's input size)" };
+        var method = new Option<string>("--method") { Description = "mocov2, simclr, byol or simsiam", DefaultValueFactory = _ => "mocov2" };
+        var batch = new Option<int?>("--batch-size") { Description = "Images per step [default: 128]" };
+        var learningRate = new Option<double?>("--lr") { Description = "Peak learning rate [default: 0.03]" };
+        var seed = new Option<long?>("--seed") { Description = "Seed of every random draw [default: 0]" };
+        var device = new Option<string?>("--device") { Description = "auto (CUDA when available), cpu, cuda or cuda:N [default: auto]" };
+        var precision = new Option<string?>("--precision") { Description = FinetuneCommand.PrecisionHelp + " Applies to the trials and their scoring. [default: float32]" };
+        var workingSize = new Option<int?>("--working-size") { Description = "Size images are decoded at [default: the model's input size]" };
         var json = new Option<string?>("--json") { Description = "Also write every trial and the choice to this JSON file" };
 
         var threads = ThreadsArgument.Create();

@@ -14,7 +14,7 @@ internal static class ThreadsArgument
 {
     public static Option<int?> Create() => new("--threads")
     {
-        Description = $"CPU threads for tensor work and image decoding (default: the cores this process may use, {Environment.ProcessorCount} here)",
+        Description = $"CPU threads for tensor work and image decoding [default: the cores this process may use, {Environment.ProcessorCount} here]",
     };
 
     /// <summary>Sets the thread count for the command; disposing the result puts the previous count back (uft runs in-process in tests and hosts).</summary>

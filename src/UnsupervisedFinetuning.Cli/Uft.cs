@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Spectre.Console;
@@ -24,6 +25,14 @@ internal static class Uft
             SearchCommand.Create(console, stop),
         };
         ParseErrors.UseInvariantNumbers(root);
+        foreach (var help in root.Options.OfType<HelpOption>())
+        {
+            if (help.Action is HelpAction action)
+            {
+                action.MaxWidth = console.Profile.Width; // the terminal's width, or 80 when the output is not one
+            }
+        }
+
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {

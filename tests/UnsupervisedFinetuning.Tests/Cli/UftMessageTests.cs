@@ -6,9 +6,9 @@ using UnsupervisedFinetuning.Cli;
 namespace UnsupervisedFinetuning.Tests.Cli;
 
 /// <summary>
-/// uft's messages speak in options, values and files: a bad value says what was expected in words, a setting is
-/// named as the user wrote it (an option, or the settings file's JSON path), a misspelt field is pointed at with the
-/// name meant, and no message names a .NET type (every error of every CLI test is checked for that, in
+/// uft's messages and help speak in options, values and files: a bad value says what was expected in words, a
+/// setting is named as the user wrote it (an option, or the settings file's JSON path), a misspelt field is pointed at
+/// with the name meant, and no message names a .NET type (every error of every CLI test is checked for that, in
 /// <see cref="UftTests.Run(string?, int, string[])"/>).
 /// </summary>
 [TestFixture]
@@ -216,5 +216,51 @@ public sealed class UftMessageTests
 
             Assert.That(type, Is.Not.Null, $"{path} → {json}");
         }
+    }
+
+    [Test]
+    public void Help_EveryOptionMarksItsDefaultOneWay_AndTheRequiredOnes()
+    {
+        var root = new RootCommand
+        {
+            FinetuneCommand.Create(AnsiConsole.Console, CancellationToken.None),
+            EvaluateCommand.Create(AnsiConsole.Console, CancellationToken.None),
+            EmbedCommand.Create(AnsiConsole.Console, CancellationToken.None),
+            SearchCommand.Create(AnsiConsole.Console, CancellationToken.None),
+        };
+        var required = new Dictionary<string, string[]>
+        {
+            ["finetune"] = ["--backbone", "--target", "--out"],
+            ["evaluate"] = ["--backbone", "--train"],
+            ["embed"] = ["--backbone", "--images", "--out"],
+            ["search"] = ["--backbone", "--target", "--budget-steps"],
+        };
+
+        foreach (var command in root.Subcommands)
+        {
+            foreach (var option in command.Options)
+            {
+                string description = option.Description ?? "";
+                Assert.That(description, Does.Not.Contain("(default"), $"{command.Name} {option.Name}: defaults are written [default: …], as the help writes the ones it knows");
+                Assert.That(description.Contains("[default:", StringComparison.Ordinal) && option.HasDefaultValue, Is.False, $"{command.Name} {option.Name}: the help adds [default: …] itself");
+                bool marked = description.Contains("[required", StringComparison.Ordinal);
+                Assert.That(marked, Is.EqualTo(required[command.Name].Contains(option.Name)), $"{command.Name} {option.Name}");
+            }
+        }
+
+        Assert.That(root.Subcommands.Single(c => c.Name == "finetune").Options.Single(o => o.Name == "--target").Description, Does.EndWith("[required unless --config or --resume gives it]"));
+    }
+
+    [TestCase("finetune")]
+    [TestCase("evaluate")]
+    [TestCase("embed")]
+    [TestCase("search")]
+    public void Help_At80Columns_FitsThem(string command)
+    {
+        var outcome = UftTests.Run(null, 80, command, "--help");
+
+        Assert.That(outcome.ExitCode, Is.Zero);
+        Assert.That(outcome.Output, Does.Contain("--backbone").And.Contain("[required"));
+        Assert.That(outcome.Output.Split('\n').Where(line => line.TrimEnd().Length > 80), Is.Empty);
     }
 }
