@@ -298,7 +298,8 @@ internal static class FinetuneCommand
             WriteSettings();
         }
 
-        console.MarkupLineInterpolated($"finetune: {target.Count} target images{(source is null ? "" : $", source {source.Count:N0} files")}, {settings.Method}, mixing {settings.Mixing}, working size {imageOptions.Height}, device {TorchDevices.Resolve(engineOptions.Device)}, {Threads(TorchSharp.torch.get_num_threads())}");
+        // Lines that hold names and paths go straight to the writer: Spectre would fold them at 80 columns in a pipe.
+        console.Profile.Out.Writer.WriteLine(ConsoleText.Printable($"finetune: {target.Count} target images{(source is null ? "" : string.Create(CultureInfo.InvariantCulture, $", source {source.Count:N0} files"))}, {settings.Method}, mixing {settings.Mixing}, working size {imageOptions.Height}, device {TorchDevices.Resolve(engineOptions.Device)}, {Threads(TorchSharp.torch.get_num_threads())}"));
         if (leftOut.Summary() is { } indexed)
         {
             console.WriteLine(indexed);
@@ -393,9 +394,10 @@ internal static class FinetuneCommand
             }
         }
 
-        table.AddRow("model", Markup.Escape(modelPath));
-        table.AddRow("checkpoint", Markup.Escape(checkpoint));
         console.Write(table);
+        console.Profile.Out.Writer.WriteLine($"model:      {ConsoleText.Printable(modelPath)}");
+        console.Profile.Out.Writer.WriteLine($"checkpoint: {ConsoleText.Printable(checkpoint)}");
+        console.Profile.Out.Writer.WriteLine($"metrics:    {ConsoleText.Printable(Path.Combine(outDir, MetricsFiles.StepsFile))}, {MetricsFiles.MonitorFile}, {LogFile}");
         return ExitCodes.Success;
     }
 
