@@ -42,9 +42,9 @@ public sealed class FinetuneRequest
     /// <remarks>
     /// The learning-rate schedule is a function of the total: from the checkpoint's step on, the run follows the
     /// schedule of the new total (warm-up and cosine decay recomputed for it). A finished run's rate had decayed to
-    /// <see cref="FinetuneOptions.MinLearningRate"/>; extended from T to T′ steps, step T + 1 takes the cosine at
-    /// T/(T′ − 1) of the way — for 600 → 700 steps, 5 % of the peak — and decays to the minimum again at T′: a small
-    /// warm restart. The result is therefore not the run a fresh T′-step run would give (its first T steps followed
+    /// <see cref="FinetuneOptions.MinLearningRate"/>; extended from T to T′ steps with W′ warm-up steps, step T + 1 takes
+    /// the cosine at (T − W′)/(T′ − W′ − 1) of the way — for 600 → 700 steps with the default 5 % warm-up, 5.4 % of the
+    /// peak (4.9 % without warm-up) — and decays to the minimum again at T′: a small warm restart. The result is therefore not the run a fresh T′-step run would give (its first T steps followed
     /// the T-step schedule); resuming the extended run again continues it bit for bit. An automatic monitor interval
     /// is replanned for the new total, and a run that had stopped early (patience) trains again, with patience
     /// counted on from its best point. Fewer steps than planned are never accepted.
