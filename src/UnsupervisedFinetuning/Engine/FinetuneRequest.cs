@@ -51,6 +51,9 @@ public sealed class FinetuneRequest
     /// </remarks>
     public bool ExtendSchedule { get; init; }
 
+    /// <summary>The images the online monitor measures on.</summary>
+    internal Monitoring.MonitorData ForMonitor() => new(Target, Source, SourceProbe, Validation);
+
     /// <summary>Pretrained features shared with other runs from the same weights (a search's trials); null computes them per run.</summary>
     internal Replay.SelectionFeatureCache? SharedSelectionFeatures { get; init; }
 }

@@ -81,7 +81,7 @@ internal sealed class TrainingRun : IDisposable
         TwoViewAugmentation? augmentation, ILogger logger)
     {
         ValidateData(request);
-        OnlineMonitor.Check(request, options.Monitoring);
+        OnlineMonitor.Check(request.ForMonitor(), options.Monitoring);
         var target = request.Target;
         var device = TorchDevices.Resolve(options.Device);
         if (device.type == DeviceType.CPU && NativeKernels.DefectFound)
@@ -171,7 +171,7 @@ internal sealed class TrainingRun : IDisposable
         TrainingRun? run = null;
         try
         {
-            monitor = OnlineMonitor.Create(request, options.Monitoring, views, size, options.Seed, options.BatchSize, totalSteps);
+            monitor = OnlineMonitor.Create(request.ForMonitor(), options.Monitoring, views, size, options.Seed, options.BatchSize, totalSteps);
             replayed = new ReplayImages(request.Source, state.Subset);
             model = method.Build(new MethodContext
             {
@@ -468,8 +468,8 @@ internal sealed class TrainingRun : IDisposable
         }
 
         static string Integer(long value) => value.ToString(CultureInfo.InvariantCulture);
-        fingerprint["Monitoring.Interval"] = Integer(OnlineMonitor.PlannedInterval(request, monitoring, options.BatchSize, totalSteps));
-        fingerprint["Monitoring.ImagesPerPoint"] = Integer(OnlineMonitor.PlannedImagesPerPoint(request, monitoring));
+        fingerprint["Monitoring.Interval"] = Integer(OnlineMonitor.PlannedInterval(request.ForMonitor(), monitoring, options.BatchSize, totalSteps));
+        fingerprint["Monitoring.ImagesPerPoint"] = Integer(OnlineMonitor.PlannedImagesPerPoint(request.ForMonitor(), monitoring));
         fingerprint["Monitoring.ProbeImages"] = Integer(monitoring.ProbeImages);
         fingerprint["Monitoring.Alignment"] = monitoring.Alignment ? "true" : "false";
         fingerprint["Monitoring.Neighbours"] = Integer(monitoring.Neighbours);

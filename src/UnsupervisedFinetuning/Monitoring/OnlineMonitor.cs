@@ -2,7 +2,6 @@ using System.Diagnostics;
 using UnsupervisedFinetuning.Augment;
 using UnsupervisedFinetuning.Backbones;
 using UnsupervisedFinetuning.Data;
-using UnsupervisedFinetuning.Engine;
 using UnsupervisedFinetuning.Evaluation;
 using static TorchSharp.torch;
 
@@ -17,6 +16,9 @@ namespace UnsupervisedFinetuning.Monitoring;
 /// </summary>
 internal sealed class OnlineMonitor : IDisposable
 {
+    /// <summary>The parameter a refusal names: the caller's <c>FinetuneRequest</c>, which the monitor's data comes from.</summary>
+    private const string RequestParameter = "request";
+
     private readonly MonitoringOptions _options;
     private readonly long _seed;
     private readonly TransferEvaluator _evaluator;         // the evaluation transform, the alignment views, the training batch per forward pass
@@ -59,30 +61,30 @@ internal sealed class OnlineMonitor : IDisposable
 
     /// <summary>Builds the monitor of a run, or null when monitoring is off. Checks that the criterion can be computed with the data given.</summary>
     /// <exception cref="ArgumentException">The criterion needs data the request does not have, or a probe's shape differs from the target's.</exception>
-    public static OnlineMonitor? Create(FinetuneRequest request, MonitoringOptions options, TwoViewAugmentation views, int size, long seed, int batchSize, long totalSteps)
+    public static OnlineMonitor? Create(MonitorData data, MonitoringOptions options, TwoViewAugmentation views, int size, long seed, int batchSize, long totalSteps)
     {
         if (!options.Enabled)
         {
             return null;
         }
 
-        var target = request.Target;
+        var target = data.Target;
         var root = new SeededRandom(seed);
-        var sourceProbe = SourceProbe(request, options, root);
-        Check(request, options);
+        var sourceProbe = SourceProbe(data, options, root);
+        Check(data, options);
         // Decoded into one scope and detached together only once all three are read: a failed read frees the others.
         using var scope = NewDisposeScope();
         var targetImages = Sample(target, options.ProbeImages, root.Fork("monitor-target")).GetBatch(Enumerable.Range(0, Math.Min(options.ProbeImages, target.Count)).ToArray());
         var sourceImages = sourceProbe?.GetBatch(Enumerable.Range(0, sourceProbe.Count).ToArray());
-        var validation = request.Validation?.GetBatch(Enumerable.Range(0, request.Validation.Count).ToArray());
-        var monitor = new OnlineMonitor(options, views, size, seed, batchSize, targetImages.DetachFromDisposeScope(), sourceImages?.DetachFromDisposeScope(), validation?.DetachFromDisposeScope(), request.Validation);
-        monitor.Interval = PlannedInterval(request, options, batchSize, totalSteps);
+        var validation = data.Validation?.GetBatch(Enumerable.Range(0, data.Validation.Count).ToArray());
+        var monitor = new OnlineMonitor(options, views, size, seed, batchSize, targetImages.DetachFromDisposeScope(), sourceImages?.DetachFromDisposeScope(), validation?.DetachFromDisposeScope(), data.Validation);
+        monitor.Interval = PlannedInterval(data, options, batchSize, totalSteps);
         return monitor;
     }
 
     /// <summary>The interval of a run: <see cref="MonitoringOptions.EverySteps"/>, or the automatic one.</summary>
-    public static int PlannedInterval(FinetuneRequest request, MonitoringOptions options, int batchSize, long totalSteps) =>
-        options.EverySteps ?? AutomaticInterval(PlannedImagesPerPoint(request, options), batchSize, totalSteps);
+    public static int PlannedInterval(MonitorData data, MonitoringOptions options, int batchSize, long totalSteps) =>
+        options.EverySteps ?? AutomaticInterval(PlannedImagesPerPoint(data, options), batchSize, totalSteps);
 
     /// <summary>
     /// The smallest interval N whose points — every N steps plus the two at the ends — cost at most
@@ -149,64 +151,64 @@ internal sealed class OnlineMonitor : IDisposable
     /// computed with the data given; a no-op when monitoring is off.
     /// </summary>
     /// <exception cref="ArgumentException">It cannot; the message says what is missing.</exception>
-    public static void Check(FinetuneRequest request, MonitoringOptions options)
+    public static void Check(MonitorData data, MonitoringOptions options)
     {
         if (!options.Enabled)
         {
             return;
         }
 
-        var sourceProbe = request.SourceProbe ?? request.Source;
-        var shape = request.Target.Shape;
-        if (request.SourceProbe is { } probe && probe.Shape != shape)
+        var sourceProbe = data.SourceProbe ?? data.Source;
+        var shape = data.Target.Shape;
+        if (data.SourceProbe is { } probe && probe.Shape != shape)
         {
-            throw new ArgumentException($"Source probe images {probe.Shape} and target images {shape} must share one shape.", nameof(request));
+            throw new ArgumentException($"Source probe images {probe.Shape} and target images {shape} must share one shape.", RequestParameter);
         }
 
         if (sourceProbe is not null && sourceProbe.Count < 2)
         {
-            throw new ArgumentException($"The source probe has {sourceProbe.Count} image(s); drift needs at least 2.", nameof(request));
+            throw new ArgumentException($"The source probe has {sourceProbe.Count} image(s); drift needs at least 2.", RequestParameter);
         }
 
-        if (request.Validation is { } validation)
+        if (data.Validation is { } validation)
         {
             if (validation.Shape != shape)
             {
-                throw new ArgumentException($"Validation images {validation.Shape} and target images {shape} must share one shape.", nameof(request));
+                throw new ArgumentException($"Validation images {validation.Shape} and target images {shape} must share one shape.", RequestParameter);
             }
 
             if (validation.Count < 2)
             {
-                throw new ArgumentException($"The validation set has {validation.Count} image(s); leave-one-out kNN needs at least 2.", nameof(request));
+                throw new ArgumentException($"The validation set has {validation.Count} image(s); leave-one-out kNN needs at least 2.", RequestParameter);
             }
         }
 
-        if (request.Target.Count < 2)
+        if (data.Target.Count < 2)
         {
-            throw new ArgumentException("Monitoring needs at least 2 target images (uniformity compares pairs); turn it off with Monitoring.Enabled = false.", nameof(request));
+            throw new ArgumentException("Monitoring needs at least 2 target images (uniformity compares pairs); turn it off with Monitoring.Enabled = false.", RequestParameter);
         }
 
         if (options.Criterion is MonitorCriterion.SourceCka or MonitorCriterion.SourceNeighbourhoods && sourceProbe is null)
         {
-            throw new ArgumentException($"Monitoring.Criterion {options.Criterion} measures drift on source images, but the request has neither SourceProbe nor Source.", nameof(request));
+            throw new ArgumentException($"Monitoring.Criterion {options.Criterion} measures drift on source images, but the request has neither SourceProbe nor Source.", RequestParameter);
         }
 
-        if (options.Criterion == MonitorCriterion.ValidationKnn && request.Validation is null)
+        if (options.Criterion == MonitorCriterion.ValidationKnn && data.Validation is null)
         {
-            throw new ArgumentException("Monitoring.Criterion ValidationKnn needs a few labelled target images in FinetuneRequest.Validation.", nameof(request));
+            throw new ArgumentException("Monitoring.Criterion ValidationKnn needs a few labelled target images in FinetuneRequest.Validation.", RequestParameter);
         }
     }
 
     /// <summary>Forward image passes a point of this request will cost (as <see cref="ImagesPerPoint"/>), without reading an image.</summary>
-    public static long PlannedImagesPerPoint(FinetuneRequest request, MonitoringOptions options)
+    public static long PlannedImagesPerPoint(MonitorData data, MonitoringOptions options)
     {
-        long target = Math.Min(options.ProbeImages, request.Target.Count) * (options.Alignment ? 3L : 1L);
-        long source = request.SourceProbe?.Count ?? Math.Min(options.ProbeImages, request.Source?.Count ?? 0);
-        return target + source + (request.Validation?.Count ?? 0);
+        long target = Math.Min(options.ProbeImages, data.Target.Count) * (options.Alignment ? 3L : 1L);
+        long source = data.SourceProbe?.Count ?? Math.Min(options.ProbeImages, data.Source?.Count ?? 0);
+        return target + source + (data.Validation?.Count ?? 0);
     }
 
-    private static IImageDataset? SourceProbe(FinetuneRequest request, MonitoringOptions options, SeededRandom root) =>
-        request.SourceProbe ?? (request.Source is { } source ? Sample(source, options.ProbeImages, root.Fork("monitor-source")) : null);
+    private static IImageDataset? SourceProbe(MonitorData data, MonitoringOptions options, SeededRandom root) =>
+        data.SourceProbe ?? (data.Source is { } source ? Sample(source, options.ProbeImages, root.Fork("monitor-source")) : null);
 
     /// <summary>A fixed seeded sample of <paramref name="count"/> images (all, in order, when the set is not larger).</summary>
     private static IImageDataset Sample(IImageDataset data, int count, SeededRandom random)

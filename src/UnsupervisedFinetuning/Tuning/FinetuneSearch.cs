@@ -109,7 +109,7 @@ public static class FinetuneSearch
         trialOptions.Monitoring.CustomScore = null;
         trialOptions.Monitoring.RestoreBest = false;
         trialOptions.Monitoring.Patience = null;
-        OnlineMonitor.Check(request, trialOptions.Monitoring);
+        OnlineMonitor.Check(request.ForMonitor(), trialOptions.Monitoring);
 
         // Every engine is built (and its options validated) before the first trial trains.
         var engines = candidates.Select(c => FinetuneEngine.Create(trialOptions, method, c.Replay, c.Mixing, augmentation, logger)).ToList();
