@@ -46,7 +46,7 @@ internal static class EmbedCommand
                 throw new UsageException($"--batch-size is {batchSize}; expected 1 to 65536.");
             }
 
-            var computePrecision = FinetuneCommand.ParsePrecision(parse.GetValue(precision)!, training: false);
+            var computePrecision = OptionValues.ParsePrecision(parse.GetValue(precision)!, training: false);
             using var threadCount = ThreadsArgument.Apply(parse.GetValue(threads), out int threadsUsed);
             using var pretrained = model.Load(parse);
             pretrained.Backbone.to(TorchDevices.Resolve(parse.GetValue(device)));

@@ -68,7 +68,7 @@ internal static class EvaluateCommand
 
                 using var threadCount = ThreadsArgument.Apply(parse.GetValue(threads), out int threadsUsed);
                 var deviceUsed = TorchDevices.Resolve(parse.GetValue(device));
-                var computePrecision = FinetuneCommand.ParsePrecision(parse.GetValue(precision)!, training: false);
+                var computePrecision = OptionValues.ParsePrecision(parse.GetValue(precision)!, training: false);
                 var imageOptions = models[0].Model.ImageFolderOptions();
                 imageOptions.DecodeThreads = threadsUsed;
                 var logger = new WarningLogger(parse.InvocationConfiguration.Error);

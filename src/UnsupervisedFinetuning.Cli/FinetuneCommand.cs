@@ -4,7 +4,6 @@ using Spectre.Console;
 using UnsupervisedFinetuning.Backbones;
 using UnsupervisedFinetuning.Data;
 using UnsupervisedFinetuning.Engine;
-using UnsupervisedFinetuning.Methods;
 using UnsupervisedFinetuning.Mixing;
 using UnsupervisedFinetuning.Monitoring;
 using UnsupervisedFinetuning.Replay;
@@ -48,13 +47,13 @@ internal static class FinetuneCommand
         var weightDecay = new Option<double?>("--weight-decay") { Description = "Weight decay [default: 1e-4]" };
         var seed = new Option<long?>("--seed") { Description = "Seed of every random draw: the same seed and settings give the same run [default: 0]" };
         var device = new Option<string?>("--device") { Description = "auto (CUDA when available), cpu, cuda or cuda:N [default: auto]" };
-        var precision = new Option<string?>("--precision") { Description = PrecisionHelp + " Applies to training and the monitors. [default: float32]" };
+        var precision = new Option<string?>("--precision") { Description = OptionValues.PrecisionHelp + " Applies to training and the monitors. [default: float32]" };
         var workingSize = new Option<int?>("--working-size") { Description = "Size images are decoded at before training views are cut from them [default: the model's input size]" };
         var imageSize = new Option<int?>("--image-size") { Description = "Size of the training views [default: the model's input size]" };
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Steps between checkpoints [default: 50]" };
         var skipUnreadable = new Option<bool?>("--skip-unreadable") { Description = "Skip (and log) image files that cannot be decoded instead of stopping" };
         var monitorEvery = new Option<string?>("--monitor-every") { Description = "Steps between label-free monitor points: a number, auto (at most 5% of the compute) or off [default: auto]" };
-        var criterion = new Option<string?>("--criterion") { Description = "What the best step is: " + string.Join(", ", Criteria.Keys) + $" [default: {Criteria.First(c => c.Value == new MonitoringOptions().Criterion).Key}]" };
+        var criterion = new Option<string?>("--criterion") { Description = "What the best step is: " + string.Join(", ", OptionValues.Criteria.Keys) + $" [default: {OptionValues.Criteria.First(c => c.Value == new MonitoringOptions().Criterion).Key}]" };
         var restoreBest = new Option<bool?>("--restore-best") { Description = "Save the backbone of the best monitor point by --criterion as the finetuned model, not the last step's" };
         var patience = new Option<int?>("--patience") { Description = "Stop when --criterion has not improved for this many monitor points" };
         var sourceProbe = new Option<string?>("--source-probe") { Description = "Source images (no labels) to measure drift on while monitoring [default: 256 of --source]" };
@@ -92,7 +91,7 @@ internal static class FinetuneCommand
             settings.Replay.Count = parse.GetValue(count) ?? settings.Replay.Count;
             if (parse.GetValue(selection) is { } rule)
             {
-                settings.Replay.Selection = ParseSelection(rule);
+                settings.Replay.Selection = OptionValues.ParseSelection(rule);
             }
 
             settings.Replay.UniformFraction = parse.GetValue(uniformFraction) ?? settings.Replay.UniformFraction;
@@ -124,7 +123,7 @@ internal static class FinetuneCommand
             settings.Engine.Device = parse.GetValue(device) ?? settings.Engine.Device;
             if (parse.GetValue(precision) is { } p)
             {
-                settings.Engine.Precision = ParsePrecision(p, training: true);
+                settings.Engine.Precision = OptionValues.ParsePrecision(p, training: true);
                 settings.Engine.Monitoring.Precision = settings.Engine.Precision;
             }
             settings.Engine.Augmentation.ImageSize = parse.GetValue(imageSize) ?? settings.Engine.Augmentation.ImageSize;
@@ -153,8 +152,8 @@ internal static class FinetuneCommand
 
             if (parse.GetValue(criterion) is { } name)
             {
-                monitoring.Criterion = Criteria.TryGetValue(name.ToLowerInvariant(), out var chosenCriterion) ? chosenCriterion
-                    : throw new UsageException($"--criterion is '{name}'; expected one of {string.Join(", ", Criteria.Keys)}.");
+                monitoring.Criterion = OptionValues.Criteria.TryGetValue(name.ToLowerInvariant(), out var chosenCriterion) ? chosenCriterion
+                    : throw new UsageException($"--criterion is '{name}'; expected one of {string.Join(", ", OptionValues.Criteria.Keys)}.");
             }
 
             monitoring.RestoreBest = parse.GetValue(restoreBest) ?? monitoring.RestoreBest;
@@ -199,14 +198,14 @@ internal static class FinetuneCommand
             throw new UsageException("--target is required: the unlabelled target images (a folder or a manifest).");
         }
 
-        if (settings.WorkingSize is < 1 or > MaxWorkingSize)
+        if (settings.WorkingSize is < 1 or > OptionValues.MaxWorkingSize)
         {
-            throw new UsageException($"--working-size is {settings.WorkingSize}; expected 1 to {MaxWorkingSize} pixels.");
+            throw new UsageException($"--working-size is {settings.WorkingSize}; expected 1 to {OptionValues.MaxWorkingSize} pixels.");
         }
 
-        if (settings.Engine.Augmentation.ImageSize is < 1 or > MaxWorkingSize)
+        if (settings.Engine.Augmentation.ImageSize is < 1 or > OptionValues.MaxWorkingSize)
         {
-            throw new UsageException($"--image-size is {settings.Engine.Augmentation.ImageSize}; expected 1 to {MaxWorkingSize} pixels (and at most the working size).");
+            throw new UsageException($"--image-size is {settings.Engine.Augmentation.ImageSize}; expected 1 to {OptionValues.MaxWorkingSize} pixels (and at most the working size).");
         }
 
         if (!resume && File.Exists(checkpoint))
@@ -216,7 +215,7 @@ internal static class FinetuneCommand
 
         OutputPaths.WritableFolder(outDir, "--out"); // before the model loads: a folder that cannot be written is said now, by option
 
-        var methodUsed = CreateMethod(settings);
+        var methodUsed = OptionValues.CreateMethod(settings);
         var mixingUsed = settings.Mixing.ToLowerInvariant() switch
         {
             "none" => (IMixingStrategy)NoMixing.Instance,
@@ -380,7 +379,7 @@ internal static class FinetuneCommand
 
         if (result.Selected is { } best)
         {
-            string criterionName = Criteria.First(c => c.Value == engineOptions.Monitoring.Criterion).Key;
+            string criterionName = OptionValues.Criteria.First(c => c.Value == engineOptions.Monitoring.Criterion).Key;
             table.AddRow($"best step by {criterionName}", best.Step.ToString(CultureInfo.InvariantCulture) + (result.SelectedRestored ? " (saved)" : " (the last step was saved; --restore-best saves this one)"));
             table.AddRow("stopped early", result.StoppedEarly ? "yes" : "no");
             if (result.Monitoring.Count >= 2)
@@ -400,53 +399,6 @@ internal static class FinetuneCommand
         console.Profile.Out.Writer.WriteLine($"metrics:    {ConsoleText.Printable(Path.Combine(outDir, MetricsFiles.StepsFile))}, {MetricsFiles.MonitorFile}, {LogFile}");
         return ExitCodes.Success;
     }
-
-    /// <summary>The largest --working-size and --image-size: ImageFolderOptions' bound on a decoded side.</summary>
-    internal const int MaxWorkingSize = 4096;
-
-    /// <summary>The criteria by their command-line names.</summary>
-    public static IReadOnlyDictionary<string, MonitorCriterion> Criteria { get; } = new Dictionary<string, MonitorCriterion>(StringComparer.Ordinal)
-    {
-        ["rankme"] = MonitorCriterion.RankMe,
-        ["uniformity"] = MonitorCriterion.Uniformity,
-        ["alignment"] = MonitorCriterion.Alignment,
-        ["source-cka"] = MonitorCriterion.SourceCka,
-        ["source-neighbours"] = MonitorCriterion.SourceNeighbourhoods,
-        ["validation-knn"] = MonitorCriterion.ValidationKnn,
-    };
-
-    /// <summary>The --precision help text shared by the commands.</summary>
-    internal const string PrecisionHelp = "float32, bfloat16 or auto: the dtype convolutions and linear layers compute in (weights, statistics and losses stay float32). bfloat16 pays only where it is native (CPUs with AVX-512 BF16 or AMX, CUDA GPUs of compute capability 8.0+) and is emulated, many times slower, elsewhere; auto picks it only where it is native.";
-
-    /// <summary>A --precision value; float16 only where no gradients are computed (<paramref name="training"/> false).</summary>
-    internal static ComputePrecision ParsePrecision(string value, bool training) => value.ToLowerInvariant() switch
-    {
-        "float32" or "fp32" => ComputePrecision.Float32,
-        "bfloat16" or "bf16" => ComputePrecision.BFloat16,
-        "auto" => ComputePrecision.Auto,
-        "float16" or "fp16" when !training => ComputePrecision.Float16,
-        "float16" or "fp16" => throw new UsageException("--precision float16 is not available for training: it needs dynamic loss scaling, which this version does not implement; use bfloat16 (float32's range, no loss scaling) or auto."),
-        _ => throw new UsageException($"--precision is '{value}'; expected float32, bfloat16{(training ? "" : ", float16")} or auto."),
-    };
-
-    /// <summary>A --replay-selection value: uniform, coverage, target-nearest or class-balanced.</summary>
-    internal static ReplaySelection ParseSelection(string value) => value.ToLowerInvariant() switch
-    {
-        "uniform" => ReplaySelection.Uniform,
-        "coverage" => ReplaySelection.Coverage,
-        "target-nearest" => ReplaySelection.TargetNearest,
-        "class-balanced" => ReplaySelection.ClassBalanced,
-        _ => throw new UsageException($"--replay-selection is '{value}'; expected uniform, coverage, target-nearest or class-balanced."),
-    };
-
-    internal static ISelfSupervisedMethod CreateMethod(FinetuneSettings settings) => settings.Method.ToLowerInvariant() switch
-    {
-        "mocov2" or "moco" => new MocoV2(settings.MocoV2),
-        "simclr" => new SimClr(settings.SimClr),
-        "byol" => new Byol(settings.Byol),
-        "simsiam" => new SimSiam(settings.SimSiam),
-        _ => throw new UsageException($"--method is '{settings.Method}'; expected mocov2, simclr, byol or simsiam."),
-    };
 
     /// <summary>
     /// Runs <paramref name="work"/>; an image that cannot be decoded stops it with a message that says how to go on

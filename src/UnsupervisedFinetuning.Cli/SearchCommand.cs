@@ -26,14 +26,14 @@ internal static class SearchCommand
         var ratios = new Option<string>("--ratios") { Description = "Replay ratios to try, comma-separated; 0 = no replay", DefaultValueFactory = _ => "0,0.1,0.25,0.5,1" };
         var alphas = new Option<string>("--mixup-alphas") { Description = "Mixup α values to try, comma-separated; none = no mixing", DefaultValueFactory = _ => "none,1" };
         var selection = new Option<string>("--replay-selection") { Description = "Selection rule of every replaying candidate: uniform, coverage, target-nearest or class-balanced", DefaultValueFactory = _ => "uniform" };
-        var criterion = new Option<string?>("--criterion") { Description = "What a trial is scored by at its last step: " + string.Join(", ", FinetuneCommand.Criteria.Keys) + " [default: validation-knn with --validation, else uniformity]" };
+        var criterion = new Option<string?>("--criterion") { Description = "What a trial is scored by at its last step: " + string.Join(", ", OptionValues.Criteria.Keys) + " [default: validation-knn with --validation, else uniformity]" };
         var validation = new Option<string?>("--validation") { Description = "A few labelled target images (one sub-folder per class, or a labelled manifest): score trials by their leave-one-out kNN" };
         var method = new Option<string>("--method") { Description = "mocov2, simclr, byol or simsiam", DefaultValueFactory = _ => "mocov2" };
         var batch = new Option<int?>("--batch-size") { Description = "Images per step [default: 128]" };
         var learningRate = new Option<double?>("--lr") { Description = "Peak learning rate [default: 0.03]" };
         var seed = new Option<long?>("--seed") { Description = "Seed of every random draw [default: 0]" };
         var device = new Option<string?>("--device") { Description = "auto (CUDA when available), cpu, cuda or cuda:N [default: auto]" };
-        var precision = new Option<string?>("--precision") { Description = FinetuneCommand.PrecisionHelp + " Applies to the trials and their scoring. [default: float32]" };
+        var precision = new Option<string?>("--precision") { Description = OptionValues.PrecisionHelp + " Applies to the trials and their scoring. [default: float32]" };
         var workingSize = new Option<int?>("--working-size") { Description = "Size images are decoded at [default: the model's input size]" };
         var json = new Option<string?>("--json") { Description = "Also write every trial and the choice to this JSON file" };
 
@@ -60,19 +60,19 @@ internal static class SearchCommand
             settings.Engine.Device = parse.GetValue(device) ?? settings.Engine.Device;
             if (parse.GetValue(precision) is { } p)
             {
-                settings.Engine.Precision = FinetuneCommand.ParsePrecision(p, training: true);
+                settings.Engine.Precision = OptionValues.ParsePrecision(p, training: true);
                 settings.Engine.Monitoring.Precision = settings.Engine.Precision;
             }
             string targetPath = parse.GetValue(target) ?? throw new UsageException("--target is required: the unlabelled target images (a folder or a manifest).");
             long budgetSteps = parse.GetValue(budget) ?? throw new UsageException("--budget-steps is required: the steps all trials share.");
-            var replayOptions = new SparseReplayOptions { Selection = FinetuneCommand.ParseSelection(parse.GetValue(selection)!) };
+            var replayOptions = new SparseReplayOptions { Selection = OptionValues.ParseSelection(parse.GetValue(selection)!) };
             var candidates = FinetuneCandidate.ReplayMixingGrid(ParseList(parse.GetValue(ratios)!, "--ratios", allowNone: false).Select(v => v!.Value),
                 ParseList(parse.GetValue(alphas)!, "--mixup-alphas", allowNone: true), replayOptions);
             var search = new FinetuneSearchOptions { BudgetSteps = budgetSteps };
             if (parse.GetValue(criterion) is { } name)
             {
-                search.Criterion = FinetuneCommand.Criteria.TryGetValue(name, out var c) ? c
-                    : throw new UsageException($"--criterion is '{name}'; expected one of {string.Join(", ", FinetuneCommand.Criteria.Keys)}.");
+                search.Criterion = OptionValues.Criteria.TryGetValue(name, out var c) ? c
+                    : throw new UsageException($"--criterion is '{name}'; expected one of {string.Join(", ", OptionValues.Criteria.Keys)}.");
             }
 
             if (parse.GetValue(json) is { } jsonOut)
@@ -88,9 +88,9 @@ internal static class SearchCommand
             options.Augmentation.NormalizationMean ??= views.NormalizationMean;
             options.Augmentation.NormalizationStd ??= views.NormalizationStd;
             var imageOptions = pretrained.ImageFolderOptions();
-            if (parse.GetValue(workingSize) is < 1 or > FinetuneCommand.MaxWorkingSize)
+            if (parse.GetValue(workingSize) is < 1 or > OptionValues.MaxWorkingSize)
             {
-                throw new UsageException($"--working-size is {parse.GetValue(workingSize)}; expected 1 to {FinetuneCommand.MaxWorkingSize} pixels.");
+                throw new UsageException($"--working-size is {parse.GetValue(workingSize)}; expected 1 to {OptionValues.MaxWorkingSize} pixels.");
             }
 
             imageOptions.Height = imageOptions.Width = parse.GetValue(workingSize) ?? imageOptions.Height;
@@ -106,7 +106,7 @@ internal static class SearchCommand
             FinetuneSearchResult result;
             try
             {
-                result = FinetuneSearch.Run(options, FinetuneCommand.CreateMethod(settings), candidates,
+                result = FinetuneSearch.Run(options, OptionValues.CreateMethod(settings), candidates,
                     new FinetuneRequest { Backbone = pretrained.Backbone, Head = pretrained.Head, Target = targetSet, Source = sourceSet, Validation = labelled }, search,
                     progress: new SynchronousProgress<FinetuneTrial>(t => console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trial {t.Candidate.Name}: score {t.Score:F4} ({t.Seconds:F0} s){(t.Failure is null ? "" : " — " + t.Failure)}"))),
                     cancellationToken: stop);

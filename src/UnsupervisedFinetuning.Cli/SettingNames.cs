@@ -326,7 +326,7 @@ internal sealed partial class SettingNames
         if (enumType == typeof(MonitorCriterion))
         {
             var criterion = Enum.Parse<MonitorCriterion>(value);
-            return FinetuneCommand.Criteria.FirstOrDefault(c => c.Value == criterion).Key ?? value.ToLowerInvariant();
+            return OptionValues.Criteria.FirstOrDefault(c => c.Value == criterion).Key ?? value.ToLowerInvariant();
         }
 
         return KebabBoundary().Replace(value, "$1-$2").ToLowerInvariant(); // TargetNearest → target-nearest, BFloat16 → bfloat16

@@ -1,0 +1,60 @@
+using UnsupervisedFinetuning.Methods;
+using UnsupervisedFinetuning.Monitoring;
+using UnsupervisedFinetuning.Replay;
+
+namespace UnsupervisedFinetuning.Cli;
+
+/// <summary>
+/// The values the commands' options take, parsed in one place: precisions, replay selection rules, monitor criteria,
+/// methods, and the size bound. Shared by finetune, evaluate, embed and search. (The method, mixing and selection
+/// names are to come from the library's catalogs: issue 28.)
+/// </summary>
+internal static class OptionValues
+{
+    /// <summary>The largest --working-size and --image-size: ImageFolderOptions' bound on a decoded side.</summary>
+    internal const int MaxWorkingSize = 4096;
+
+    /// <summary>The criteria by their command-line names.</summary>
+    public static IReadOnlyDictionary<string, MonitorCriterion> Criteria { get; } = new Dictionary<string, MonitorCriterion>(StringComparer.Ordinal)
+    {
+        ["rankme"] = MonitorCriterion.RankMe,
+        ["uniformity"] = MonitorCriterion.Uniformity,
+        ["alignment"] = MonitorCriterion.Alignment,
+        ["source-cka"] = MonitorCriterion.SourceCka,
+        ["source-neighbours"] = MonitorCriterion.SourceNeighbourhoods,
+        ["validation-knn"] = MonitorCriterion.ValidationKnn,
+    };
+
+    /// <summary>The --precision help text shared by the commands.</summary>
+    internal const string PrecisionHelp = "float32, bfloat16 or auto: the dtype convolutions and linear layers compute in (weights, statistics and losses stay float32). bfloat16 pays only where it is native (CPUs with AVX-512 BF16 or AMX, CUDA GPUs of compute capability 8.0+) and is emulated, many times slower, elsewhere; auto picks it only where it is native.";
+
+    /// <summary>A --precision value; float16 only where no gradients are computed (<paramref name="training"/> false).</summary>
+    internal static ComputePrecision ParsePrecision(string value, bool training) => value.ToLowerInvariant() switch
+    {
+        "float32" or "fp32" => ComputePrecision.Float32,
+        "bfloat16" or "bf16" => ComputePrecision.BFloat16,
+        "auto" => ComputePrecision.Auto,
+        "float16" or "fp16" when !training => ComputePrecision.Float16,
+        "float16" or "fp16" => throw new UsageException("--precision float16 is not available for training: it needs dynamic loss scaling, which this version does not implement; use bfloat16 (float32's range, no loss scaling) or auto."),
+        _ => throw new UsageException($"--precision is '{value}'; expected float32, bfloat16{(training ? "" : ", float16")} or auto."),
+    };
+
+    /// <summary>A --replay-selection value: uniform, coverage, target-nearest or class-balanced.</summary>
+    internal static ReplaySelection ParseSelection(string value) => value.ToLowerInvariant() switch
+    {
+        "uniform" => ReplaySelection.Uniform,
+        "coverage" => ReplaySelection.Coverage,
+        "target-nearest" => ReplaySelection.TargetNearest,
+        "class-balanced" => ReplaySelection.ClassBalanced,
+        _ => throw new UsageException($"--replay-selection is '{value}'; expected uniform, coverage, target-nearest or class-balanced."),
+    };
+
+    internal static ISelfSupervisedMethod CreateMethod(FinetuneSettings settings) => settings.Method.ToLowerInvariant() switch
+    {
+        "mocov2" or "moco" => new MocoV2(settings.MocoV2),
+        "simclr" => new SimClr(settings.SimClr),
+        "byol" => new Byol(settings.Byol),
+        "simsiam" => new SimSiam(settings.SimSiam),
+        _ => throw new UsageException($"--method is '{settings.Method}'; expected mocov2, simclr, byol or simsiam."),
+    };
+}
