@@ -2,6 +2,7 @@ using System.Collections;
 using TorchSharp.PyBridge;
 using UnsupervisedFinetuning.IO;
 using static TorchSharp.torch;
+using UnsupervisedFinetuning.Formats;
 
 namespace UnsupervisedFinetuning.Backbones;
 

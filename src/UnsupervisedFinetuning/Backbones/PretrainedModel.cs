@@ -6,6 +6,7 @@ using UnsupervisedFinetuning.Data;
 using UnsupervisedFinetuning.IO;
 using UnsupervisedFinetuning.Objectives;
 using static TorchSharp.torch;
+using UnsupervisedFinetuning.Formats;
 
 namespace UnsupervisedFinetuning.Backbones;
 

@@ -7,6 +7,7 @@ using UnsupervisedFinetuning.Monitoring;
 using UnsupervisedFinetuning.Replay;
 using UnsupervisedFinetuning.IO;
 using static TorchSharp.torch;
+using UnsupervisedFinetuning.Formats;
 
 namespace UnsupervisedFinetuning.Engine;
 

@@ -1,6 +1,7 @@
 using TorchSharp.Modules;
 using UnsupervisedFinetuning.IO;
 using static TorchSharp.torch;
+using UnsupervisedFinetuning.Formats;
 
 namespace UnsupervisedFinetuning.Engine;
 

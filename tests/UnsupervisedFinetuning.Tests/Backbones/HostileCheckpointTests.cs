@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 using UnsupervisedFinetuning.Backbones;
+using UnsupervisedFinetuning.Formats;
 
 namespace UnsupervisedFinetuning.Tests.Backbones;
 

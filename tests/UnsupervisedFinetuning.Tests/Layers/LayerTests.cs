@@ -9,7 +9,8 @@ namespace UnsupervisedFinetuning.Tests.Layers;
 /// below, which are to be removed. A forbidden dependency fails here, naming the type and what it uses.
 /// </summary>
 /// <remarks>
-/// The layers, bottom up: the root namespace (devices, seeds, native checks); IO; Data, Augment, Objectives, Mixing;
+/// The layers, bottom up: the root namespace (devices, seeds, native checks); IO; file formats (Formats: PyTorch
+/// pickles and zips, TorchSharp's format); Data, Augment, Objectives, Mixing;
 /// Replay and Backbones; Methods; Evaluation and Monitoring; Engine; Tuning and DependencyInjection on top.
 /// </remarks>
 public sealed class LayerTests
@@ -21,17 +22,18 @@ public sealed class LayerTests
     {
         [""] = [],
         ["IO"] = [""],
+        ["Formats"] = ["", "IO"],
         ["Data"] = ["", "IO"],
         ["Augment"] = [""],
         ["Objectives"] = [""],
         ["Mixing"] = [""],
         ["Replay"] = ["", "Data"],
         // Objectives only for ProjectionHead, which is to move beside the networks (issue 28).
-        ["Backbones"] = ["", "IO", "Data", "Augment", "Objectives"],
+        ["Backbones"] = ["", "IO", "Formats", "Data", "Augment", "Objectives"],
         ["Methods"] = ["", "IO", "Augment", "Backbones", "Mixing", "Objectives"],
         ["Evaluation"] = ["", "IO", "Data", "Augment", "Backbones", "Monitoring"],
         ["Monitoring"] = ["", "Data", "Augment", "Backbones", "Evaluation"],
-        ["Engine"] = ["", "IO", "Data", "Augment", "Objectives", "Mixing", "Replay", "Backbones", "Methods", "Evaluation", "Monitoring"],
+        ["Engine"] = ["", "IO", "Formats", "Data", "Augment", "Objectives", "Mixing", "Replay", "Backbones", "Methods", "Evaluation", "Monitoring"],
         ["Tuning"] = ["", "Augment", "Objectives", "Mixing", "Replay", "Methods", "Monitoring", "Engine"],
         ["DependencyInjection"] = ["", "Mixing", "Replay", "Methods", "Engine"],
     };

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Numerics;
 using System.Text;
 
-namespace UnsupervisedFinetuning.Backbones;
+namespace UnsupervisedFinetuning.Formats;
 
 /// <summary>A tensor a checkpoint's pickle rebuilds: which storage entry backs it and the shape it declares.</summary>
 /// <param name="StorageKey">The storage's file name under <c>data/</c> in the archive.</param>

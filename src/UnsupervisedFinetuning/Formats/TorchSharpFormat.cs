@@ -1,6 +1,7 @@
 using static TorchSharp.torch;
+using UnsupervisedFinetuning.IO;
 
-namespace UnsupervisedFinetuning.IO;
+namespace UnsupervisedFinetuning.Formats;
 
 /// <summary>
 /// Reads TorchSharp's own binary format — a tensor is its LEB128 dtype, rank and sizes followed by its raw

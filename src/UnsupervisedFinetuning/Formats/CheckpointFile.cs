@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using static UnsupervisedFinetuning.IO.ExceptionText;
 
-namespace UnsupervisedFinetuning.Backbones;
+namespace UnsupervisedFinetuning.Formats;
 
 /// <summary>What a weights file is, judged by its content rather than its name.</summary>
 internal enum CheckpointFormat
