@@ -120,41 +120,15 @@ internal sealed class TrainingRun : IDisposable
         }
 
         long totalSteps = options.Steps ?? (long)options.Epochs * replay.StepsPerEpoch(target.Count, state.Subset.Length, options.BatchSize);
-        var fingerprint = Fingerprint(options, method, replay, mixing, augmentation is null ? options.Augmentation : null, target, state.Subset.Length, totalSteps, size);
-        fingerprint["Precision"] = precision.ToString();
-        AddMonitoring(fingerprint, request, options, totalSteps, device);
-        if (options.CheckpointDirectory is not null || header is not null)
-        {
-            // What the images are, not only how many: a resume on other images of the same count and shape would
-            // silently continue a run on data it was not started with. Only computed when a checkpoint is written or read.
-            fingerprint[TargetContentKey] = DatasetContent.Fingerprint(target) ?? UnknownContent(target);
-            if (request.Source is { } source)
-            {
-                fingerprint[SourceContentKey] = DatasetContent.Fingerprint(source) ?? UnknownContent(source);
-            }
-        }
-
+        // Only computed with content when a checkpoint is written or read (the content hash reads every file's metadata).
+        var fingerprint = RunFingerprint.Of(options, method, replay, mixing, augmentation is null ? options.Augmentation : null, request, state.Subset.Length, totalSteps, size,
+            precision, device, withContent: options.CheckpointDirectory is not null || header is not null);
         long? extendedFrom = null;
         if (header is not null)
         {
-            // Checkpoints from before content fingerprints compared only counts and shapes.
-            foreach (string key in new[] { TargetContentKey, SourceContentKey })
-            {
-                if (fingerprint.TryGetValue(key, out var content))
-                {
-                    header.Fingerprint.TryAdd(key, content);
-                }
-            }
-
-            // Checkpoints from before mixed precision computed everything in float32.
-            header.Fingerprint.TryAdd("Precision", nameof(ComputePrecision.Float32));
-            if (header.Fingerprint.TryGetValue("Monitoring.Enabled", out var monitored) && monitored == "true")
-            {
-                header.Fingerprint.TryAdd("Monitoring.Precision", nameof(ComputePrecision.Float32));
-            }
-
-            extendedFrom = Extension(request, options, header, fingerprint, totalSteps);
-            CheckFingerprint(request.ResumeFrom!, header.Fingerprint, fingerprint);
+            RunFingerprint.CompleteStored(header.Fingerprint, fingerprint);
+            extendedFrom = RunFingerprint.Extension(request, options, header, fingerprint, totalSteps);
+            RunFingerprint.Check(request.ResumeFrom!, header.Fingerprint, fingerprint);
         }
 
         // What the caller owns and a resume loads into, saved to put back if the load fails half-way.
@@ -284,11 +258,6 @@ internal sealed class TrainingRun : IDisposable
         EngineLog.CheckpointWritten(_logger, CheckpointPath, State.Step);
     }
 
-    private const string TargetContentKey = "TargetContent";
-    private const string SourceContentKey = "SourceContent";
-
-    private static string UnknownContent(IImageDataset data) => $"not fingerprinted ({data.GetType().Name})";
-
     private const string StartSourceKey = "monitor.start-source";
     private const string BestPrefix = "best.";
 
@@ -409,76 +378,6 @@ internal sealed class TrainingRun : IDisposable
         return replay.SelectSubset(context);
     }
 
-    private static Dictionary<string, string> Fingerprint(FinetuneOptions options, ISelfSupervisedMethod method, IReplaySampler replay, IMixingStrategy mixing,
-        AugmentationOptions? augmentation, IImageDataset target, int replayCount, long totalSteps, int size)
-    {
-        static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
-        static string Integer(long value) => value.ToString(CultureInfo.InvariantCulture);
-        var fingerprint = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["Method"] = method.Name,
-            ["Replay"] = replay.Name,
-            ["Mixing"] = mixing.Name,
-            ["TargetCount"] = Integer(target.Count),
-            ["TargetShape"] = target.Shape.ToString(),
-            ["ReplayCount"] = Integer(replayCount),
-            ["TotalSteps"] = Integer(totalSteps),
-            ["BatchSize"] = Integer(options.BatchSize),
-            ["Seed"] = Integer(options.Seed),
-            ["Optimizer"] = options.Optimizer.ToString(),
-            // Numbers that change the trajectory: a resume with any of them changed would no longer continue
-            // the run it claims to continue ("R" round-trips doubles exactly).
-            ["LearningRate"] = Number(options.LearningRate),
-            ["MinLearningRate"] = Number(options.MinLearningRate),
-            ["WarmupFraction"] = Number(options.WarmupFraction),
-            ["OptimizerMomentum"] = Number(options.OptimizerMomentum),
-            ["WeightDecay"] = Number(options.WeightDecay),
-            ["LarsTrustCoefficient"] = Number(options.LarsTrustCoefficient),
-            ["MixingCompute"] = options.MixingCompute.ToString(),
-            ["ImageSize"] = Integer(size),
-            ["Augmentation"] = augmentation is null ? "custom" : "options",
-        };
-        void Add(string prefix, IReadOnlyDictionary<string, string> settings)
-        {
-            foreach (var (key, value) in settings)
-            {
-                fingerprint[$"{prefix}.{key}"] = value;
-            }
-        }
-
-        Add("Method", method.Settings);
-        Add("Replay", replay.Settings);
-        Add("Mixing", mixing.Settings);
-        if (augmentation is not null)
-        {
-            Add("Augmentation", StrategySettings.Of(augmentation));
-        }
-
-        return fingerprint;
-    }
-
-    /// <summary>Monitoring settings that decide when points are measured and when the run stops: a resume must keep them.</summary>
-    private static void AddMonitoring(Dictionary<string, string> fingerprint, FinetuneRequest request, FinetuneOptions options, long totalSteps, Device device)
-    {
-        var monitoring = options.Monitoring;
-        fingerprint["Monitoring.Enabled"] = monitoring.Enabled ? "true" : "false";
-        if (!monitoring.Enabled)
-        {
-            return;
-        }
-
-        static string Integer(long value) => value.ToString(CultureInfo.InvariantCulture);
-        fingerprint["Monitoring.Interval"] = Integer(OnlineMonitor.PlannedInterval(request.ForMonitor(), monitoring, options.BatchSize, totalSteps));
-        fingerprint["Monitoring.ImagesPerPoint"] = Integer(OnlineMonitor.PlannedImagesPerPoint(request.ForMonitor(), monitoring));
-        fingerprint["Monitoring.ProbeImages"] = Integer(monitoring.ProbeImages);
-        fingerprint["Monitoring.Alignment"] = monitoring.Alignment ? "true" : "false";
-        fingerprint["Monitoring.Neighbours"] = Integer(monitoring.Neighbours);
-        fingerprint["Monitoring.Criterion"] = monitoring.Criterion.ToString();
-        fingerprint["Monitoring.Patience"] = monitoring.Patience is { } patience ? Integer(patience) : "none";
-        fingerprint["Monitoring.MinImprovement"] = monitoring.MinImprovement.ToString("R", CultureInfo.InvariantCulture);
-        fingerprint["Monitoring.Precision"] = ComputePrecisions.Resolve(monitoring.Precision, device).ToString(); // monitor scores choose the kept step
-    }
-
     /// <summary>Auto resolved for the device, with a log line saying what was chosen and why, and warnings where it cannot pay.</summary>
     private static ComputePrecision ResolvePrecision(FinetuneOptions options, Backbones.Backbone backbone, Device device, ILogger logger)
     {
@@ -501,51 +400,6 @@ internal sealed class TrainingRun : IDisposable
         }
 
         return precision;
-    }
-
-    /// <summary>
-    /// With <see cref="FinetuneRequest.ExtendSchedule"/> and a larger total than the checkpoint's: the checkpoint's
-    /// total (and its automatic monitor interval, which follows from the total) are taken as the new ones before the
-    /// fingerprints are compared; returns the checkpoint's total. Null when nothing is extended.
-    /// </summary>
-    private static long? Extension(FinetuneRequest request, FinetuneOptions options, EngineCheckpoint.Header header, Dictionary<string, string> current, long totalSteps)
-    {
-        if (!request.ExtendSchedule || !header.Fingerprint.TryGetValue("TotalSteps", out var stored)
-            || !long.TryParse(stored, NumberStyles.None, CultureInfo.InvariantCulture, out long previous) || totalSteps <= previous)
-        {
-            return null; // not asked, or not longer: the comparison below refuses a shorter total
-        }
-
-        header.Fingerprint["TotalSteps"] = current["TotalSteps"];
-        if (options.Monitoring.Enabled && options.Monitoring.EverySteps is null && current.TryGetValue("Monitoring.Interval", out var interval))
-        {
-            header.Fingerprint["Monitoring.Interval"] = interval;
-        }
-
-        return previous;
-    }
-
-    private static void CheckFingerprint(string path, Dictionary<string, string> stored, Dictionary<string, string> current)
-    {
-        foreach (string key in current.Keys.Union(stored.Keys))
-        {
-            stored.TryGetValue(key, out var old);
-            current.TryGetValue(key, out var now);
-            if (old != now)
-            {
-                if (key is TargetContentKey or SourceContentKey && old is not null && now is not null)
-                {
-                    string which = key == TargetContentKey ? "target" : "source";
-                    throw new InvalidDataException($"{path}: the {which} images differ from those the run was started with (same count and shape, other content: " +
-                        $"SHA-256 {old[..Math.Min(12, old.Length)]}… then, {now[..Math.Min(12, now.Length)]}… now; for files, their names, sizes and modification times); resume with the same {which} images.");
-                }
-
-                string advice = key == "TotalSteps"
-                    ? " A run can be given more steps when it is resumed (FinetuneRequest.ExtendSchedule), never fewer."
-                    : "";
-                throw new InvalidDataException($"{path}: the checkpoint was written with {key} = {old ?? "(absent)"} but this run has {key} = {now ?? "(absent)"}; resume with the same options and data.{advice}");
-            }
-        }
     }
 
     private static void CheckSubset(string path, int[] subset, int sourceCount)
