@@ -24,6 +24,9 @@ internal sealed record EvaluationCounts
 
     public required int Monitor { get; init; }
 
+    /// <summary>How many percentage points one image of <paramref name="images"/> moves an accuracy: "4.2" for 24.</summary>
+    public static string PointsPerImage(int images) => ReportNumbers.Fixed(100.0 / images, 1);
+
     public static EvaluationCounts Of(EvaluationData data) => new()
     {
         TargetBank = data.Sets?.TargetTrain.Count,
@@ -58,7 +61,7 @@ internal sealed record EvaluationCounts
             // The widest interval among the backbones: p(1−p) is largest nearest 50 %.
             double halfWidth = measured.Max(p => 1.96 * Math.Sqrt(p * (1 - p) / n)) * 100;
             yield return string.Create(CultureInfo.InvariantCulture,
-                $"{what} is measured on {n} images (fewer than {Small}): one image moves it {100.0 / n:F1} points and its 95 % interval is about ±{halfWidth:F1} points; differences smaller than that are noise. Give more labelled images for a number you can act on.");
+                $"{what} is measured on {n} images (fewer than {Small}): one image moves it {PointsPerImage(n)} points and its 95 % interval is about ±{halfWidth:F1} points; differences smaller than that are noise. Give more labelled images for a number you can act on.");
         }
 
         return Note("target kNN", TargetTest, r => r.TargetKnn)

@@ -35,11 +35,7 @@ internal sealed class EvaluationData : IDisposable
     public static EvaluationData Load(string? train, string? test, string? validation, string? sourceTrain, string? sourceTest, string? unlabelled,
         ImageFolderOptions options, long seed, ILogger logger)
     {
-        if (train is null && unlabelled is null)
-        {
-            throw new UsageException("give --train (labelled target images: kNN, linear probe and the label-free monitors) or --unlabelled (target images without labels: the label-free monitors only).");
-        }
-
+        // EvaluateCommand has refused neither --train nor --unlabelled, before loading a model.
         if (train is null && (test is not null || validation is not null))
         {
             throw new UsageException($"{(test is not null ? "--test" : "--validation")} needs --train: the labelled target images the kNN bank and the probe are built from.");
@@ -52,10 +48,7 @@ internal sealed class EvaluationData : IDisposable
                 data.Own(DataArguments.Labeled(path, option, options, logger, withoutLabels: hint).LoadIntoMemory());
 
             InMemoryLabeledImageDataset? trainSet = train is null ? null : Labeled(train, "--train", WithoutLabels);
-            if (trainSet is not null)
-            {
-                data.Sets = Target(trainSet, train!, test, validation, seed, (path, option) => Labeled(path, option));
-            }
+            var target = trainSet is null ? default : Target(trainSet, train!, test, validation, seed, (path, option) => Labeled(path, option));
 
             if (sourceTest is not null)
             {
@@ -83,13 +76,13 @@ internal sealed class EvaluationData : IDisposable
                 throw new UsageException($"{(unlabelled is null ? "--train" : "--unlabelled")}: {data.Monitor.Count} image; the label-free monitors need at least 2.");
             }
 
-            if (data.Sets is not null)
+            if (target.Bank is not null)
             {
                 data.Sets = new TransferEvaluationSets
                 {
-                    TargetTrain = data.Sets.TargetTrain,
-                    TargetValidation = data.Sets.TargetValidation,
-                    TargetTest = data.Sets.TargetTest,
+                    TargetTrain = target.Bank,
+                    TargetValidation = target.Validation,
+                    TargetTest = target.Test!,
                     SourceBank = data.SourceBank,
                     SourceTest = data.SourceTest,
                     Monitor = data.Monitor,
@@ -114,7 +107,7 @@ internal sealed class EvaluationData : IDisposable
     }
 
     /// <summary>The target bank, validation and test splits from --train (and --test, --validation when given).</summary>
-    private static TransferEvaluationSets Target(ILabeledImageDataset trainSet, string train, string? test, string? validation, long seed, Func<string, string, ILabeledImageDataset> labeled)
+    private static (ILabeledImageDataset? Bank, ILabeledImageDataset? Validation, ILabeledImageDataset? Test) Target(ILabeledImageDataset trainSet, string train, string? test, string? validation, long seed, Func<string, string, ILabeledImageDataset> labeled)
     {
         ILabeledImageDataset bank;
         ILabeledImageDataset? val;
@@ -143,7 +136,7 @@ internal sealed class EvaluationData : IDisposable
             }
         }
 
-        return new TransferEvaluationSets { TargetTrain = bank, TargetValidation = val, TargetTest = testSet };
+        return (bank, val, testSet);
     }
 
     private T Own<T>(T item)

@@ -251,7 +251,7 @@ internal static class FinetuneCommand
         long? resumedAt = null;
         logger.Observe((id, values) =>
         {
-            if (id.Id == 2005 && values.FirstOrDefault(v => v.Key == "Step").Value is long step)
+            if (id.Id == 2005 && LogValues.Get(values, "Step") is long step)
             {
                 resumedAt = step;
             }

@@ -23,8 +23,8 @@ internal sealed class LeftOutFiles
             switch (id.Id)
             {
                 case 1002:
-                    _otherExtensions += Value(values, "Count") is int count ? count : 1;
-                    if (_examples.Count < 3 && Value(values, "Examples") is string examples)
+                    _otherExtensions += LogValues.Get(values, "Count") is int count ? count : 1;
+                    if (_examples.Count < 3 && LogValues.Get(values, "Examples") is string examples)
                     {
                         _examples.AddRange(examples.Split(", ").Take(3 - _examples.Count));
                     }
@@ -63,18 +63,5 @@ internal sealed class LeftOutFiles
 
             return parts.Count == 0 ? null : $"left out: {string.Join("; ", parts)}. log.txt names each.";
         }
-    }
-
-    private static object? Value(IReadOnlyList<KeyValuePair<string, object?>> values, string name)
-    {
-        foreach (var (key, value) in values)
-        {
-            if (key == name)
-            {
-                return value;
-            }
-        }
-
-        return null;
     }
 }

@@ -43,7 +43,7 @@ internal sealed class MetricsFiles : IDisposable
     {
         lock (_gate)
         {
-            if (id.Id == 2005 && Get(values, "Step") is long resumedAt)
+            if (id.Id == 2005 && LogValues.Get(values, "Step") is long resumedAt)
             {
                 _steps?.Dispose();
                 _monitor?.Dispose();
@@ -53,7 +53,7 @@ internal sealed class MetricsFiles : IDisposable
             else if (id.Id == 2008 && _monitor is not null)
             {
                 _monitor.WriteLine(string.Join(',', new[] { "Step", "RankMe", "Uniformity", "Alignment", "SourceCka", "SourceNeighbourhoods", "ValidationKnn", "Score", "BestStep", "Seconds" }
-                    .Select(name => Cell(Get(values, name)))));
+                    .Select(name => Cell(LogValues.Get(values, name)))));
             }
         }
     }
@@ -96,19 +96,6 @@ internal sealed class MetricsFiles : IDisposable
         }
 
         return new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false)) { AutoFlush = true, NewLine = "\n" };
-    }
-
-    private static object? Get(IReadOnlyList<KeyValuePair<string, object?>> values, string name)
-    {
-        foreach (var (key, value) in values)
-        {
-            if (key == name)
-            {
-                return value;
-            }
-        }
-
-        return null;
     }
 
     /// <summary>A CSV cell: numbers round-trip in the invariant culture (ASCII minus), absent values are empty.</summary>

@@ -21,7 +21,7 @@ internal static class RunScreen
         {
             if (id.Id == 2009)
             {
-                validationImages = Get(values, "ValidationImages") as int?;
+                validationImages = LogValues.Get(values, "ValidationImages") as int?;
             }
 
             if (write is not null && Line(id, values, validationImages) is { } line)
@@ -81,7 +81,7 @@ internal static class RunScreen
     /// <summary>The screen line of a log event, or null for events the screen does not show.</summary>
     internal static string? Line(EventId id, IReadOnlyList<KeyValuePair<string, object?>> values, int? validationImages) => id.Id switch
     {
-        2005 => $"resumed {ConsoleText.Printable(Get(values, "Path") as string ?? "")} after step {Get(values, "Step")}",
+        2005 => $"resumed {ConsoleText.Printable(LogValues.Get(values, "Path") as string ?? "")} after step {LogValues.Get(values, "Step")}",
         2008 => MonitorLine(values, validationImages),
         _ => null,
     };
@@ -90,7 +90,7 @@ internal static class RunScreen
     private static string MonitorLine(IReadOnlyList<KeyValuePair<string, object?>> values, int? validationImages)
     {
         var text = new System.Text.StringBuilder(string.Create(CultureInfo.InvariantCulture,
-            $"monitor step {Get(values, "Step")}: RankMe {ReportNumbers.Fixed(Number(values, "RankMe") ?? double.NaN, 1)}  uniformity {ReportNumbers.Fixed(Number(values, "Uniformity") ?? double.NaN, 3)}"));
+            $"monitor step {LogValues.Get(values, "Step")}: RankMe {ReportNumbers.Fixed(Number(values, "RankMe") ?? double.NaN, 1)}  uniformity {ReportNumbers.Fixed(Number(values, "Uniformity") ?? double.NaN, 3)}"));
         if (Number(values, "Alignment") is { } alignment)
         {
             text.Append($"  alignment {ReportNumbers.Fixed(alignment, 3)}");
@@ -111,30 +111,17 @@ internal static class RunScreen
             text.Append($"  validation kNN {ReportNumbers.Percent(knn)} %");
             if (validationImages is { } n)
             {
-                text.Append(CultureInfo.InvariantCulture, $" of {n} images{(n < EvaluationCounts.Small ? " (too few: one image is " + ReportNumbers.Fixed(100.0 / n, 1) + " points)" : "")}");
+                text.Append(CultureInfo.InvariantCulture, $" of {n} images{(n < EvaluationCounts.Small ? " (too few: one image is " + EvaluationCounts.PointsPerImage(n) + " points)" : "")}");
             }
         }
 
         return text.ToString();
     }
 
-    private static double? Number(IReadOnlyList<KeyValuePair<string, object?>> values, string name) => Get(values, name) switch
+    private static double? Number(IReadOnlyList<KeyValuePair<string, object?>> values, string name) => LogValues.Get(values, name) switch
     {
         double d => d,
         float f => f,
         _ => null,
     };
-
-    private static object? Get(IReadOnlyList<KeyValuePair<string, object?>> values, string name)
-    {
-        foreach (var (key, value) in values)
-        {
-            if (key == name)
-            {
-                return value;
-            }
-        }
-
-        return null;
-    }
 }

@@ -130,7 +130,7 @@ internal static class SearchCommand
             console.Write(table);
             if (labelled is { Count: < EvaluationCounts.Small } few)
             {
-                console.MarkupLineInterpolated($"[yellow]The leave-one-out kNN rests on {few.Count} labelled images (fewer than {EvaluationCounts.Small}): one image moves it {ReportNumbers.Fixed(100.0 / few.Count, 1)} points, so trials that differ by a few points are tied.[/]");
+                console.MarkupLineInterpolated($"[yellow]The leave-one-out kNN rests on {few.Count} labelled images (fewer than {EvaluationCounts.Small}): one image moves it {EvaluationCounts.PointsPerImage(few.Count)} points, so trials that differ by a few points are tied.[/]");
             }
 
             console.MarkupLineInterpolated($"chosen: [bold]{result.Best.Candidate.Name}[/]; train it with: uft finetune {FinetuneArguments(result.Best.Candidate, settings)}");
