@@ -80,23 +80,26 @@ public static class AugmentationPresets
 
     /// <summary>
     /// The augmentation <paramref name="options"/> ask for at output side <paramref name="size"/>:
-    /// <see cref="AugmentationPreset.Auto"/> resolves to <see cref="AugmentationPreset.SmallImage"/> up to 64 px
-    /// and to <paramref name="methodRecipe"/> (the running method's own) above. Without an explicit
-    /// normalisation, images that are not RGB are normalised with 0.5 / 0.5 per channel.
+    /// <see cref="AugmentationPreset.Auto"/> resolves to <see cref="AugmentationRecipe.SmallImage"/> up to 64 px
+    /// and to <paramref name="methodRecipe"/> (the running method's own) above; another preset names its recipe.
+    /// Without an explicit normalisation, images that are not RGB are normalised with 0.5 / 0.5 per channel.
     /// </summary>
     /// <param name="options">The preset and normalisation.</param>
     /// <param name="methodRecipe">The recipe of the method that runs (<see cref="Methods.ISelfSupervisedMethod.Augmentation"/>).</param>
     /// <param name="channels">Channels of the images.</param>
     /// <param name="size">Side of the square views.</param>
-    public static TwoViewAugmentation Create(AugmentationOptions options, AugmentationPreset methodRecipe, int channels, int size)
+    public static TwoViewAugmentation Create(AugmentationOptions options, AugmentationRecipe methodRecipe, int channels, int size)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var preset = options.Preset;
-        if (preset == AugmentationPreset.Auto)
+        ArgumentNullException.ThrowIfNull(methodRecipe);
+        var recipe = options.Preset switch
         {
-            preset = size <= 64 || methodRecipe == AugmentationPreset.Auto ? AugmentationPreset.SmallImage : methodRecipe;
-        }
-
+            AugmentationPreset.Auto => size <= 64 ? AugmentationRecipe.SmallImage : methodRecipe,
+            AugmentationPreset.MocoV2 => AugmentationRecipe.MocoV2,
+            AugmentationPreset.SimClr => AugmentationRecipe.SimClr,
+            AugmentationPreset.Byol => AugmentationRecipe.Byol,
+            _ => AugmentationRecipe.SmallImage,
+        };
         IReadOnlyList<float>? mean = options.NormalizationMean;
         IReadOnlyList<float>? std = options.NormalizationStd;
         if (mean is null && channels != 3)
@@ -105,14 +108,21 @@ public static class AugmentationPresets
             std = Enumerable.Repeat(0.5f, channels).ToArray();
         }
 
-        return preset switch
-        {
-            AugmentationPreset.MocoV2 => MocoV2(size, mean, std),
-            AugmentationPreset.SimClr => SimClr(size, mean, std),
-            AugmentationPreset.Byol => Byol(size, mean, std),
-            _ => SmallImage(size, channels, flip: true, mean, std),
-        };
+        return recipe.Create(size, channels, mean, std);
     }
+
+    /// <summary>
+    /// As <see cref="Create(AugmentationOptions, AugmentationRecipe, int, int)"/> with a preset's recipe as the
+    /// method's (<see cref="AugmentationPreset.Auto"/>: the small-image recipe at every size).
+    /// </summary>
+    public static TwoViewAugmentation Create(AugmentationOptions options, AugmentationPreset methodRecipe, int channels, int size) =>
+        Create(options, methodRecipe switch
+        {
+            AugmentationPreset.MocoV2 => AugmentationRecipe.MocoV2,
+            AugmentationPreset.SimClr => AugmentationRecipe.SimClr,
+            AugmentationPreset.Byol => AugmentationRecipe.Byol,
+            _ => AugmentationRecipe.SmallImage,
+        }, channels, size);
 
     /// <summary>An odd blur kernel of about 10% of the image side, at least 3.</summary>
     public static int BlurKernel(int size)

@@ -23,6 +23,10 @@ public static class ServiceCollectionExtensions
     /// defaults it composes unless something else is registered: MoCo v2 (<see cref="ISelfSupervisedMethod"/>),
     /// no replay (<see cref="IReplaySampler"/>), no mixing (<see cref="IMixingStrategy"/>). Choose others on
     /// the returned builder, or register your own implementations of those interfaces before or after this call.
+    /// Also adds the catalogs — <see cref="Catalog{TEntry}"/> of <see cref="MethodEntry"/>, <see cref="MixingEntry"/>
+    /// and <see cref="ReplaySelectionEntry"/>: the built-in entries and every entry added with
+    /// <see cref="UnsupervisedFinetuningBuilderExtensions.AddToCatalog(IUnsupervisedFinetuningBuilder, MethodEntry)"/>
+    /// (or registered as a singleton of its entry type).
     /// </summary>
     public static IUnsupervisedFinetuningBuilder AddUnsupervisedFinetuning(this IServiceCollection services, Action<FinetuneOptions>? configure = null)
     {
@@ -39,6 +43,15 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<IReplaySampler>(NoReplay.Instance);
         services.TryAddSingleton<IMixingStrategy>(NoMixing.Instance);
         services.TryAddTransient<FinetuneEngine>();
+        services.TryAddSingleton(sp => WithRegistered(MethodCatalog.BuiltIn, sp));
+        services.TryAddSingleton(sp => WithRegistered(MixingCatalog.BuiltIn, sp));
+        services.TryAddSingleton(sp => WithRegistered(ReplaySelectionCatalog.BuiltIn, sp));
         return new UnsupervisedFinetuningBuilder(services);
     }
+
+    // The built-in catalog with the entries registered in the container, in registration order (a later entry of a
+    // name replaces an earlier one, a built-in included).
+    private static Catalog<TEntry> WithRegistered<TEntry>(Catalog<TEntry> builtIn, IServiceProvider services)
+        where TEntry : class, ICatalogEntry =>
+        services.GetServices<TEntry>().Aggregate(builtIn, (catalog, entry) => catalog.With(entry));
 }

@@ -15,19 +15,51 @@ public static class UnsupervisedFinetuningBuilderExtensions
 {
     /// <summary>MoCo v2 (the default method) with these options.</summary>
     public static IUnsupervisedFinetuningBuilder AddMocoV2(this IUnsupervisedFinetuningBuilder builder, Action<MocoV2Options>? configure = null) =>
-        builder.AddMethod<MocoV2Options, MocoV2OptionsValidator>(configure, o => new MocoV2(o));
+        builder.ValidateOptions<MocoV2Options, MocoV2OptionsValidator>().AddMethod(MocoV2.Entry.Name, configure);
 
     /// <summary>SimCLR with these options.</summary>
     public static IUnsupervisedFinetuningBuilder AddSimClr(this IUnsupervisedFinetuningBuilder builder, Action<SimClrOptions>? configure = null) =>
-        builder.AddMethod<SimClrOptions, SimClrOptionsValidator>(configure, o => new SimClr(o));
+        builder.ValidateOptions<SimClrOptions, SimClrOptionsValidator>().AddMethod(SimClr.Entry.Name, configure);
 
     /// <summary>BYOL with these options.</summary>
     public static IUnsupervisedFinetuningBuilder AddByol(this IUnsupervisedFinetuningBuilder builder, Action<ByolOptions>? configure = null) =>
-        builder.AddMethod<ByolOptions, ByolOptionsValidator>(configure, o => new Byol(o));
+        builder.ValidateOptions<ByolOptions, ByolOptionsValidator>().AddMethod(Byol.Entry.Name, configure);
 
     /// <summary>SimSiam with these options.</summary>
     public static IUnsupervisedFinetuningBuilder AddSimSiam(this IUnsupervisedFinetuningBuilder builder, Action<SimSiamOptions>? configure = null) =>
-        builder.AddMethod<SimSiamOptions, SimSiamOptionsValidator>(configure, o => new SimSiam(o));
+        builder.ValidateOptions<SimSiamOptions, SimSiamOptionsValidator>().AddMethod(SimSiam.Entry.Name, configure);
+
+    /// <summary>
+    /// The method of the container's method catalog named <paramref name="name"/> (a built-in one, or one added with
+    /// <see cref="AddToCatalog(IUnsupervisedFinetuningBuilder, MethodEntry)"/>), with options of its type configured here.
+    /// </summary>
+    /// <typeparam name="TOptions">The method's options type (<see cref="MethodEntry.OptionsType"/>).</typeparam>
+    /// <exception cref="KeyNotFoundException">When the engine is resolved: no method has that name.</exception>
+    /// <exception cref="ArgumentException">When the engine is resolved: the method takes options of another type.</exception>
+    public static IUnsupervisedFinetuningBuilder AddMethod<TOptions>(this IUnsupervisedFinetuningBuilder builder, string name, Action<TOptions>? configure = null)
+        where TOptions : class
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        var options = builder.Services.AddOptions<TOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        builder.Services.Replace(ServiceDescriptor.Singleton(sp =>
+            sp.GetRequiredService<Catalog<MethodEntry>>().Get(name).Create(sp.GetRequiredService<IOptions<TOptions>>().Value)));
+        return builder;
+    }
+
+    /// <summary>Adds a method to the container's catalog (or replaces the one of its name): usable by name, e.g. with <see cref="AddMethod{TOptions}(IUnsupervisedFinetuningBuilder, string, Action{TOptions})"/>.</summary>
+    public static IUnsupervisedFinetuningBuilder AddToCatalog(this IUnsupervisedFinetuningBuilder builder, MethodEntry entry) => builder.AddEntry(entry);
+
+    /// <summary>Adds a mixing strategy to the container's catalog (or replaces the one of its name).</summary>
+    public static IUnsupervisedFinetuningBuilder AddToCatalog(this IUnsupervisedFinetuningBuilder builder, MixingEntry entry) => builder.AddEntry(entry);
+
+    /// <summary>Adds a replay selection rule to the container's catalog (or replaces the one of its name).</summary>
+    public static IUnsupervisedFinetuningBuilder AddToCatalog(this IUnsupervisedFinetuningBuilder builder, ReplaySelectionEntry entry) => builder.AddEntry(entry);
 
     /// <summary>Your own method, resolved from the container (its constructor's dependencies too).</summary>
     public static IUnsupervisedFinetuningBuilder AddMethod<TMethod>(this IUnsupervisedFinetuningBuilder builder)
@@ -82,12 +114,21 @@ public static class UnsupervisedFinetuningBuilderExtensions
         return builder;
     }
 
-    private static IUnsupervisedFinetuningBuilder AddMethod<TOptions, TValidator>(this IUnsupervisedFinetuningBuilder builder, Action<TOptions>? configure, Func<TOptions, ISelfSupervisedMethod> create)
+    private static IUnsupervisedFinetuningBuilder ValidateOptions<TOptions, TValidator>(this IUnsupervisedFinetuningBuilder builder)
         where TOptions : class
         where TValidator : class, IValidateOptions<TOptions>
     {
-        Configure<TOptions, TValidator>(builder, Options.DefaultName, configure);
-        builder.Services.Replace(ServiceDescriptor.Singleton(sp => create(sp.GetRequiredService<IOptions<TOptions>>().Value)));
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, TValidator>());
+        return builder;
+    }
+
+    private static IUnsupervisedFinetuningBuilder AddEntry<TEntry>(this IUnsupervisedFinetuningBuilder builder, TEntry entry)
+        where TEntry : class, ICatalogEntry
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(entry);
+        builder.Services.AddSingleton(entry);
         return builder;
     }
 
@@ -96,6 +137,28 @@ public static class UnsupervisedFinetuningBuilderExtensions
     {
         Configure<MixingOptions, MixingOptionsValidator>(builder, name, configure);
         builder.Services.Replace(ServiceDescriptor.Singleton(sp => create(sp.GetRequiredService<IOptionsMonitor<MixingOptions>>().Get(name))));
+        return builder;
+    }
+
+    /// <summary>
+    /// The mixing strategy of the container's mixing catalog named <paramref name="name"/>, with options of its type
+    /// configured here (kept under the strategy's name, so strategies that share an options type keep their own).
+    /// </summary>
+    /// <typeparam name="TOptions">The strategy's options type (<see cref="MixingEntry.OptionsType"/>).</typeparam>
+    /// <exception cref="KeyNotFoundException">When the engine is resolved: no strategy has that name.</exception>
+    public static IUnsupervisedFinetuningBuilder AddMixing<TOptions>(this IUnsupervisedFinetuningBuilder builder, string name, Action<TOptions>? configure = null)
+        where TOptions : class
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        var options = builder.Services.AddOptions<TOptions>(name);
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        builder.Services.Replace(ServiceDescriptor.Singleton(sp =>
+            sp.GetRequiredService<Catalog<MixingEntry>>().Get(name).Create(sp.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name))));
         return builder;
     }
 

@@ -58,11 +58,14 @@ public sealed class Byol : ISelfSupervisedMethod
         Settings = StrategySettings.Of(_options);
     }
 
+    /// <summary>The catalog entry of Byol: "byol", options <see cref="ByolOptions"/>.</summary>
+    public static MethodEntry Entry { get; } = MethodEntry.For<ByolOptions>("byol", "BYOL: an online network predicts a momentum target network's projection, no negatives (Grill et al. 2020).", o => new Byol(o));
+
     /// <inheritdoc />
     public string Name => "BYOL";
 
     /// <inheritdoc />
-    public AugmentationPreset Augmentation => AugmentationPreset.Byol;
+    public AugmentationRecipe Augmentation => AugmentationRecipe.Byol;
 
     /// <inheritdoc />
     public IReadOnlyDictionary<string, string> Settings { get; }

@@ -18,11 +18,12 @@ public interface ISelfSupervisedMethod
     string Name { get; }
 
     /// <summary>
-    /// The two-view augmentation of the method's paper. The engine uses it when
+    /// The augmentation of the method's paper, carried by the method (a built-in one, e.g.
+    /// <see cref="AugmentationRecipe.SimClr"/>, or its own). The engine uses it when
     /// <see cref="AugmentationOptions.Preset"/> is <see cref="AugmentationPreset.Auto"/> and the views are
-    /// larger than 64 px (smaller ones get <see cref="AugmentationPreset.SmallImage"/>).
+    /// larger than 64 px (smaller ones get <see cref="AugmentationRecipe.SmallImage"/>).
     /// </summary>
-    AugmentationPreset Augmentation { get; }
+    AugmentationRecipe Augmentation { get; }
 
     /// <summary>
     /// Every setting that changes training, by name, as invariant strings (e.g. "Temperature" → "0.2").

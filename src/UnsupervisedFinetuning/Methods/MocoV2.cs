@@ -85,11 +85,14 @@ public sealed class MocoV2 : ISelfSupervisedMethod
         Settings = StrategySettings.Of(_options);
     }
 
+    /// <summary>The catalog entry of MocoV2: "mocov2" (alias "moco"), options <see cref="MocoV2Options"/>.</summary>
+    public static MethodEntry Entry { get; } = MethodEntry.For<MocoV2Options>("mocov2", "MoCo v2: InfoNCE against a queue of momentum-encoded keys (Chen et al. 2020).", o => new MocoV2(o), "moco");
+
     /// <inheritdoc />
     public string Name => "MoCo v2";
 
     /// <inheritdoc />
-    public AugmentationPreset Augmentation => AugmentationPreset.MocoV2;
+    public AugmentationRecipe Augmentation => AugmentationRecipe.MocoV2;
 
     /// <inheritdoc />
     public IReadOnlyDictionary<string, string> Settings { get; }

@@ -53,11 +53,14 @@ public sealed class SimClr : ISelfSupervisedMethod
         Settings = StrategySettings.Of(_options);
     }
 
+    /// <summary>The catalog entry of SimClr: "simclr", options <see cref="SimClrOptions"/>.</summary>
+    public static MethodEntry Entry { get; } = MethodEntry.For<SimClrOptions>("simclr", "SimCLR: NT-Xent between the two views of every image in the batch (Chen et al. 2020).", o => new SimClr(o));
+
     /// <inheritdoc />
     public string Name => "SimCLR";
 
     /// <inheritdoc />
-    public AugmentationPreset Augmentation => AugmentationPreset.SimClr;
+    public AugmentationRecipe Augmentation => AugmentationRecipe.SimClr;
 
     /// <inheritdoc />
     public IReadOnlyDictionary<string, string> Settings { get; }

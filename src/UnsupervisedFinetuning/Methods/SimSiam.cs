@@ -56,11 +56,14 @@ public sealed class SimSiam : ISelfSupervisedMethod
         Settings = StrategySettings.Of(_options);
     }
 
+    /// <summary>The catalog entry of SimSiam: "simsiam", options <see cref="SimSiamOptions"/>.</summary>
+    public static MethodEntry Entry { get; } = MethodEntry.For<SimSiamOptions>("simsiam", "SimSiam: a predictor and a stop-gradient, no momentum encoder and no negatives (Chen and He 2021).", o => new SimSiam(o));
+
     /// <inheritdoc />
     public string Name => "SimSiam";
 
     /// <inheritdoc />
-    public AugmentationPreset Augmentation => AugmentationPreset.SimClr; // the paper uses SimCLR's / MoCo v2's recipe
+    public AugmentationRecipe Augmentation => AugmentationRecipe.SimClr; // the paper uses SimCLR's / MoCo v2's recipe
 
     /// <inheritdoc />
     public IReadOnlyDictionary<string, string> Settings { get; }

@@ -20,6 +20,9 @@ public sealed class CutMix : IMixingStrategy
         Settings = StrategySettings.Of(_options);
     }
 
+    /// <summary>The catalog entry of CutMix.</summary>
+    public static MixingEntry Entry { get; } = MixingEntry.For<MixingOptions>("cutmix", "CutMix: a box of a partner's query view pasted in (area share 1 − λ, λ ~ Beta(α, α)), the loss weighted by the area shares.", o => new CutMix(o));
+
     /// <inheritdoc />
     public string Name => "cutmix";
 

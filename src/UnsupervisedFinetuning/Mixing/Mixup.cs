@@ -16,6 +16,9 @@ public sealed class Mixup : IMixingStrategy
         Settings = StrategySettings.Of(_options);
     }
 
+    /// <summary>The catalog entry of Mixup.</summary>
+    public static MixingEntry Entry { get; } = MixingEntry.For<MixingOptions>("mixup", "Mixup: each query view blended with a partner's, λ ~ Beta(α, α), the loss weighted by λ and 1 − λ.", o => new Mixup(o));
+
     /// <inheritdoc />
     public string Name => "mixup";
 

@@ -8,6 +8,9 @@ public sealed class NoMixing : IMixingStrategy
     /// <summary>The shared instance.</summary>
     public static NoMixing Instance { get; } = new();
 
+    /// <summary>The catalog entry of NoMixing.</summary>
+    public static MixingEntry Entry { get; } = MixingEntry.WithoutOptions("none", "No mixing: the query views are trained as they are.", () => Instance);
+
     /// <inheritdoc />
     public string Name => "none";
 

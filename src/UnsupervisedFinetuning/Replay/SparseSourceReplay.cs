@@ -30,13 +30,7 @@ public sealed class SparseSourceReplay : IReplaySampler
                 $"SparseReplayOptions.Selection is {_options.Selection} and a selector ('{selector.Name}') was given too; give one or the other.", nameof(selector));
         }
 
-        _selector = selector ?? _options.Selection switch
-        {
-            ReplaySelection.Coverage => CoverageReplaySelector.Instance,
-            ReplaySelection.TargetNearest => new TargetNearestReplaySelector(_options.UniformFraction),
-            ReplaySelection.ClassBalanced => ClassBalancedReplaySelector.Instance,
-            _ => UniformReplaySelector.Instance,
-        };
+        _selector = selector ?? ReplaySelectionCatalog.BuiltIn.First(e => e.Rule == _options.Selection).CreateSelector(_options);
         // The rule by its selector's name; the uniform share only where it applies, so that a uniform run's
         // settings (and its checkpoints' fingerprint) read as they did before selection rules existed.
         var settings = new Dictionary<string, string>(StrategySettings.Of(_options, ("Selection", _selector.Name)));

@@ -20,10 +20,32 @@ public sealed record FinetuneCandidate(string Name, IReplaySampler Replay, IMixi
     /// <param name="replay">Selection and composition of the replaying candidates; the defaults when null.</param>
     /// <param name="mixing">Other mixing settings; the defaults when null.</param>
     /// <exception cref="ArgumentException">A ratio or α is out of range, or a list is empty.</exception>
-    public static IReadOnlyList<FinetuneCandidate> ReplayMixingGrid(IEnumerable<double> ratios, IEnumerable<double?> mixupAlphas, SparseReplayOptions? replay = null, MixingOptions? mixing = null)
+    public static IReadOnlyList<FinetuneCandidate> ReplayMixingGrid(IEnumerable<double> ratios, IEnumerable<double?> mixupAlphas, SparseReplayOptions? replay = null, MixingOptions? mixing = null) =>
+        Grid(Mixup.Entry, ratios, mixupAlphas, replay, mixing);
+
+    /// <summary>
+    /// Every combination of a replay ratio (0 = no replay; otherwise <see cref="SparseSourceReplay"/> at that ratio with
+    /// <paramref name="replay"/>'s other settings) and an α of the mixing strategy <paramref name="strategy"/> (null = no
+    /// mixing; e.g. <see cref="CutMix.Entry"/>, or an entry of your own that takes <see cref="MixingOptions"/>), named
+    /// "replay r + name α a".
+    /// </summary>
+    /// <param name="strategy">The mixing strategy of the candidates that mix; its options type must be <see cref="MixingOptions"/>.</param>
+    /// <param name="ratios">Replay ratios, each 0 or finite and &gt; 0.</param>
+    /// <param name="alphas">α values of the strategy's <see cref="MixingOptions.Alpha"/>, each null (no mixing) or finite and &gt; 0.</param>
+    /// <param name="replay">Selection and composition of the replaying candidates; the defaults when null.</param>
+    /// <param name="mixing">Other mixing settings; the defaults when null.</param>
+    /// <exception cref="ArgumentException">A ratio or α is out of range, a list is empty, or the strategy does not take <see cref="MixingOptions"/>.</exception>
+    public static IReadOnlyList<FinetuneCandidate> Grid(MixingEntry strategy, IEnumerable<double> ratios, IEnumerable<double?> alphas, SparseReplayOptions? replay = null, MixingOptions? mixing = null)
     {
+        ArgumentNullException.ThrowIfNull(strategy);
+        if (strategy.OptionsType != typeof(MixingOptions))
+        {
+            throw new ArgumentException($"The mixing strategy '{strategy.Name}' takes {strategy.OptionsType?.Name ?? "no options"}; a grid over α needs one that takes MixingOptions (mixup, cutmix).", nameof(strategy));
+        }
+
+        var mixupAlphas = alphas;
         ArgumentNullException.ThrowIfNull(ratios);
-        ArgumentNullException.ThrowIfNull(mixupAlphas);
+        ArgumentNullException.ThrowIfNull(alphas);
         double[] r = [.. ratios];
         double?[] a = [.. mixupAlphas];
         if (r.Length == 0 || a.Length == 0)
@@ -38,7 +60,7 @@ public sealed record FinetuneCandidate(string Name, IReplaySampler Replay, IMixi
 
         foreach (double? alpha in a.Where(v => v is { } x && !(double.IsFinite(x) && x > 0)))
         {
-            throw new ArgumentException($"Mixup α {alpha!.Value.ToString(CultureInfo.InvariantCulture)} is out of range; expected null (no mixing) or a finite value > 0.", nameof(mixupAlphas));
+            throw new ArgumentException($"{(strategy == Mixup.Entry ? "Mixup" : strategy.Name)} α {alpha!.Value.ToString(CultureInfo.InvariantCulture)} is out of range; expected null (no mixing) or a finite value > 0.", nameof(alphas));
         }
 
         var candidates = new List<FinetuneCandidate>();
@@ -47,8 +69,8 @@ public sealed record FinetuneCandidate(string Name, IReplaySampler Replay, IMixi
             foreach (double ratio in r)
             {
                 IReplaySampler replaySampler = ratio == 0 ? NoReplay.Instance : new SparseSourceReplay(With(replay, ratio));
-                IMixingStrategy mixingStrategy = alpha is { } value ? new Mixup(With(mixing, value)) : NoMixing.Instance;
-                string name = $"replay {ratio.ToString(CultureInfo.InvariantCulture)}" + (alpha is { } x ? $" + mixup α {x.ToString(CultureInfo.InvariantCulture)}" : "");
+                IMixingStrategy mixingStrategy = alpha is { } value ? strategy.Create(With(mixing, value)) : NoMixing.Instance;
+                string name = $"replay {ratio.ToString(CultureInfo.InvariantCulture)}" + (alpha is { } x ? $" + {strategy.Name} α {x.ToString(CultureInfo.InvariantCulture)}" : "");
                 candidates.Add(new FinetuneCandidate(name, replaySampler, mixingStrategy));
             }
         }

@@ -41,7 +41,7 @@ public sealed class ExtendingExamplesTests
     public sealed class MyMethod : ISelfSupervisedMethod
     {
         public string Name => "my method";
-        public AugmentationPreset Augmentation => AugmentationPreset.SimClr;     // used by AugmentationPreset.Auto above 64 px
+        public AugmentationRecipe Augmentation => AugmentationRecipe.SimClr;     // its views (used above 64 px unless a preset is chosen)
         public IReadOnlyDictionary<string, string> Settings { get; } =
             new Dictionary<string, string> { ["Temperature"] = "0.5" };            // every setting that changes training
 

@@ -175,7 +175,7 @@ public sealed class DependencyInjectionTests
 
         public string Name => $"own (batch {engine.Value.BatchSize})";
 
-        public AugmentationPreset Augmentation => AugmentationPreset.SimClr;
+        public AugmentationRecipe Augmentation => AugmentationRecipe.SimClr;
 
         public IReadOnlyDictionary<string, string> Settings => _inner.Settings;
 

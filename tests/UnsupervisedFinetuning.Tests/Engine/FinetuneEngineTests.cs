@@ -598,7 +598,7 @@ public sealed class FinetuneEngineTests
     {
         public string Name => inner.Name;
 
-        public UnsupervisedFinetuning.Augment.AugmentationPreset Augmentation => inner.Augmentation;
+        public UnsupervisedFinetuning.Augment.AugmentationRecipe Augmentation => inner.Augmentation;
 
         public IReadOnlyDictionary<string, string> Settings => inner.Settings;
 
