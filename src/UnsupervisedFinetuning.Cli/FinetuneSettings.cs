@@ -17,7 +17,112 @@ namespace UnsupervisedFinetuning.Cli;
 /// </summary>
 internal sealed partial class FinetuneSettings
 {
-    public static readonly JsonSerializerOptions Json = new()
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<UftCatalogs, JsonSerializerOptions> JsonByCatalogs = [];
+
+    // The options objects of the catalogs' methods (and of mixing strategies with options of their own), by options type.
+    private readonly Dictionary<Type, object> _sections = [];
+
+    /// <summary>Settings with every default, for the built-in catalogs.</summary>
+    public FinetuneSettings()
+        : this(UftCatalogs.BuiltIn)
+    {
+    }
+
+    /// <summary>Settings with every default, with a section for each options type of <paramref name="catalogs"/>.</summary>
+    public FinetuneSettings(UftCatalogs catalogs)
+    {
+        Catalogs = catalogs;
+        foreach (var (_, type, create) in Sections(catalogs))
+        {
+            _sections[type] = create();
+        }
+    }
+
+    /// <summary>The JSON form of the settings file for the built-in catalogs.</summary>
+    public static JsonSerializerOptions Json => JsonFor(UftCatalogs.BuiltIn);
+
+    /// <summary>The catalogs whose names and options sections these settings hold.</summary>
+    [JsonIgnore]
+    public UftCatalogs Catalogs { get; }
+
+    /// <summary>
+    /// The JSON form of the settings file for <paramref name="catalogs"/>: the fields of this class, and one section per
+    /// options type of a method (and of a mixing strategy with options other than <see cref="MixingOptions"/>), named
+    /// after the type ("mocoV2" for MocoV2Options) — so a method of one's own has its section like the built-in ones.
+    /// </summary>
+    public static JsonSerializerOptions JsonFor(UftCatalogs catalogs) => JsonByCatalogs.GetValue(catalogs, c =>
+    {
+        var resolver = new DefaultJsonTypeInfoResolver();
+        resolver.Modifiers.Add(info =>
+        {
+            if (info.Type != typeof(FinetuneSettings))
+            {
+                return;
+            }
+
+            info.CreateObject = () => new FinetuneSettings(c);
+            foreach (var (key, type, _) in Sections(c))
+            {
+                var property = info.CreateJsonPropertyInfo(type, key);
+                property.Get = settings => ((FinetuneSettings)settings)._sections[type];
+                property.Set = (settings, value) => ((FinetuneSettings)settings)._sections[type] = value!; // null is refused by Read
+                info.Properties.Add(property);
+            }
+        });
+        return new JsonSerializerOptions(BaseJson) { TypeInfoResolver = resolver };
+    });
+
+    /// <summary>The section name of an options type in the settings file: "mocoV2" for MocoV2Options.</summary>
+    public static string SectionName(Type optionsType)
+    {
+        string name = optionsType.Name.EndsWith("Options", StringComparison.Ordinal) && optionsType.Name.Length > 7 ? optionsType.Name[..^7] : optionsType.Name;
+        return JsonNamingPolicy.CamelCase.ConvertName(name);
+    }
+
+    /// <summary>The options of the method <paramref name="entry"/> (of its <see cref="MethodEntry.OptionsType"/>).</summary>
+    public object MethodOptions(MethodEntry entry) => _sections[entry.OptionsType];
+
+    /// <summary>The options of the method whose options type is <typeparamref name="TOptions"/>.</summary>
+    public TOptions MethodOptions<TOptions>() => (TOptions)_sections[typeof(TOptions)];
+
+    /// <summary>The method <see cref="Method"/> names, with its options from these settings.</summary>
+    /// <exception cref="UsageException">No method of the catalog has that name.</exception>
+    public ISelfSupervisedMethod CreateMethod()
+    {
+        var entry = Catalogs.Method(Method);
+        return entry.Create(MethodOptions(entry));
+    }
+
+    /// <summary>The mixing strategy <see cref="Mixing"/> names, with its options from these settings.</summary>
+    /// <exception cref="UsageException">No mixing strategy of the catalog has that name.</exception>
+    public IMixingStrategy CreateMixing()
+    {
+        var entry = Catalogs.MixingStrategy(Mixing);
+        return entry.Create(entry.OptionsType is null ? null : entry.OptionsType == typeof(MixingOptions) ? MixingOptions : _sections[entry.OptionsType]);
+    }
+
+    // One section per distinct options type; MixingOptions keeps its own field, "mixingOptions".
+    private static IEnumerable<(string Key, Type Type, Func<object> Create)> Sections(UftCatalogs catalogs)
+    {
+        var seen = new HashSet<Type> { typeof(MixingOptions) };
+        foreach (var entry in catalogs.Methods)
+        {
+            if (seen.Add(entry.OptionsType))
+            {
+                yield return (SectionName(entry.OptionsType), entry.OptionsType, entry.NewOptions);
+            }
+        }
+
+        foreach (var entry in catalogs.Mixing)
+        {
+            if (entry.OptionsType is { } type && seen.Add(type))
+            {
+                yield return (SectionName(type), type, () => entry.NewOptions()!);
+            }
+        }
+    }
+
+    private static readonly JsonSerializerOptions BaseJson = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         WriteIndented = true,
@@ -62,10 +167,10 @@ internal sealed partial class FinetuneSettings
     /// <summary>Output folder: checkpoint, options.json, log.txt, finetuned.model.json.</summary>
     public string? Out { get; set; }
 
-    /// <summary>mocov2, simclr, byol or simsiam.</summary>
+    /// <summary>A name of the method catalog: mocov2, simclr, byol or simsiam (or one added to it).</summary>
     public string Method { get; set; } = "mocov2";
 
-    /// <summary>none, mixup or cutmix.</summary>
+    /// <summary>A name of the mixing catalog: none, mixup or cutmix (or one added to it).</summary>
     public string Mixing { get; set; } = "none";
 
     /// <summary>Size images are decoded at before the training views are cut (default: the model's input size).</summary>
@@ -80,21 +185,15 @@ internal sealed partial class FinetuneSettings
 
     public MixingOptions MixingOptions { get; set; } = new();
 
-    public MocoV2Options MocoV2 { get; set; } = new();
-
-    public SimClrOptions SimClr { get; set; } = new();
-
-    public ByolOptions Byol { get; set; } = new();
-
-    public SimSiamOptions SimSiam { get; set; } = new();
-
     /// <summary>Reads a settings file.</summary>
     /// <exception cref="UsageException">
     /// It does not exist or is not valid settings JSON: the message names the line, or the field by its JSON path with
     /// the nearest known name for an unknown one and the kind of value expected for a wrong one.
     /// </exception>
-    public static FinetuneSettings Read(string path, string optionName)
+    public static FinetuneSettings Read(string path, string optionName, UftCatalogs? catalogs = null)
     {
+        catalogs ??= UftCatalogs.BuiltIn;
+        var json = JsonFor(catalogs);
         if (!File.Exists(path))
         {
             throw new UsageException($"{optionName}: file not found: {path}");
@@ -130,20 +229,19 @@ internal sealed partial class FinetuneSettings
         FinetuneSettings settings;
         try
         {
-            settings = JsonSerializer.Deserialize<FinetuneSettings>(bytes, Json)!;
+            settings = JsonSerializer.Deserialize<FinetuneSettings>(bytes, json)!;
         }
         catch (JsonException e)
         {
-            throw new UsageException($"{where}: {Explain(e, root)}", e);
+            throw new UsageException($"{where}: {Explain(e, root, json)}", e);
         }
 
         // "engine": null (or any section null) deserialises to a null object, which the options code would dereference.
         var sections = new (string Name, object? Value)[]
         {
             ("engine", settings.Engine), ("engine.augmentation", settings.Engine?.Augmentation), ("engine.monitoring", settings.Engine?.Monitoring),
-            ("replay", settings.Replay), ("mixingOptions", settings.MixingOptions), ("mocoV2", settings.MocoV2), ("simClr", settings.SimClr),
-            ("byol", settings.Byol), ("simSiam", settings.SimSiam), ("method", settings.Method), ("mixing", settings.Mixing),
-        };
+            ("replay", settings.Replay), ("mixingOptions", settings.MixingOptions), ("method", settings.Method), ("mixing", settings.Mixing),
+        }.Concat(settings._sections.Select(s => (SectionName(s.Key), (object?)s.Value)));
         foreach (var (name, value) in sections)
         {
             if (value is null)
@@ -157,10 +255,10 @@ internal sealed partial class FinetuneSettings
 
     // What the binder refused, by the field's JSON path: an unknown field with the name nearest to it, or a value of
     // the wrong kind with the kind expected. The binder's own message names .NET types and members.
-    private static string Explain(JsonException e, JsonElement root)
+    private static string Explain(JsonException e, JsonElement root, JsonSerializerOptions json)
     {
         var segments = Segments(e.Path ?? "$");
-        var info = Json.GetTypeInfo(typeof(FinetuneSettings));
+        var info = json.GetTypeInfo(typeof(FinetuneSettings));
         Type? type = typeof(FinetuneSettings);
         for (int i = 0; i < segments.Count; i++)
         {
@@ -177,7 +275,7 @@ internal sealed partial class FinetuneSettings
             else if (info.Kind == JsonTypeInfoKind.Object)
             {
                 string[] names = info.Properties.Select(p => p.Name).ToArray();
-                string? meant = NearestName.Find(written, names) ?? Elsewhere(written);
+                string? meant = NearestName.Find(written, names) ?? Elsewhere(written, json);
                 string within = i == 0 ? "at the top level" : $"of {Join(segments.Take(i))}";
                 return $"unknown field '{at}' ({Line(e)}); " + (meant is not null ? $"did you mean '{meant}'?" : $"the fields {within} are {string.Join(", ", names)}.");
             }
@@ -186,7 +284,7 @@ internal sealed partial class FinetuneSettings
                 break;
             }
 
-            info = Json.GetTypeInfo(Nullable.GetUnderlyingType(type) ?? type);
+            info = json.GetTypeInfo(Nullable.GetUnderlyingType(type) ?? type);
         }
 
         string field = segments.Count == 0 ? "the file" : Join(segments);
@@ -203,12 +301,12 @@ internal sealed partial class FinetuneSettings
 
     // A field with this name elsewhere in the settings ("learningRate" at the top → engine.learningRate), or the field
     // of the option it names ("lr" → engine.learningRate).
-    private static string? Elsewhere(string written)
+    private static string? Elsewhere(string written, JsonSerializerOptions json)
     {
         var fields = new List<string>();
         void Collect(Type type, string prefix, int depth)
         {
-            var info = Json.GetTypeInfo(type);
+            var info = json.GetTypeInfo(type);
             if (info.Kind != JsonTypeInfoKind.Object || depth > 3)
             {
                 return;
@@ -298,7 +396,7 @@ internal sealed partial class FinetuneSettings
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
             {
-                stream.Write(System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(this, Json) + "\n"));
+                stream.Write(System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(this, JsonFor(Catalogs)) + "\n"));
                 stream.Flush(flushToDisk: true);
             }
 

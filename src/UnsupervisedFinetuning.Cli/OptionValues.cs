@@ -1,4 +1,3 @@
-using UnsupervisedFinetuning.Methods;
 using UnsupervisedFinetuning.Monitoring;
 using UnsupervisedFinetuning.Replay;
 
@@ -6,8 +5,8 @@ namespace UnsupervisedFinetuning.Cli;
 
 /// <summary>
 /// The values the commands' options take, parsed in one place: precisions, replay selection rules, monitor criteria,
-/// methods, and the size bound. Shared by finetune, evaluate, embed and search. (The method, mixing and selection
-/// names are to come from the library's catalogs: issue 28.)
+/// and the size bound. Shared by finetune, evaluate, embed and search; method, mixing and selection names come from
+/// the catalogs (<see cref="UftCatalogs"/>).
 /// </summary>
 internal static class OptionValues
 {
@@ -39,22 +38,14 @@ internal static class OptionValues
         _ => throw new UsageException($"--precision is '{value}'; expected float32, bfloat16{(training ? "" : ", float16")} or auto."),
     };
 
-    /// <summary>A --replay-selection value: uniform, coverage, target-nearest or class-balanced.</summary>
-    internal static ReplaySelection ParseSelection(string value) => value.ToLowerInvariant() switch
-    {
-        "uniform" => ReplaySelection.Uniform,
-        "coverage" => ReplaySelection.Coverage,
-        "target-nearest" => ReplaySelection.TargetNearest,
-        "class-balanced" => ReplaySelection.ClassBalanced,
-        _ => throw new UsageException($"--replay-selection is '{value}'; expected uniform, coverage, target-nearest or class-balanced."),
-    };
+    /// <summary>
+    /// A --replay-selection value, as the options' <see cref="ReplaySelection"/> (the settings file stores it so). A rule
+    /// of one's own in the catalog has no such value: the library takes it (<c>ReplaySelectionEntry.CreateReplay</c>),
+    /// uft does not yet.
+    /// </summary>
+    internal static ReplaySelection ParseSelection(string value, UftCatalogs catalogs) =>
+        catalogs.Selection(value).Rule ?? throw new UsageException($"--replay-selection is '{value}', a rule of the library's catalog that uft cannot store in its settings file; expected {string.Join(", ", catalogs.Selections.Where(s => s.Rule is not null).Select(s => s.Name))}.");
 
-    internal static ISelfSupervisedMethod CreateMethod(FinetuneSettings settings) => settings.Method.ToLowerInvariant() switch
-    {
-        "mocov2" or "moco" => new MocoV2(settings.MocoV2),
-        "simclr" => new SimClr(settings.SimClr),
-        "byol" => new Byol(settings.Byol),
-        "simsiam" => new SimSiam(settings.SimSiam),
-        _ => throw new UsageException($"--method is '{settings.Method}'; expected mocov2, simclr, byol or simsiam."),
-    };
+    /// <summary>The rule reads the source's classes: the source is read as a labelled set.</summary>
+    internal static bool NeedsSourceLabels(ReplaySelection rule) => ReplaySelectionCatalog.BuiltIn.First(e => e.Rule == rule).NeedsSourceLabels;
 }

@@ -10,69 +10,52 @@ using UnsupervisedFinetuning.Tuning;
 namespace UnsupervisedFinetuning.Cli;
 
 /// <summary>
-/// <c>uft search</c>: picks the replay ratio and mixup α within a compute budget (<see cref="FinetuneSearch"/>): every
-/// combination of <c>--ratios</c> × <c>--mixup-alphas</c> trains an equal share of <c>--budget-steps</c> from the
+/// <c>uft search</c>: picks the replay ratio and mixing α within a compute budget (<see cref="FinetuneSearch"/>): every
+/// combination of <c>--ratios</c> × <c>--mixup-alphas</c> (of <c>--mixing</c>: mixup, or another strategy of the mixing
+/// catalog that takes an α) trains an equal share of <c>--budget-steps</c> from the
 /// pretrained weights, is scored label-free (or by <c>--validation</c>'s leave-one-out kNN), and the best is printed
 /// with the <c>uft finetune</c> options that train it at full length.
 /// </summary>
 internal static class SearchCommand
 {
-    public static Command Create(IAnsiConsole console, CancellationToken stop)
+    public static Command Create(IAnsiConsole console, CancellationToken stop, UftCatalogs? catalogs = null)
     {
-        var model = new ModelArguments();
-        var target = new Option<string?>("--target") { Description = $"Unlabelled target images: a folder (any depth) or a manifest {ModelArguments.Required}" };
-        var source = new Option<string?>("--source") { Description = "Source images to replay from (needed when a ratio is above 0): folder or manifest, indexed" };
+        catalogs ??= UftCatalogs.BuiltIn;
+        var settingOptions = new SettingOptions(catalogs, search: true);
         var budget = new Option<long?>("--budget-steps") { Description = $"Steps of all trials together; each candidate gets an equal share {ModelArguments.Required}" };
         var ratios = new Option<string>("--ratios") { Description = "Replay ratios to try, comma-separated; 0 = no replay", DefaultValueFactory = _ => "0,0.1,0.25,0.5,1" };
-        var alphas = new Option<string>("--mixup-alphas") { Description = "Mixup α values to try, comma-separated; none = no mixing", DefaultValueFactory = _ => "none,1" };
-        var selection = new Option<string>("--replay-selection") { Description = "Selection rule of every replaying candidate: uniform, coverage, target-nearest or class-balanced", DefaultValueFactory = _ => "uniform" };
-        var criterion = new Option<string?>("--criterion") { Description = "What a trial is scored by at its last step: " + string.Join(", ", OptionValues.Criteria.Keys) + " [default: validation-knn with --validation, else uniformity]" };
-        var validation = new Option<string?>("--validation") { Description = "A few labelled target images (one sub-folder per class, or a labelled manifest): score trials by their leave-one-out kNN" };
-        var method = new Option<string>("--method") { Description = "mocov2, simclr, byol or simsiam", DefaultValueFactory = _ => "mocov2" };
-        var batch = new Option<int?>("--batch-size") { Description = "Images per step [default: 128]" };
-        var learningRate = new Option<double?>("--lr") { Description = "Peak learning rate [default: 0.03]" };
-        var seed = new Option<long?>("--seed") { Description = "Seed of every random draw [default: 0]" };
-        var device = new Option<string?>("--device") { Description = "auto (CUDA when available), cpu, cuda or cuda:N [default: auto]" };
-        var precision = new Option<string?>("--precision") { Description = OptionValues.PrecisionHelp + " Applies to the trials and their scoring. [default: float32]" };
-        var workingSize = new Option<int?>("--working-size") { Description = "Size images are decoded at [default: the model's input size]" };
+        var alphas = new Option<string>("--mixup-alphas", "--mixing-alphas") { Description = "α values of --mixing to try, comma-separated; none = no mixing", DefaultValueFactory = _ => "none,1" };
         var json = new Option<string?>("--json") { Description = "Also write every trial and the choice to this JSON file" };
 
         var threads = ThreadsArgument.Create();
-        var command = new Command("search", "Choose the replay ratio and mixup α within a compute budget: short trials of every combination, scored without labels (or by a few).");
-        foreach (var option in model.All.Concat([target, source, budget, ratios, alphas, selection, criterion, validation, method, batch, learningRate, seed, device, precision, workingSize, json, threads]))
+        var command = new Command("search", "Choose the replay ratio and mixing α within a compute budget: short trials of every combination, scored without labels (or by a few).");
+        var all = settingOptions.Search.Select(o => o.Option).ToList();
+        all.InsertRange(all.IndexOf(settingOptions.Source.Option) + 1, [budget, ratios, alphas]);
+        all.AddRange([json, threads]);
+        foreach (var option in all)
         {
             command.Options.Add(option);
         }
 
         command.SetAction(parse =>
         {
-            var settings = new FinetuneSettings
-            {
-                Backbone = parse.GetValue(model.Backbone),
-                Arch = parse.GetValue(model.Arch),
-                InputSize = parse.GetValue(model.InputSize),
-                InputChannels = parse.GetValue(model.InputChannels),
-                Method = parse.GetValue(method)!,
-            };
-            settings.Engine.BatchSize = parse.GetValue(batch) ?? settings.Engine.BatchSize;
-            settings.Engine.LearningRate = parse.GetValue(learningRate) ?? settings.Engine.LearningRate;
-            settings.Engine.Seed = parse.GetValue(seed) ?? settings.Engine.Seed;
-            settings.Engine.Device = parse.GetValue(device) ?? settings.Engine.Device;
-            if (parse.GetValue(precision) is { } p)
-            {
-                settings.Engine.Precision = OptionValues.ParsePrecision(p, training: true);
-                settings.Engine.Monitoring.Precision = settings.Engine.Precision;
-            }
-            string targetPath = parse.GetValue(target) ?? throw new UsageException("--target is required: the unlabelled target images (a folder or a manifest).");
+            var settings = new FinetuneSettings(catalogs);
+            SettingOptions.Apply(settingOptions.Search, parse, settings, new SettingOrigins());
+            string targetPath = settings.Target ?? throw new UsageException("--target is required: the unlabelled target images (a folder or a manifest).");
             long budgetSteps = parse.GetValue(budget) ?? throw new UsageException("--budget-steps is required: the steps all trials share.");
-            var replayOptions = new SparseReplayOptions { Selection = OptionValues.ParseSelection(parse.GetValue(selection)!) };
-            var candidates = FinetuneCandidate.ReplayMixingGrid(ParseList(parse.GetValue(ratios)!, "--ratios", allowNone: false).Select(v => v!.Value),
+            var replayOptions = settings.Replay;
+            var strategy = settingOptions.Mixing.Given(parse) ? catalogs.MixingStrategy(settings.Mixing) : Mixing.Mixup.Entry;
+            if (strategy.OptionsType != typeof(Mixing.MixingOptions))
+            {
+                throw new UsageException($"--mixing is '{settings.Mixing}'; a search over α needs a strategy that mixes with an α: {string.Join(", ", catalogs.Mixing.Where(m => m.OptionsType == typeof(Mixing.MixingOptions)).Select(m => m.Name))}.");
+            }
+
+            var candidates = FinetuneCandidate.Grid(strategy, ParseList(parse.GetValue(ratios)!, "--ratios", allowNone: false).Select(v => v!.Value),
                 ParseList(parse.GetValue(alphas)!, "--mixup-alphas", allowNone: true), replayOptions);
             var search = new FinetuneSearchOptions { BudgetSteps = budgetSteps };
-            if (parse.GetValue(criterion) is { } name)
+            if (settingOptions.Criterion.Given(parse))
             {
-                search.Criterion = OptionValues.Criteria.TryGetValue(name, out var c) ? c
-                    : throw new UsageException($"--criterion is '{name}'; expected one of {string.Join(", ", OptionValues.Criteria.Keys)}.");
+                search.Criterion = settings.Engine.Monitoring.Criterion;
             }
 
             if (parse.GetValue(json) is { } jsonOut)
@@ -88,25 +71,25 @@ internal static class SearchCommand
             options.Augmentation.NormalizationMean ??= views.NormalizationMean;
             options.Augmentation.NormalizationStd ??= views.NormalizationStd;
             var imageOptions = pretrained.ImageFolderOptions();
-            if (parse.GetValue(workingSize) is < 1 or > OptionValues.MaxWorkingSize)
+            if (settings.WorkingSize is < 1 or > OptionValues.MaxWorkingSize)
             {
-                throw new UsageException($"--working-size is {parse.GetValue(workingSize)}; expected 1 to {OptionValues.MaxWorkingSize} pixels.");
+                throw new UsageException($"--working-size is {settings.WorkingSize}; expected 1 to {OptionValues.MaxWorkingSize} pixels.");
             }
 
-            imageOptions.Height = imageOptions.Width = parse.GetValue(workingSize) ?? imageOptions.Height;
+            imageOptions.Height = imageOptions.Width = settings.WorkingSize ?? imageOptions.Height;
             imageOptions.DecodeThreads = threadsUsed;
             var logger = Microsoft.Extensions.Logging.Abstractions.NullLogger<FinetuneEngine>.Instance;
             using var targetSet = DataArguments.Unlabeled(targetPath, "--target", imageOptions, logger).LoadIntoMemory();
-            IImageDataset? sourceSet = parse.GetValue(source) is not { } sourcePath ? null
-                : replayOptions.Selection == ReplaySelection.ClassBalanced ? DataArguments.Labeled(sourcePath, "--source", imageOptions, logger, minimumClasses: 1)
+            IImageDataset? sourceSet = settings.Source is not { } sourcePath ? null
+                : OptionValues.NeedsSourceLabels(replayOptions.Selection) ? DataArguments.Labeled(sourcePath, "--source", imageOptions, logger, minimumClasses: 1)
                 : DataArguments.Unlabeled(sourcePath, "--source", imageOptions, logger);
-            using var labelled = parse.GetValue(validation) is { } v ? DataArguments.Labeled(v, "--validation", imageOptions, logger).LoadIntoMemory() : null;
+            using var labelled = settings.Validation is { } v ? DataArguments.Labeled(v, "--validation", imageOptions, logger).LoadIntoMemory() : null;
 
             console.MarkupLineInterpolated($"search: {candidates.Count} candidates × {budgetSteps / candidates.Count} steps (budget {budgetSteps}), {targetSet.Count} target images{(sourceSet is null ? "" : $", source {sourceSet.Count:N0} files")}");
             FinetuneSearchResult result;
             try
             {
-                result = FinetuneSearch.Run(options, OptionValues.CreateMethod(settings), candidates,
+                result = FinetuneSearch.Run(options, settings.CreateMethod(), candidates,
                     new FinetuneRequest { Backbone = pretrained.Backbone, Head = pretrained.Head, Target = targetSet, Source = sourceSet, Validation = labelled }, search,
                     progress: new SynchronousProgress<FinetuneTrial>(t => console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trial {t.Candidate.Name}: score {t.Score:F4} ({t.Seconds:F0} s){(t.Failure is null ? "" : " — " + t.Failure)}"))),
                     cancellationToken: stop);
@@ -174,7 +157,7 @@ internal static class SearchCommand
             }
         }
 
-        parts.Add(candidate.Mixing is Mixing.Mixup mixup ? $"--mixing mixup --mixing-alpha {mixup.Settings["Alpha"]}" : "--mixing none");
+        parts.Add(candidate.Mixing is Mixing.NoMixing ? "--mixing none" : $"--mixing {candidate.Mixing.Name} --mixing-alpha {candidate.Mixing.Settings["Alpha"]}");
         if (settings.Engine.Precision != ComputePrecision.Float32)
         {
             parts.Add($"--precision {settings.Engine.Precision.ToString().ToLowerInvariant()}");

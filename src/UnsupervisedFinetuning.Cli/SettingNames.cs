@@ -4,7 +4,6 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using UnsupervisedFinetuning.Engine;
-using UnsupervisedFinetuning.Methods;
 using UnsupervisedFinetuning.Mixing;
 using UnsupervisedFinetuning.Monitoring;
 using UnsupervisedFinetuning.Replay;
@@ -55,8 +54,9 @@ internal sealed partial class SettingNames
         ["FinetuneRequest.Validation"] = "--validation",
     };
 
-    // The types a library path can start with; Monitoring and Augmentation are always the engine's in uft.
-    private static readonly IReadOnlyDictionary<string, (Type Type, string Canonical)> Roots = new Dictionary<string, (Type, string)>(StringComparer.Ordinal)
+    // The types a library path can start with; Monitoring and Augmentation are always the engine's in uft. The options
+    // types of the catalogs' methods and mixing strategies join them (RootsOf).
+    private static readonly IReadOnlyDictionary<string, (Type Type, string Canonical)> FixedRoots = new Dictionary<string, (Type, string)>(StringComparer.Ordinal)
     {
         ["FinetuneOptions"] = (typeof(FinetuneOptions), "FinetuneOptions"),
         ["MonitoringOptions"] = (typeof(MonitoringOptions), "FinetuneOptions.Monitoring"),
@@ -64,10 +64,6 @@ internal sealed partial class SettingNames
         ["AugmentationOptions"] = (typeof(Augment.AugmentationOptions), "FinetuneOptions.Augmentation"),
         ["SparseReplayOptions"] = (typeof(SparseReplayOptions), "SparseReplayOptions"),
         ["MixingOptions"] = (typeof(MixingOptions), "MixingOptions"),
-        ["MocoV2Options"] = (typeof(MocoV2Options), "MocoV2Options"),
-        ["SimClrOptions"] = (typeof(SimClrOptions), "SimClrOptions"),
-        ["ByolOptions"] = (typeof(ByolOptions), "ByolOptions"),
-        ["SimSiamOptions"] = (typeof(SimSiamOptions), "SimSiamOptions"),
         ["FinetuneSearchOptions"] = (typeof(FinetuneSearchOptions), "FinetuneSearchOptions"),
         ["FinetuneRequest"] = (typeof(FinetuneRequest), "FinetuneRequest"),
     };
@@ -94,10 +90,20 @@ internal sealed partial class SettingNames
     private readonly Command _command;
     private readonly HashSet<string> _given;
     private readonly (string Label, JsonElement Root)? _file;
+    private readonly UftCatalogs _catalogs;
+    private readonly IReadOnlyDictionary<string, (Type Type, string Canonical)> _roots;
+    private readonly Regex _pathPattern;
+    private readonly Regex _parenthesisedPathPattern;
 
     /// <summary>The names as the command line <paramref name="parsed"/> knows them: its command's options, and the settings file it read.</summary>
-    public SettingNames(ParseResult parsed)
+    public SettingNames(ParseResult parsed, UftCatalogs? catalogs = null)
     {
+        _catalogs = catalogs ?? UftCatalogs.BuiltIn;
+        _roots = RootsOf(_catalogs);
+        // A library path starts with one of the roots' names: FinetuneOptions.BatchSize, MocoV2Options.Temperature, …
+        string roots = string.Join('|', _roots.Keys.OrderByDescending(k => k.Length).Select(Regex.Escape));
+        _pathPattern = new Regex($@"\b(?<path>(?:{roots})(?:\.[A-Z]\w*)+)(?<value> [A-Z]\w*\b)?", RegexOptions.Compiled);
+        _parenthesisedPathPattern = new Regex($@" ?\((?<path>(?:{roots})(?:\.[A-Z]\w*)+)\)", RegexOptions.Compiled);
         _command = parsed.CommandResult.Command;
         var given = parsed.CommandResult.Children.OfType<OptionResult>().Where(r => !r.Implicit).ToList();
         _given = given.Select(r => r.Option.Name).ToHashSet(StringComparer.Ordinal);
@@ -154,8 +160,8 @@ internal sealed partial class SettingNames
             ? $"the checkpoint was written with {say(m.Groups["old"].Value)} but this run has {say(m.Groups["now"].Value)}; resume with the same options and data (--resume alone takes them from {FinetuneCommand.SettingsFile})."
             : m.Value);
         // A library name alone in parentheses adds nothing once it cannot be said in uft's words.
-        text = ParenthesisedPathPattern().Replace(text, m => Canonical(m.Groups["path"].Value) is { } path && Resolve(path) is null ? "" : m.Value);
-        text = PathPattern().Replace(text, m =>
+        text = _parenthesisedPathPattern.Replace(text, m => Canonical(m.Groups["path"].Value) is { } path && Resolve(path) is null ? "" : m.Value);
+        text = _pathPattern.Replace(text, m =>
         {
             if (Canonical(m.Groups["path"].Value) is not { } path || Resolve(path) is not { } name)
             {
@@ -190,18 +196,35 @@ internal sealed partial class SettingNames
     }
 
     /// <summary>The settings file's JSON path of a library path (<c>FinetuneOptions.Monitoring.Patience</c> → <c>engine.monitoring.patience</c>), or null.</summary>
-    internal static string? JsonPath(string path)
+    internal static string? JsonPath(string path, UftCatalogs? catalogs = null)
     {
         string[] parts = path.Split('.');
-        var section = typeof(FinetuneSettings).GetProperties().FirstOrDefault(p => p.PropertyType.Name == parts[0]);
+        var naming = FinetuneSettings.Json.PropertyNamingPolicy!;
+        string? section = typeof(FinetuneSettings).GetProperties().FirstOrDefault(p => p.PropertyType.Name == parts[0]) is { } property ? naming.ConvertName(property.Name)
+            : RootsOf(catalogs ?? UftCatalogs.BuiltIn).TryGetValue(parts[0], out var root) && root.Canonical == parts[0] && SectionTypes(catalogs ?? UftCatalogs.BuiltIn).Contains(root.Type) ? FinetuneSettings.SectionName(root.Type)
+            : null;
         if (section is null || parts.Length < 2)
         {
             return null;
         }
 
-        var naming = FinetuneSettings.Json.PropertyNamingPolicy!;
-        return string.Join('.', parts.Skip(1).Prepend(section.Name).Select(naming.ConvertName));
+        return string.Join('.', parts.Skip(1).Select(naming.ConvertName).Prepend(section));
     }
+
+    // The fixed roots and the options types of the catalogs' methods and mixing strategies.
+    private static Dictionary<string, (Type Type, string Canonical)> RootsOf(UftCatalogs catalogs)
+    {
+        var roots = new Dictionary<string, (Type Type, string Canonical)>(FixedRoots, StringComparer.Ordinal);
+        foreach (var type in SectionTypes(catalogs))
+        {
+            roots.TryAdd(type.Name, (type, type.Name));
+        }
+
+        return roots;
+    }
+
+    private static IEnumerable<Type> SectionTypes(UftCatalogs catalogs) =>
+        catalogs.Methods.Select(m => m.OptionsType).Concat(catalogs.Mixing.Select(m => m.OptionsType).OfType<Type>()).Where(t => t != typeof(MixingOptions)).Distinct();
 
     private enum Vocabulary
     {
@@ -216,7 +239,7 @@ internal sealed partial class SettingNames
     {
         string? option = OptionOf.TryGetValue(path, out var o) && _command.Options.Any(x => x.Name == o) ? o : null;
         bool readsSettings = _command.Options.Any(x => x.Name == "--config");
-        string? json = readsSettings ? JsonPath(path) : null;
+        string? json = readsSettings ? JsonPath(path, _catalogs) : null;
         if (json is not null && _file is { } file && Has(file.Root, json) && (option is null || !_given.Contains(option)))
         {
             return new Name(json, Vocabulary.Json, file.Label);
@@ -275,7 +298,7 @@ internal sealed partial class SettingNames
         }
 
         string owner = path[..path.LastIndexOf('.')];
-        var ownerType = Property(owner)?.PropertyType ?? Roots.Values.FirstOrDefault(r => r.Canonical == owner).Type;
+        var ownerType = Property(owner)?.PropertyType ?? _roots.Values.FirstOrDefault(r => r.Canonical == owner).Type;
         if (ownerType is null)
         {
             return expected;
@@ -335,16 +358,16 @@ internal sealed partial class SettingNames
     private static Type? EnumType(Type? type) => (type is null ? null : Nullable.GetUnderlyingType(type) ?? type) is { IsEnum: true } e ? e : null;
 
     // "Monitoring.Criterion" → "FinetuneOptions.Monitoring.Criterion"; null when the path starts with no known type.
-    private static string? Canonical(string path)
+    private string? Canonical(string path)
     {
         int dot = path.IndexOf('.');
-        return dot > 0 && Roots.TryGetValue(path[..dot], out var root) ? root.Canonical + path[dot..] : null;
+        return dot > 0 && _roots.TryGetValue(path[..dot], out var root) ? root.Canonical + path[dot..] : null;
     }
 
-    private static PropertyInfo? Property(string canonical)
+    private PropertyInfo? Property(string canonical)
     {
         string[] parts = canonical.Split('.');
-        var type = Roots.TryGetValue(parts[0], out var root) ? root.Type : null;
+        var type = _roots.TryGetValue(parts[0], out var root) ? root.Type : null;
         PropertyInfo? property = null;
         foreach (string part in parts.Skip(1))
         {
@@ -373,12 +396,6 @@ internal sealed partial class SettingNames
 
     [GeneratedRegex(@"^(?<path>[A-Z]\w*(?:\.[A-Z]\w*)+) is (?<value>.*?); expected (?<expected>.*?)\.?$", RegexOptions.Singleline)]
     private static partial Regex FailurePattern();
-
-    [GeneratedRegex(@"\b(?<path>(?:FinetuneOptions|MonitoringOptions|Monitoring|AugmentationOptions|SparseReplayOptions|MixingOptions|MocoV2Options|SimClrOptions|ByolOptions|SimSiamOptions|FinetuneSearchOptions|FinetuneRequest)(?:\.[A-Z]\w*)+)(?<value> [A-Z]\w*\b)?")]
-    private static partial Regex PathPattern();
-
-    [GeneratedRegex(@" ?\((?<path>(?:FinetuneOptions|MonitoringOptions|Monitoring|AugmentationOptions|SparseReplayOptions|MixingOptions|MocoV2Options|SimClrOptions|ByolOptions|SimSiamOptions|FinetuneSearchOptions|FinetuneRequest)(?:\.[A-Z]\w*)+)\)")]
-    private static partial Regex ParenthesisedPathPattern();
 
     [GeneratedRegex(@"the checkpoint was written with (?<key>[\w.]+) = (?<old>.*?) but this run has \k<key> = (?<now>.*?); resume with the same options and data\.")]
     private static partial Regex ResumePattern();

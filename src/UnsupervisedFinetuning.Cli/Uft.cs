@@ -15,14 +15,16 @@ internal static class Uft
     /// <param name="console">Where results, tables and progress go.</param>
     /// <param name="error">Where errors go.</param>
     /// <param name="stop">Cancelled by Ctrl+C: commands stop at the next safe point.</param>
-    public static int Run(string[] args, IAnsiConsole console, TextWriter error, CancellationToken stop)
+    /// <param name="catalogs">The methods, mixing strategies and selection rules the commands know by name (default: the built-in ones).</param>
+    public static int Run(string[] args, IAnsiConsole console, TextWriter error, CancellationToken stop, UftCatalogs? catalogs = null)
     {
+        catalogs ??= UftCatalogs.BuiltIn;
         var root = new RootCommand("uft — unsupervised finetuning of vision backbones: finetune with sparse source replay and data mixing, evaluate, embed.")
         {
-            FinetuneCommand.Create(console, stop),
+            FinetuneCommand.Create(console, stop, catalogs),
             EvaluateCommand.Create(console, stop),
             EmbedCommand.Create(console, stop),
-            SearchCommand.Create(console, stop),
+            SearchCommand.Create(console, stop, catalogs),
         };
         ParseErrors.UseInvariantNumbers(root);
         foreach (var help in root.Options.OfType<HelpOption>())
@@ -46,7 +48,7 @@ internal static class Uft
         }
 
         // Messages name options and settings fields as this command line wrote them (read only when one is printed).
-        var names = new Lazy<SettingNames>(() => new SettingNames(parsed));
+        var names = new Lazy<SettingNames>(() => new SettingNames(parsed, catalogs));
         try
         {
             return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = console.Profile.Out.Writer, Error = error });

@@ -39,7 +39,10 @@ public sealed class UftTests
     /// Runs uft in-process on a console <paramref name="width"/> columns wide. Every error line it prints is checked to
     /// speak in options, values and files (no .NET type, no C# parameter): each test that provokes an error is a case.
     /// </summary>
-    internal static Outcome Run(string? stopWhen, int width, params string[] args)
+    internal static Outcome Run(string? stopWhen, int width, params string[] args) => Run(stopWhen, width, (UftCatalogs?)null, args);
+
+    /// <summary>As <see cref="Run(string?, int, string[])"/>, with catalogs of the host's (null: the built-in ones).</summary>
+    internal static Outcome Run(string? stopWhen, int width, UftCatalogs? catalogs, params string[] args)
     {
         using var stop = new CancellationTokenSource();
         var output = new WatchingWriter(stopWhen, stop);
@@ -52,7 +55,7 @@ public sealed class UftTests
         });
         console.Profile.Width = width;
         var error = new StringWriter();
-        int code = Uft.Run(args, console, error, stop.Token);
+        int code = Uft.Run(args, console, error, stop.Token, catalogs);
         AssertSpeaksCommandLine(error.ToString());
         return new Outcome(code, output.ToString(), error.ToString());
     }
@@ -584,7 +587,7 @@ public sealed class UftTests
         var settings = FinetuneSettings.Read(_dir.File("run.json"), "--config");
 
         Assert.That((settings.Arch, settings.Mixing, settings.Engine.Epochs, settings.Engine.CheckpointEverySteps), Is.EqualTo(("resnet50", "mixup", 50, 100)));
-        Assert.That((settings.Replay.Composition, settings.MocoV2.QueueSize), Is.EqualTo((UnsupervisedFinetuning.Replay.ReplayComposition.FixedShare, 4096)));
+        Assert.That((settings.Replay.Composition, settings.MethodOptions<UnsupervisedFinetuning.Methods.MocoV2Options>().QueueSize), Is.EqualTo((UnsupervisedFinetuning.Replay.ReplayComposition.FixedShare, 4096)));
         var monitoring = settings.Engine.Monitoring;
         Assert.That((monitoring.Criterion, monitoring.RestoreBest, monitoring.Patience), Is.EqualTo((UnsupervisedFinetuning.Monitoring.MonitorCriterion.RankMe, true, (int?)5)));
     }
