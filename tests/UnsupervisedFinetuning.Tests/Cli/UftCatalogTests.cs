@@ -60,13 +60,14 @@ public sealed class UftCatalogTests
     }
 
     [Test]
-    public void Search_ARegisteredMethod_IsTriedByName()
+    public void Search_ARegisteredMethod_IsTriedByName_WithTheMixingStrategyChosen()
     {
         var outcome = UftTests.Run(null, 200, WithThrowaway(), "search", "--method", "throwaway", "--backbone", UftTests.Model, "--target", Path.Combine(Images, "digits"),
-            "--ratios", "0", "--mixup-alphas", "none,1", "--budget-steps", "20", "--batch-size", "32");
+            "--ratios", "0", "--mixing", "cutmix", "--mixing-alphas", "none,1", "--budget-steps", "20", "--batch-size", "32");
 
         Assert.That(outcome.ExitCode, Is.EqualTo(ExitCodes.Success), outcome.Error);
-        Assert.That(outcome.Output, Does.Contain("trial replay 0:").And.Contain("trial replay 0 + mixup α 1:").And.Contain("--method throwaway"));
+        Assert.That(outcome.Output, Does.Contain("trial replay 0:").And.Contain("trial replay 0 + cutmix α 1:").And.Contain("--method throwaway"));
+        Assert.That(outcome.Output, Does.Contain("--mixing none").Or.Contain("--mixing cutmix --mixing-alpha 1"), "the chosen candidate's finetune options");
     }
 
     [Test]
