@@ -163,18 +163,10 @@ internal sealed class QuickstartCommandLine
     /// <summary>The file --render-only reads in --out.</summary>
     public const string RenderedReport = "report.json";
 
-    /// <summary>The label-free criteria by their command-line names.</summary>
-    public static IReadOnlyDictionary<string, MonitorCriterion> Criteria { get; } = new Dictionary<string, MonitorCriterion>
-    {
-        ["rankme"] = MonitorCriterion.RankMe,
-        ["uniformity"] = MonitorCriterion.Uniformity,
-        ["alignment"] = MonitorCriterion.Alignment,
-        ["source-cka"] = MonitorCriterion.SourceCka,
-        ["source-neighbours"] = MonitorCriterion.SourceNeighbourhoods,
-        ["validation-knn"] = MonitorCriterion.ValidationKnn,
-    };
+    /// <summary>The label-free criteria by their command-line names (the library's, as uft takes them).</summary>
+    public static IReadOnlyDictionary<string, MonitorCriterion> Criteria => MonitorCriteria.ByName;
 
-    public static string CriterionName(MonitorCriterion criterion) => Criteria.First(c => c.Value == criterion).Key;
+    public static string CriterionName(MonitorCriterion criterion) => MonitorCriteria.NameOf(criterion);
 
     /// <summary>Why files cannot be created in <paramref name="folder"/> (creating it if needed), or null when they can.</summary>
     private static string? WriteProblem(DirectoryInfo folder)

@@ -13,16 +13,8 @@ internal static class OptionValues
     /// <summary>The largest --working-size and --image-size: ImageFolderOptions' bound on a decoded side.</summary>
     internal const int MaxWorkingSize = 4096;
 
-    /// <summary>The criteria by their command-line names.</summary>
-    public static IReadOnlyDictionary<string, MonitorCriterion> Criteria { get; } = new Dictionary<string, MonitorCriterion>(StringComparer.Ordinal)
-    {
-        ["rankme"] = MonitorCriterion.RankMe,
-        ["uniformity"] = MonitorCriterion.Uniformity,
-        ["alignment"] = MonitorCriterion.Alignment,
-        ["source-cka"] = MonitorCriterion.SourceCka,
-        ["source-neighbours"] = MonitorCriterion.SourceNeighbourhoods,
-        ["validation-knn"] = MonitorCriterion.ValidationKnn,
-    };
+    /// <summary>The criteria by their command-line names (the library's <see cref="MonitorCriteria"/>).</summary>
+    public static IReadOnlyDictionary<string, MonitorCriterion> Criteria => MonitorCriteria.ByName;
 
     /// <summary>The --precision help text shared by the commands.</summary>
     internal const string PrecisionHelp = "float32, bfloat16 or auto: the dtype convolutions and linear layers compute in (weights, statistics and losses stay float32). bfloat16 pays only where it is native (CPUs with AVX-512 BF16 or AMX, CUDA GPUs of compute capability 8.0+) and is emulated, many times slower, elsewhere; auto picks it only where it is native.";

@@ -79,7 +79,21 @@ public static class UnsupervisedFinetuningBuilderExtensions
         return builder;
     }
 
-    /// <summary>Your own replay selection rule for <see cref="AddSparseReplay"/>, resolved from the container.</summary>
+    /// <summary>
+    /// Sparse source replay with the rule of the container's selection catalog named <paramref name="selection"/> (a
+    /// built-in one such as "target-nearest", or one added with <see cref="AddToCatalog(IUnsupervisedFinetuningBuilder, ReplaySelectionEntry)"/>).
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">When the engine is resolved: no rule has that name.</exception>
+    public static IUnsupervisedFinetuningBuilder AddSparseReplayWith(this IUnsupervisedFinetuningBuilder builder, string selection, Action<SparseReplayOptions>? configure = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(selection);
+        Configure<SparseReplayOptions, SparseReplayOptionsValidator>(builder, Options.DefaultName, configure);
+        builder.Services.Replace(ServiceDescriptor.Singleton<IReplaySampler>(sp =>
+            sp.GetRequiredService<Catalog<ReplaySelectionEntry>>().Get(selection).CreateReplay(sp.GetRequiredService<IOptions<SparseReplayOptions>>().Value)));
+        return builder;
+    }
+
+    /// <summary>Your own replay selection rule for <see cref="AddSparseReplay(IUnsupervisedFinetuningBuilder, Action{SparseReplayOptions})"/>, resolved from the container.</summary>
     public static IUnsupervisedFinetuningBuilder AddReplaySelector<TSelector>(this IUnsupervisedFinetuningBuilder builder)
         where TSelector : class, IReplaySelector
     {

@@ -86,6 +86,35 @@ public sealed class CatalogTests
     }
 
     [Test]
+    public void DependencyInjection_ChoosesAReplaySelectionRuleByName_BuiltInOrAdded()
+    {
+        var services = new ServiceCollection();
+        services.AddUnsupervisedFinetuning().AddSparseReplayWith("target-nearest", o => o.Ratio = 0.5);
+        using (var provider = services.BuildServiceProvider())
+        {
+            var replay = (SparseSourceReplay)provider.GetRequiredService<IReplaySampler>();
+            Assert.That((replay.Selector.Name, replay.Settings["Ratio"]), Is.EqualTo(("target-nearest", "0.5")));
+        }
+
+        var own = new ReplaySelectionEntry("first-ones", "the first images of the source", false, _ => new FirstOnes());
+        services = new ServiceCollection();
+        services.AddUnsupervisedFinetuning().AddToCatalog(own).AddSparseReplayWith("first-ones", o => o.Count = 3);
+        using (var provider = services.BuildServiceProvider())
+        {
+            var replay = (SparseSourceReplay)provider.GetRequiredService<IReplaySampler>();
+            Assert.That(replay.Selector, Is.InstanceOf<FirstOnes>());
+            Assert.That(replay.Settings["Selection"], Is.EqualTo("first-ones"));
+        }
+    }
+
+    private sealed class FirstOnes : IReplaySelector
+    {
+        public string Name => "first-ones";
+
+        public int[] Select(ReplaySelectionContext context, int count) => [.. Enumerable.Range(0, count)];
+    }
+
+    [Test]
     public void SearchGrid_MixesWithTheStrategyItIsGiven()
     {
         var grid = FinetuneCandidate.Grid(CutMix.Entry, [0, 0.5], [null, 2.0]);
