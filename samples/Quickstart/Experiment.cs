@@ -5,7 +5,6 @@ using UnsupervisedFinetuning.Data;
 using UnsupervisedFinetuning.Engine;
 using UnsupervisedFinetuning.Evaluation;
 using UnsupervisedFinetuning.Methods;
-using UnsupervisedFinetuning.Objectives;
 using UnsupervisedFinetuning.Replay;
 
 namespace UnsupervisedFinetuning.Samples.Quickstart;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using UnsupervisedFinetuning.Backbones;
+using UnsupervisedFinetuning.Formats;
 
 namespace UnsupervisedFinetuning.Cli;
 

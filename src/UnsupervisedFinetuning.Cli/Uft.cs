@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Spectre.Console;
 using UnsupervisedFinetuning.Backbones;
+using UnsupervisedFinetuning.Formats;
 
 namespace UnsupervisedFinetuning.Cli;
 

@@ -5,6 +5,7 @@ using UnsupervisedFinetuning.Backbones;
 using UnsupervisedFinetuning.Data;
 using UnsupervisedFinetuning.Engine;
 using UnsupervisedFinetuning.Evaluation;
+using UnsupervisedFinetuning.Formats;
 using UnsupervisedFinetuning.Methods;
 using UnsupervisedFinetuning.Mixing;
 using UnsupervisedFinetuning.Replay;

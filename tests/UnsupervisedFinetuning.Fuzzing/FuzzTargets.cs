@@ -3,6 +3,7 @@ using TorchSharp.PyBridge;
 using UnsupervisedFinetuning.Backbones;
 using UnsupervisedFinetuning.Data;
 using UnsupervisedFinetuning.Engine;
+using UnsupervisedFinetuning.Formats;
 using UnsupervisedFinetuning.Methods;
 
 namespace UnsupervisedFinetuning.Fuzzing;

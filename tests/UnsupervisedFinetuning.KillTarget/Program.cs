@@ -8,6 +8,7 @@ using UnsupervisedFinetuning;
 using UnsupervisedFinetuning.Backbones;
 using UnsupervisedFinetuning.Data;
 using UnsupervisedFinetuning.Engine;
+using UnsupervisedFinetuning.Formats;
 using UnsupervisedFinetuning.Methods;
 using UnsupervisedFinetuning.Mixing;
 using UnsupervisedFinetuning.Replay;

@@ -57,7 +57,7 @@ public sealed record InputDescription(int Height, int Width, IReadOnlyList<float
     }
 }
 
-/// <summary>What a projection head is (<see cref="Objectives.ProjectionHead"/>'s constructor arguments).</summary>
+/// <summary>What a projection head is (<see cref="ProjectionHead"/>'s constructor arguments).</summary>
 /// <param name="Input">Input width (the backbone's features).</param>
 /// <param name="Hidden">Hidden width.</param>
 /// <param name="Output">Output (embedding) width.</param>

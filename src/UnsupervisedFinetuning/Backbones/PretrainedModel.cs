@@ -4,7 +4,6 @@ using System.Text.Json.Serialization;
 using UnsupervisedFinetuning.Augment;
 using UnsupervisedFinetuning.Data;
 using UnsupervisedFinetuning.IO;
-using UnsupervisedFinetuning.Objectives;
 using static TorchSharp.torch;
 using UnsupervisedFinetuning.Formats;
 

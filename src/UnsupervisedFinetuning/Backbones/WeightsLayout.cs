@@ -1,4 +1,5 @@
 using System.Globalization;
+using UnsupervisedFinetuning.Formats;
 using static TorchSharp.torch;
 
 namespace UnsupervisedFinetuning.Backbones;
@@ -15,7 +16,7 @@ internal sealed record TensorLayout(string Name, ScalarType Type, long[] Shape)
 /// computed from the description alone, without building the network, so that <see cref="PretrainedModel.Load"/>
 /// can compare the weights files with it before it allocates anything. It mirrors the constructors of
 /// <see cref="SmallCnn"/>, <see cref="ResNet"/> (with <see cref="Backbone.ReplaceClassifier"/>'s <c>fc</c>) and
-/// <see cref="Objectives.ProjectionHead"/>; <c>WeightsLayoutTests</c> compare it with the networks built.
+/// <see cref="ProjectionHead"/>; <c>WeightsLayoutTests</c> compare it with the networks built.
 /// </summary>
 /// <remarks>
 /// Every BatchNorm has <c>running_mean</c>, <c>running_var</c> (float32) and <c>num_batches_tracked</c> (an

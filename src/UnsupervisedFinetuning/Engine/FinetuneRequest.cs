@@ -1,6 +1,5 @@
 using UnsupervisedFinetuning.Backbones;
 using UnsupervisedFinetuning.Data;
-using UnsupervisedFinetuning.Objectives;
 
 namespace UnsupervisedFinetuning.Engine;
 

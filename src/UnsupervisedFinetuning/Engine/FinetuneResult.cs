@@ -1,6 +1,5 @@
 using UnsupervisedFinetuning.Backbones;
 using UnsupervisedFinetuning.Monitoring;
-using UnsupervisedFinetuning.Objectives;
 using static TorchSharp.torch;
 
 namespace UnsupervisedFinetuning.Engine;

@@ -1,5 +1,5 @@
 using TorchSharp.Modules;
-using UnsupervisedFinetuning.Objectives;
+using UnsupervisedFinetuning.Backbones;
 using static TorchSharp.torch;
 
 namespace UnsupervisedFinetuning.Methods;
@@ -38,7 +38,7 @@ public interface ISelfSupervisedModel : IDisposable
     /// a mixed query view is scored in the Un-Mix form <c>λ·L(q̃_i, k_i) + (1 − λ)·L(q̃_i, k_π(i))</c>
     /// (see <see cref="MixedObjective.UnMixLoss"/>) unless the method offers another.
     /// With <see cref="Engine.FinetuneOptions.Precision"/> below float32 the engine calls this inside a
-    /// mixed-precision region: the library's backbones and <see cref="Objectives.ProjectionHead"/> compute in
+    /// mixed-precision region: the library's backbones and <see cref="ProjectionHead"/> compute in
     /// bfloat16 there and still return float32 tensors, so layers and losses of your own run in float32.
     /// </summary>
     MethodLoss Loss(MethodInput input);

@@ -1,6 +1,5 @@
 using TorchSharp;
 using UnsupervisedFinetuning.Backbones;
-using UnsupervisedFinetuning.Objectives;
 using static TorchSharp.torch;
 
 namespace UnsupervisedFinetuning.Methods;

@@ -1,4 +1,5 @@
 using UnsupervisedFinetuning.Backbones;
+using UnsupervisedFinetuning.Formats;
 using static TorchSharp.torch;
 
 namespace UnsupervisedFinetuning.Tests.Backbones;

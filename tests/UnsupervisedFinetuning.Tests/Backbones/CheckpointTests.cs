@@ -1,7 +1,7 @@
 using System.Collections;
 using TorchSharp.PyBridge;
 using UnsupervisedFinetuning.Backbones;
-using UnsupervisedFinetuning.Objectives;
+using UnsupervisedFinetuning.Formats;
 using static TorchSharp.torch;
 
 namespace UnsupervisedFinetuning.Tests.Backbones;

@@ -490,7 +490,7 @@ public sealed class HostileCheckpointTests
         {
             (new SmallCnn(1, 256), Path.Combine(data, "pretrained", "smallcnn256-moco-fashion0to4.backbone.dat")),
             (new ResNet(ResNetDepth.ResNet18, ResNetStem.SmallImage, 3, 8), Path.Combine(_dir.Path, "resnet.dat")),
-            (new UnsupervisedFinetuning.Objectives.ProjectionHead(16, 16, 8, batchNorm: true), Path.Combine(_dir.Path, "head.dat")),
+            (new ProjectionHead(16, 16, 8, batchNorm: true), Path.Combine(_dir.Path, "head.dat")),
         })
         {
             using (model)

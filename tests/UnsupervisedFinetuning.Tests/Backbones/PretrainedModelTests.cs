@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using UnsupervisedFinetuning.Backbones;
-using UnsupervisedFinetuning.Objectives;
+using UnsupervisedFinetuning.Formats;
 using static TorchSharp.torch;
 
 namespace UnsupervisedFinetuning.Tests.Backbones;

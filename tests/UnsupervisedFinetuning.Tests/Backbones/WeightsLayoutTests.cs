@@ -1,5 +1,5 @@
 using UnsupervisedFinetuning.Backbones;
-using UnsupervisedFinetuning.Objectives;
+using UnsupervisedFinetuning.Formats;
 using static TorchSharp.torch;
 
 namespace UnsupervisedFinetuning.Tests.Backbones;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using UnsupervisedFinetuning.Backbones;
 using UnsupervisedFinetuning.Data;
 using UnsupervisedFinetuning.Engine;
 using UnsupervisedFinetuning.Methods;
@@ -299,8 +300,8 @@ public sealed class FinetuneEngineTests
         byte[] bytes = File.ReadAllBytes(path);
         File.WriteAllBytes(broken, bytes[..(bytes.Length * 3 / 4)]); // the backbone's weights are whole, the rest is cut
         using var fresh = EngineTestData.Model(seed: 42);
-        using var head = new UnsupervisedFinetuning.Objectives.ProjectionHead(32, 32, 16, batchNorm: true);
-        using var predictor = new UnsupervisedFinetuning.Objectives.ProjectionHead(16, 32, 16, batchNorm: true);
+        using var head = new ProjectionHead(32, 32, 16, batchNorm: true);
+        using var predictor = new ProjectionHead(16, 32, 16, batchNorm: true);
         var before = new[] { EngineTestData.Snapshot(fresh), EngineTestData.Snapshot(head), EngineTestData.Snapshot(predictor) };
 
         var e = Assert.Throws<InvalidDataException>(() => FinetuneEngine.Create(options, method).Run(new FinetuneRequest
@@ -608,9 +609,9 @@ public sealed class FinetuneEngineTests
         {
             private int _calls;
 
-            public UnsupervisedFinetuning.Objectives.ProjectionHead Head => inner.Head;
+            public ProjectionHead Head => inner.Head;
 
-            public UnsupervisedFinetuning.Objectives.ProjectionHead? Predictor => inner.Predictor;
+            public ProjectionHead? Predictor => inner.Predictor;
 
             public IReadOnlyList<TorchSharp.Modules.Parameter> TrainableParameters => inner.TrainableParameters;
 

@@ -1,4 +1,5 @@
 using UnsupervisedFinetuning.Augment;
+using UnsupervisedFinetuning.Backbones;
 using UnsupervisedFinetuning.Engine;
 using UnsupervisedFinetuning.Methods;
 using UnsupervisedFinetuning.Objectives;

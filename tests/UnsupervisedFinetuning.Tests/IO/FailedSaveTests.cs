@@ -1,6 +1,6 @@
-using UnsupervisedFinetuning.Backbones;
 using UnsupervisedFinetuning.Engine;
 using UnsupervisedFinetuning.Evaluation;
+using UnsupervisedFinetuning.Formats;
 using UnsupervisedFinetuning.IO;
 using UnsupervisedFinetuning.Reporting;
 using UnsupervisedFinetuning.Tests.Engine;

@@ -28,13 +28,12 @@ public sealed class LayerTests
         ["Objectives"] = [""],
         ["Mixing"] = [""],
         ["Replay"] = ["", "Data"],
-        // Objectives only for ProjectionHead, which is to move beside the networks (issue 28).
-        ["Backbones"] = ["", "IO", "Formats", "Data", "Augment", "Objectives"],
+        ["Backbones"] = ["", "IO", "Formats", "Data", "Augment"],
         ["Methods"] = ["", "IO", "Augment", "Backbones", "Mixing", "Objectives"],
         ["Evaluation"] = ["", "IO", "Data", "Augment", "Backbones", "Monitoring"],
         ["Monitoring"] = ["", "Data", "Augment", "Backbones", "Evaluation"],
-        ["Engine"] = ["", "IO", "Formats", "Data", "Augment", "Objectives", "Mixing", "Replay", "Backbones", "Methods", "Evaluation", "Monitoring"],
-        ["Tuning"] = ["", "Augment", "Objectives", "Mixing", "Replay", "Methods", "Monitoring", "Engine"],
+        ["Engine"] = ["", "IO", "Formats", "Data", "Augment", "Mixing", "Replay", "Backbones", "Methods", "Evaluation", "Monitoring"],
+        ["Tuning"] = ["", "Augment", "Mixing", "Replay", "Backbones", "Methods", "Monitoring", "Engine"],
         ["DependencyInjection"] = ["", "Mixing", "Replay", "Methods", "Engine"],
     };
 

@@ -33,7 +33,7 @@ public sealed class MethodTests
     private static Tensor Apply(ISelfSupervisedModel model, string backbone, string head, Tensor x)
     {
         var features = ((Backbone)Network(model, backbone)).call(x);
-        return ((UnsupervisedFinetuning.Objectives.ProjectionHead)Network(model, head)).call(features);
+        return ((ProjectionHead)Network(model, head)).call(features);
     }
 
     private static ISelfSupervisedModel Build(ISelfSupervisedMethod method, Backbone backbone)
@@ -246,7 +246,7 @@ public sealed class MethodTests
     public void GivenHead_ThatDoesNotFitTheBackbone_IsNamed()
     {
         using var backbone = EngineTestData.Model(features: 32);
-        using var head = new UnsupervisedFinetuning.Objectives.ProjectionHead(64, 32, 16, batchNorm: false);
+        using var head = new ProjectionHead(64, 32, 16, batchNorm: false);
         var context = new MethodContext { Backbone = backbone, Device = CPU, BatchSize = Batch, TrainingSetSize = 64, Head = head };
 
         var e = Assert.Throws<ArgumentException>(() => EngineTestData.Method(MethodKind.MocoV2).Build(context));

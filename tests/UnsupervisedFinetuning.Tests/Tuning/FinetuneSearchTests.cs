@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using UnsupervisedFinetuning.Backbones;
 using UnsupervisedFinetuning.Data;
 using UnsupervisedFinetuning.Engine;
 using UnsupervisedFinetuning.Mixing;
@@ -65,7 +66,7 @@ public sealed class FinetuneSearchTests
     {
         using var target = EngineTestData.Images(48, seed: 37);
         using var model = EngineTestData.Model(seed: 10);
-        using var head = new UnsupervisedFinetuning.Objectives.ProjectionHead(32, 32, 16, batchNorm: false);
+        using var head = new ProjectionHead(32, 32, 16, batchNorm: false);
         var headBefore = EngineTestData.Snapshot(head);
         var options = EngineTestData.Options();
         options.Augmentation.NormalizationMean = [0.5f];

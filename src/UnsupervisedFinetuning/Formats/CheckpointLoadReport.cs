@@ -1,6 +1,6 @@
 using static UnsupervisedFinetuning.IO.ExceptionText;
 
-namespace UnsupervisedFinetuning.Backbones;
+namespace UnsupervisedFinetuning.Formats;
 
 /// <summary>A parameter whose shape in the checkpoint differs from the model's.</summary>
 /// <param name="Key">The model's parameter name.</param>

@@ -1,4 +1,4 @@
-namespace UnsupervisedFinetuning.Backbones;
+namespace UnsupervisedFinetuning.Formats;
 
 /// <summary>
 /// How the keys of a foreign checkpoint are turned into this library's parameter names. Each key has

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace UnsupervisedFinetuning.Objectives;
+namespace UnsupervisedFinetuning.Backbones;
 
 /// <summary>
 /// A multi-layer perceptron head on backbone features: <c>Linear → [BatchNorm1d] → ReLU → … → Linear

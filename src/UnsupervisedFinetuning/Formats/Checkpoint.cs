@@ -2,9 +2,8 @@ using System.Collections;
 using TorchSharp.PyBridge;
 using UnsupervisedFinetuning.IO;
 using static TorchSharp.torch;
-using UnsupervisedFinetuning.Formats;
 
-namespace UnsupervisedFinetuning.Backbones;
+namespace UnsupervisedFinetuning.Formats;
 
 /// <summary>
 /// Imports weights from PyTorch checkpoints (<c>.pt</c>, <c>.pth</c>, <c>.pth.tar</c>, plain state dicts or

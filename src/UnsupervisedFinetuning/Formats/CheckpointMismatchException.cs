@@ -1,6 +1,6 @@
 using static UnsupervisedFinetuning.IO.ExceptionText;
 
-namespace UnsupervisedFinetuning.Backbones;
+namespace UnsupervisedFinetuning.Formats;
 
 /// <summary>
 /// A strict checkpoint load found keys or shapes that do not match the model; nothing was loaded. The message names
