@@ -3,7 +3,7 @@ using UnsupervisedFinetuning.Augment;
 namespace UnsupervisedFinetuning.Backbones;
 
 /// <summary>What a backbone is: enough to build the same architecture again.</summary>
-/// <param name="Architecture">"SmallCnn", "ResNet18", "ResNet34" or "ResNet50".</param>
+/// <param name="Architecture">"SmallCnn", "ResNet18", "ResNet34", "ResNet50" (<see cref="ArchitectureCatalog.BuiltIn"/>) or the <see cref="ArchitectureEntry.Architecture"/> of an entry of your own.</param>
 /// <param name="InputChannels">Channels of the images it takes.</param>
 /// <param name="FeatureDimension">Width of its pooled feature vector.</param>
 public sealed record BackboneDescription(string Architecture, int InputChannels, int FeatureDimension)
@@ -67,9 +67,9 @@ public sealed record InputDescription(int Height, int Width, IReadOnlyList<float
 public sealed record HeadDescription(int Input, int Hidden, int Output, bool BatchNorm, int HiddenLayers = 1, bool OutputBatchNorm = false);
 
 /// <summary>
-/// A saved model's self-description (the <c>*.model.json</c> file <see cref="PretrainedModel"/> writes and
-/// reads): the backbone's architecture, the input it expects, the projection head if one was saved, where it
-/// came from, and the weights files beside it.
+/// A saved model's self-description, what its model card holds (the <c>*.model.json</c> file <see cref="ModelCard"/>
+/// reads and writes, and <see cref="PretrainedModel"/> saves and loads): the backbone's architecture, the input it
+/// expects, the projection head if one was saved, where it came from, and the weights files beside it with their hashes.
 /// </summary>
 public sealed record ModelDescription
 {
@@ -90,4 +90,10 @@ public sealed record ModelDescription
 
     /// <summary>The head's weights file, relative to the description's folder; null without a head.</summary>
     public string? HeadFile { get; init; }
+
+    /// <summary>The SHA-256 of the backbone's weights file (lower-case hexadecimal) that the card records; null when it records none (an imported checkpoint).</summary>
+    public string? BackboneSha256 { get; init; }
+
+    /// <summary>The SHA-256 of the head's weights file that the card records; null without a head or a recorded hash.</summary>
+    public string? HeadSha256 { get; init; }
 }

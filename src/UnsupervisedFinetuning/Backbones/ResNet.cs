@@ -56,12 +56,7 @@ public sealed class ResNet : Backbone
         Stem = stem;
         InputChannels = inputChannels;
         Width = width;
-        (bool bottleneck, int[] blocks) = depth switch
-        {
-            ResNetDepth.ResNet18 => (false, new[] { 2, 2, 2, 2 }),
-            ResNetDepth.ResNet34 => (false, new[] { 3, 4, 6, 3 }),
-            _ => (true, new[] { 3, 4, 6, 3 }),
-        };
+        (bool bottleneck, int[] blocks) = Configuration(depth);
         int expansion = bottleneck ? Bottleneck.Expansion : BasicBlock.Expansion;
 
         _conv1 = stem == ResNetStem.ImageNet
@@ -156,6 +151,20 @@ public sealed class ResNet : Backbone
 
     /// <inheritdoc />
     public override BackboneDescription Describe() => new(Depth.ToString(), InputChannels, FeatureDimension) { Stem = Stem, Width = Width, Classes = ClassifierClasses };
+
+    /// <summary>
+    /// The blocks of a depth: bottleneck blocks (expansion 4) or basic ones, and how many in each of the four layers
+    /// (the constructor and <see cref="WeightsLayout"/> both build from this).
+    /// </summary>
+    internal static (bool Bottleneck, int[] Blocks) Configuration(ResNetDepth depth) => depth switch
+    {
+        ResNetDepth.ResNet18 => (false, [2, 2, 2, 2]),
+        ResNetDepth.ResNet34 => (false, [3, 4, 6, 3]),
+        _ => (true, [3, 4, 6, 3]),
+    };
+
+    /// <summary>Width of the pooled features of a ResNet of this depth and base width: 8 × width, or 32 × width with bottleneck blocks.</summary>
+    internal static int Features(ResNetDepth depth, int width) => width * 8 * (Configuration(depth).Bottleneck ? Bottleneck.Expansion : BasicBlock.Expansion);
 
     private void Initialize()
     {
