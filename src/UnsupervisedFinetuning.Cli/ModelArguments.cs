@@ -17,7 +17,8 @@ internal sealed class ModelArguments(string required = ModelArguments.Required)
     /// <summary>The help's mark of a finetune option that the settings file can give instead.</summary>
     public const string RequiredUnlessSettings = "[required unless --config or --resume gives it]";
 
-    public static readonly string[] Architectures = ["resnet18", "resnet34", "resnet50", "smallcnn"];
+    /// <summary>The architectures --arch takes: the built-in catalog's names, in alphabetical order.</summary>
+    public static readonly string[] Architectures = [.. ArchitectureCatalog.BuiltIn.Names.Order(StringComparer.Ordinal)];
 
     public Option<string?> Backbone { get; } = new("--backbone")
     {
@@ -31,12 +32,12 @@ internal sealed class ModelArguments(string required = ModelArguments.Required)
 
     public Option<int?> InputSize { get; } = new("--input-size")
     {
-        Description = "With --arch: the input size the backbone expects [default: 224 for ResNets, 28 for smallcnn]",
+        Description = $"With --arch: the input size the backbone expects [default: {Defaults(e => e.DefaultInput.Height)}]",
     };
 
     public Option<int?> InputChannels { get; } = new("--in-channels")
     {
-        Description = "With --arch: input channels [default: 3 for ResNets, 1 for smallcnn]",
+        Description = $"With --arch: input channels [default: {Defaults(e => e.DefaultBackbone.InputChannels)}]",
     };
 
     public IEnumerable<Option> All => [Backbone, Arch, InputSize, InputChannels];
@@ -128,26 +129,31 @@ internal sealed class ModelArguments(string required = ModelArguments.Required)
             throw new UsageException($"--in-channels is {inputChannels}; expected 1 or 3.");
         }
 
-        switch (arch)
+        var entry = Architectures.Contains(arch, StringComparer.Ordinal)
+            ? ArchitectureCatalog.BuiltIn.Get(arch)
+            : throw new UsageException($"--arch is '{arch}'; expected one of {string.Join(", ", Architectures)}.");
+        int channels = inputChannels ?? entry.DefaultBackbone.InputChannels;
+        return (entry.DefaultBackboneFor(channels), entry.DefaultInputFor(inputSize ?? entry.DefaultInput.Height, channels));
+    }
+
+    /// <summary>
+    /// A default per architecture for the help, the architectures of one value together: "224 for ResNets, 28 for
+    /// smallcnn". Several architectures whose spellings share a prefix of three letters or more are named by it, plural.
+    /// </summary>
+    private static string Defaults(Func<ArchitectureEntry, int> value)
+    {
+        var entries = Architectures.Select(ArchitectureCatalog.BuiltIn.Get).ToList();
+        return string.Join(", ", entries.GroupBy(value).Select(group => $"{group.Key} for {Family([.. group])}"));
+
+        static string Family(IReadOnlyList<ArchitectureEntry> members)
         {
-            case "resnet18" or "resnet34" or "resnet50":
+            if (members.Count == 1)
             {
-                int channels = inputChannels ?? 3;
-                var depth = Enum.Parse<ResNetDepth>(arch, ignoreCase: true);
-                int features = depth == ResNetDepth.ResNet50 ? 2048 : 512;
-                var backbone = new BackboneDescription(depth.ToString(), channels, features) { Stem = ResNetStem.ImageNet, Width = 64 };
-                int size = inputSize ?? 224;
-                return (backbone, channels == 3 ? InputDescription.ImageNet(size) : InputDescription.Centered(size, channels));
+                return members[0].Name;
             }
 
-            case "smallcnn":
-            {
-                int channels = inputChannels ?? 1;
-                return (new BackboneDescription("SmallCnn", channels, 256), InputDescription.Centered(inputSize ?? 28, channels));
-            }
-
-            default:
-                throw new UsageException($"--arch is '{arch}'; expected one of {string.Join(", ", Architectures)}.");
+            string prefix = new([.. members[0].Architecture.TakeWhile((c, i) => char.IsLetter(c) && members.All(m => i < m.Architecture.Length && m.Architecture[i] == c))]);
+            return prefix.Length >= 3 ? prefix + "s" : string.Join("/", members.Select(m => m.Name));
         }
     }
 }
