@@ -5,9 +5,9 @@ using UnsupervisedFinetuning.Backbones;
 using UnsupervisedFinetuning.Data;
 using UnsupervisedFinetuning.Engine;
 using UnsupervisedFinetuning.Methods;
-using UnsupervisedFinetuning.Monitoring;
 using UnsupervisedFinetuning.Replay;
 using static TorchSharp.torch;
+using UnsupervisedFinetuning.Evaluation;
 
 namespace UnsupervisedFinetuning.Benchmarks;
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using UnsupervisedFinetuning.Evaluation;
-using UnsupervisedFinetuning.Monitoring;
 
 namespace UnsupervisedFinetuning.Samples.Quickstart;
 

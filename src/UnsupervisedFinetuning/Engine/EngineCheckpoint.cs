@@ -8,6 +8,7 @@ using UnsupervisedFinetuning.Replay;
 using UnsupervisedFinetuning.IO;
 using static TorchSharp.torch;
 using UnsupervisedFinetuning.Formats;
+using UnsupervisedFinetuning.Evaluation;
 
 namespace UnsupervisedFinetuning.Engine;
 

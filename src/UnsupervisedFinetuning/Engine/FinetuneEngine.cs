@@ -8,6 +8,7 @@ using UnsupervisedFinetuning.Mixing;
 using UnsupervisedFinetuning.Monitoring;
 using UnsupervisedFinetuning.Replay;
 using static TorchSharp.torch;
+using UnsupervisedFinetuning.Evaluation;
 
 namespace UnsupervisedFinetuning.Engine;
 

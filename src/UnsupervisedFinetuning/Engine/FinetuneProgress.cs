@@ -1,3 +1,5 @@
+using UnsupervisedFinetuning.Evaluation;
+
 namespace UnsupervisedFinetuning.Engine;
 
 /// <summary>Progress of a run, reported through <see cref="IProgress{T}"/>.</summary>
@@ -16,5 +18,5 @@ public sealed record FinetuneProgress(long Step, long TotalSteps, int Epoch, dou
     /// Step 0's point (the pretrained backbone, measured before the first step) is not reported here, as every report
     /// follows a step; it is logged and is the first of <see cref="FinetuneResult.Monitoring"/>.
     /// </summary>
-    public Monitoring.MonitorPoint? Monitor { get; init; }
+    public MonitorPoint? Monitor { get; init; }
 }

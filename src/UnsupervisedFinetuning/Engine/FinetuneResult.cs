@@ -1,6 +1,7 @@
 using UnsupervisedFinetuning.Backbones;
 using UnsupervisedFinetuning.Monitoring;
 using static TorchSharp.torch;
+using UnsupervisedFinetuning.Evaluation;
 
 namespace UnsupervisedFinetuning.Engine;
 

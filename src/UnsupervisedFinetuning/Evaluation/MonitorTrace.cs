@@ -1,4 +1,3 @@
-using UnsupervisedFinetuning.Monitoring;
 
 namespace UnsupervisedFinetuning.Evaluation;
 

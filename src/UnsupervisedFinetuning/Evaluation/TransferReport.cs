@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using UnsupervisedFinetuning.IO;
-using UnsupervisedFinetuning.Monitoring;
 
 namespace UnsupervisedFinetuning.Evaluation;
 

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using UnsupervisedFinetuning.Evaluation;
 
 namespace UnsupervisedFinetuning.Monitoring;
 

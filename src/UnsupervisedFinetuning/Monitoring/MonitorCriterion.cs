@@ -1,3 +1,5 @@
+using UnsupervisedFinetuning.Evaluation;
+
 namespace UnsupervisedFinetuning.Monitoring;
 
 /// <summary>

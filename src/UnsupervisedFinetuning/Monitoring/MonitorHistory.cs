@@ -1,3 +1,5 @@
+using UnsupervisedFinetuning.Evaluation;
+
 namespace UnsupervisedFinetuning.Monitoring;
 
 /// <summary>The monitor points of a run so far and the selection counters, as a checkpoint stores them.</summary>

@@ -1,4 +1,5 @@
 using UnsupervisedFinetuning.Monitoring;
+using UnsupervisedFinetuning.Evaluation;
 
 namespace UnsupervisedFinetuning.Tuning;
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using UnsupervisedFinetuning.Evaluation;
-using UnsupervisedFinetuning.Monitoring;
 using UnsupervisedFinetuning.Reporting;
 
 namespace UnsupervisedFinetuning.Tests.Evaluation;

@@ -128,7 +128,7 @@ public sealed class TransferReportTests
             new("naive UFT", -1, TransferMetrics.TargetKnn, 0.92), new("replay", -1, TransferMetrics.TargetKnn, 0.90),
             new("naive UFT", -1, TransferMetrics.Uniformity, -1.6), new("replay", -1, TransferMetrics.Uniformity, -1.5),
         ], "naive UFT");
-        report.Monitoring.Add(new MonitorTrace("replay", -1, [new UnsupervisedFinetuning.Monitoring.MonitorPoint { Step = 0, Target = new LabelFreeMonitors(10, -1.25, 0.3), Score = 1.25, Seconds = 0.1 }], 0));
+        report.Monitoring.Add(new MonitorTrace("replay", -1, [new MonitorPoint { Step = 0, Target = new LabelFreeMonitors(10, -1.25, 0.3), Score = 1.25, Seconds = 0.1 }], 0));
         var unicodeMinus = (System.Globalization.CultureInfo)System.Globalization.CultureInfo.InvariantCulture.Clone();
         unicodeMinus.NumberFormat.NegativeSign = "\u2212";
         var previous = System.Globalization.CultureInfo.CurrentCulture;

@@ -1,6 +1,5 @@
 using ScottPlot;
 using UnsupervisedFinetuning.Evaluation;
-using UnsupervisedFinetuning.Monitoring;
 using UnsupervisedFinetuning.Reporting;
 
 namespace UnsupervisedFinetuning.Tests.Reporting;

@@ -1,5 +1,4 @@
 using UnsupervisedFinetuning.Evaluation;
-using UnsupervisedFinetuning.Monitoring;
 using UnsupervisedFinetuning.Samples.Quickstart;
 
 namespace UnsupervisedFinetuning.Tests.Samples;

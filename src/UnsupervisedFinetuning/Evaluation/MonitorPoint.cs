@@ -1,9 +1,7 @@
-using UnsupervisedFinetuning.Evaluation;
-
-namespace UnsupervisedFinetuning.Monitoring;
+namespace UnsupervisedFinetuning.Evaluation;
 
 /// <summary>
-/// The monitors of the backbone at one step of a run (<see cref="MonitoringOptions"/>), measured in eval mode on
+/// The monitors of the backbone at one step of a run (<see cref="Monitoring.MonitoringOptions"/>), measured in eval mode on
 /// fixed probe images, so that points of one run — and of runs with the same seed — are comparable.
 /// </summary>
 public sealed record MonitorPoint
