@@ -4,19 +4,22 @@ using UnsupervisedFinetuning.Data;
 namespace UnsupervisedFinetuning.Cli;
 
 /// <summary>
-/// Images named on the command line: a folder (every image under it; for labelled data one sub-folder per
-/// class) or a manifest file (.txt, .tsv, .csv: one path per line, optional label). Indexed, not decoded: a
-/// command decodes what it needs when it needs it.
+/// Images named on the command line: any path a source of <see cref="ImageSourceCatalog.BuiltIn"/> opens — a folder
+/// (every image under it; for labelled data one sub-folder per class) or a manifest file (.txt, .tsv, .csv: one path
+/// per line, optional label). Indexed, not decoded: a command decodes what it needs when it needs it.
 /// </summary>
 internal static class DataArguments
 {
-    /// <summary>Every image under a folder, or the images a manifest lists.</summary>
-    /// <exception cref="UsageException">Nothing at <paramref name="path"/>.</exception>
+    private static readonly Catalog<ImageSourceEntry> Sources = ImageSourceCatalog.BuiltIn;
+
+    /// <summary>The images at <paramref name="path"/>, without labels.</summary>
+    /// <exception cref="UsageException">No source opens <paramref name="path"/> (nothing there).</exception>
     /// <exception cref="InvalidDataException">No images there; the message begins with <paramref name="optionName"/>.</exception>
-    public static ImageFileDataset Unlabeled(string path, string optionName, ImageFolderOptions options, ILogger logger) =>
-        Directory.Exists(path) ? Named(() => ImageFolder.Index(path, options, logger), optionName)
-        : File.Exists(path) ? Named(() => ImageManifest.Read(path, options, logger), optionName)
-        : throw new UsageException($"{optionName}: no folder or manifest file at {path}.");
+    public static IImageDataset Unlabeled(string path, string optionName, ImageFolderOptions options, ILogger logger)
+    {
+        var source = Source(path, optionName);
+        return Named(() => source.Open(path, options, logger), optionName);
+    }
 
     /// <summary>
     /// Labelled images: <c>root/&lt;class&gt;/&lt;image&gt;</c> or a manifest with labels. Refused rather than read
@@ -31,32 +34,22 @@ internal static class DataArguments
     /// <param name="minimumClasses">2 for anything scored by accuracy; 1 where classes only balance a draw.</param>
     /// <param name="withoutLabels">What to do instead when the images have no labels (appended to the refusal), if anything.</param>
     /// <exception cref="UsageException">Nothing at <paramref name="path"/>, images outside the class folders, too few classes.</exception>
-    public static LabeledImageFileDataset Labeled(string path, string optionName, ImageFolderOptions options, ILogger logger, int minimumClasses = 2, string? withoutLabels = null)
+    public static ILabeledImageDataset Labeled(string path, string optionName, ImageFolderOptions options, ILogger logger, int minimumClasses = 2, string? withoutLabels = null)
     {
         string hint = withoutLabels is null ? "" : " " + withoutLabels;
-        LabeledImageFileDataset data;
-        if (Directory.Exists(path))
+        var source = Source(path, optionName);
+        bool folder = ReferenceEquals(source, ImageSourceCatalog.Folder);
+        int loose = folder ? LooseImages(path, options) : 0;
+        if (loose > 0 && !Directory.EnumerateDirectories(path).Any())
         {
-            int loose = LooseImages(path, options);
-            if (loose > 0 && !Directory.EnumerateDirectories(path).Any())
-            {
-                throw new UsageException($"{optionName} {path}: holds {loose} images but no class sub-folders; labelled images are laid out as {path}/<class>/<image>.{hint}");
-            }
+            throw new UsageException($"{optionName} {path}: holds {loose} images but no class sub-folders; labelled images are laid out as {path}/<class>/<image>.{hint}");
+        }
 
-            data = Named(() => ImageFolder.IndexLabeled(path, options, logger), optionName);
-            if (loose > 0)
-            {
-                throw new UsageException($"{optionName} {path}: {loose} images sit at the top level, outside the {Classes(data)}; they have no label and would be left out. " +
-                    $"Move them into class folders ({path}/<class>/<image>).{hint}");
-            }
-        }
-        else if (File.Exists(path))
+        var data = Named(() => source.OpenLabeled(path, options, logger), optionName);
+        if (loose > 0)
         {
-            data = Named(() => ImageManifest.ReadLabeled(path, options, logger), optionName);
-        }
-        else
-        {
-            throw new UsageException($"{optionName}: no folder or manifest file at {path}.");
+            throw new UsageException($"{optionName} {path}: {loose} images sit at the top level, outside the {Classes(data)}; they have no label and would be left out. " +
+                $"Move them into class folders ({path}/<class>/<image>).{hint}");
         }
 
         if (data.ClassCount < minimumClasses)
@@ -68,8 +61,21 @@ internal static class DataArguments
         return data;
     }
 
+    /// <summary>The source that opens <paramref name="path"/>; "--target: no folder or manifest file at x." when none does.</summary>
+    private static ImageSourceEntry Source(string path, string optionName)
+    {
+        try
+        {
+            return Sources.Resolve(path);
+        }
+        catch (FileNotFoundException e)
+        {
+            throw new UsageException($"{optionName}: {e.Message}");
+        }
+    }
+
     /// <summary>"2 class folders (a, b)": how many classes were found, and the first few names.</summary>
-    private static string Classes(LabeledImageFileDataset data)
+    private static string Classes(ILabeledImageDataset data)
     {
         string names = string.Join(", ", data.ClassNames.Take(5).Select(n => $"'{ConsoleText.Printable(n)}'")) + (data.ClassCount > 5 ? ", …" : "");
         return $"{data.ClassCount} class{(data.ClassCount == 1 ? "" : "es")} ({names})";

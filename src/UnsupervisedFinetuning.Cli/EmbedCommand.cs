@@ -58,7 +58,7 @@ internal static class EmbedCommand
             {
                 // Files that fail only when decoded would be replaced by a neighbour in a batch; for embedding, a row
                 // must be its own file, so such files are dropped here by decoding the index once up front.
-                data = ImageFileDataset.FromFiles(data.Files.Where((_, i) => CanDecode(data, i)), options);
+                data = data.WithoutUnreadable();
             }
 
             int dimension = pretrained.Backbone.FeatureDimension;
@@ -70,7 +70,7 @@ internal static class EmbedCommand
                     int count = Math.Min(batchSize, data.Count - start);
                     int[] rows = Enumerable.Range(start, count).ToArray();
                     using var features = FeatureExtractor.Extract(pretrained.Backbone, data.Subset(rows), pretrained.Preprocess, batchSize, computePrecision); // [count, D] float32, CPU
-                    file.Append(features.contiguous().data<float>().ToArray(), rows.Select(r => data.Files[r]).ToArray());
+                    file.Append(features.contiguous().data<float>().ToArray(), rows.Select(r => data.NameOf(r)).ToArray());
                 }
 
                 file.Complete();
@@ -79,7 +79,7 @@ internal static class EmbedCommand
             if (!outPath.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
             {
                 string paths = Path.ChangeExtension(outPath, ".paths.txt");
-                File.WriteAllLines(paths + ".tmp", data.Files);
+                File.WriteAllLines(paths + ".tmp", Enumerable.Range(0, data.Count).Select(data.NameOf));
                 File.Move(paths + ".tmp", paths, overwrite: true);
             }
 
@@ -87,18 +87,5 @@ internal static class EmbedCommand
             return ExitCodes.Success;
         });
         return command;
-    }
-
-    private static bool CanDecode(ImageFileDataset data, int index)
-    {
-        try
-        {
-            ImageFolder.Decode(data.Files[index], data.Options);
-            return true;
-        }
-        catch (InvalidDataException)
-        {
-            return false;
-        }
     }
 }

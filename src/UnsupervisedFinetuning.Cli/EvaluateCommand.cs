@@ -5,6 +5,7 @@ using System.Text.Json;
 using Spectre.Console;
 using UnsupervisedFinetuning.Augment;
 using UnsupervisedFinetuning.Backbones;
+using UnsupervisedFinetuning.Data;
 using UnsupervisedFinetuning.Evaluation;
 
 namespace UnsupervisedFinetuning.Cli;
@@ -143,7 +144,7 @@ internal static class EvaluateCommand
     }
 
     /// <summary>Linear CKA and neighbourhood preservation of the two backbones' features of the probe images.</summary>
-    private static DriftMeasurement Drift(PretrainedModel start, PretrainedModel finetuned, ComputePrecision precision, string path, string option, UnsupervisedFinetuning.Data.ImageFolderOptions options, WarningLogger logger)
+    private static DriftMeasurement Drift(PretrainedModel start, PretrainedModel finetuned, ComputePrecision precision, string path, string option, ImageFolderOptions options, WarningLogger logger)
     {
         // The drift alone: the monitors of CompareWithoutLabels are in the first table already.
         using var images = DataArguments.Unlabeled(path, option, options, logger).LoadIntoMemory();

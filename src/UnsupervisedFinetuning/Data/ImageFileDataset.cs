@@ -19,7 +19,7 @@ namespace UnsupervisedFinetuning.Data;
 /// readable image in index order and logged once (warning, event 1003); <see cref="ReplacedFiles"/> lists them.
 /// The files must not change while the dataset is in use: the index does not notice.
 /// </remarks>
-public sealed partial class ImageFileDataset : IImageDataset
+public sealed partial class ImageFileDataset : INamedImageDataset
 {
     private readonly string[] _files;
     private readonly ILogger _logger;
@@ -92,6 +92,12 @@ public sealed partial class ImageFileDataset : IImageDataset
     /// <summary>The indexed files; image i is <c>Files[i]</c>.</summary>
     public IReadOnlyList<string> Files => _files;
 
+    /// <inheritdoc />
+    /// <returns>The full path of image <paramref name="index"/>'s file (<c>Files[index]</c>).</returns>
+    public string GetName(int index) => (uint)index < (uint)_files.Length
+        ? _files[index]
+        : throw new ArgumentOutOfRangeException(nameof(index), index, $"Index {index} is outside the dataset's {_files.Length} images.");
+
     /// <summary>How the files are decoded (a copy of the options the dataset was created with; do not change).</summary>
     public ImageFolderOptions Options { get; }
 
@@ -144,21 +150,35 @@ public sealed partial class ImageFileDataset : IImageDataset
     public InMemoryImageDataset LoadIntoMemory() => new(DecodeAll().Images);
 
     /// <summary>
+    /// A new index of the files that decode, in order, each decoded once now (<see cref="DatasetExtensions.WithoutUnreadable"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">No file decodes.</exception>
+    internal ImageFileDataset Decodable() => FromFiles(_files.Where(CanDecode), Options, _logger);
+
+    private bool CanDecode(string file)
+    {
+        try
+        {
+            ImageFolder.Decode(file, Options);
+            return true;
+        }
+        catch (InvalidDataException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
     /// Decodes every image into one uint8 tensor; returns it with the indices it holds (all, unless files were
     /// skipped). The labelled dataset uses the indices to keep its labels in step.
     /// </summary>
     internal (Tensor Images, int[] Kept) DecodeAll()
     {
         long plane = ImageDecoder.PlaneBytes(Options);
-        long total = plane * Count;
-        if (NativeMemory.AvailableBytes() is { } available && total > available)
-        {
-            throw new InsufficientMemoryException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"Loading {Count:N0} images of {Shape} into memory takes {total / 1e9:F1} GB, more than the {available / 1e9:F1} GB this machine has available; lower the working size (ImageFolderOptions.Height/Width, uft --working-size) or index the images instead of loading them."));
-        }
+        DatasetExtensions.CheckFitsInMemory(Count, Shape, plane);
 
         // Chunks of at most 256 images and 1 GB: a chunk is decoded through one span, which cannot pass 2 GB.
-        int chunk = (int)Math.Clamp((1L << 30) / Math.Max(1, plane), 1, 256);
+        int chunk = DatasetExtensions.LoadChunk(plane);
         var all = empty(Shape.BatchShape(Count), ScalarType.Byte);
         var failed = new List<int>();
         try

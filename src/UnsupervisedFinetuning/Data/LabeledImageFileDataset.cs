@@ -7,7 +7,7 @@ namespace UnsupervisedFinetuning.Data;
 /// demand; labels are held in memory. Create one with <see cref="ImageFolder.IndexLabeled"/> or
 /// <see cref="ImageManifest.ReadLabeled"/>.
 /// </summary>
-public sealed class LabeledImageFileDataset : ILabeledImageDataset
+public sealed class LabeledImageFileDataset : ILabeledImageDataset, INamedImageDataset
 {
     private readonly int[] _labels;
 
@@ -35,6 +35,10 @@ public sealed class LabeledImageFileDataset : ILabeledImageDataset
 
     /// <summary>All labels, in image order.</summary>
     public IReadOnlyList<int> Labels => _labels;
+
+    /// <inheritdoc />
+    /// <returns>The full path of image <paramref name="index"/>'s file.</returns>
+    public string GetName(int index) => Images.GetName(index);
 
     /// <inheritdoc />
     public Tensor GetBatch(ReadOnlySpan<int> indices) => Images.GetBatch(indices);

@@ -4,9 +4,9 @@ namespace UnsupervisedFinetuning.Data;
 
 /// <summary>
 /// A view of selected images of another dataset, in the given order; no pixels are copied. Index
-/// <c>i</c> of the subset is index <c>Indices[i]</c> of the parent.
+/// <c>i</c> of the subset is index <c>Indices[i]</c> of the parent, and is named as the parent names it.
 /// </summary>
-public class SubsetDataset : IImageDataset
+public class SubsetDataset : INamedImageDataset
 {
     private readonly int[] _indices;
 
@@ -51,6 +51,10 @@ public class SubsetDataset : IImageDataset
 
     /// <inheritdoc />
     public torch.Tensor GetBatch(ReadOnlySpan<int> indices) => Parent.GetBatch(MapToParent(indices));
+
+    /// <inheritdoc />
+    /// <returns>The parent's name of the image (<see cref="DatasetExtensions.NameOf"/>): a file's path, or its index in the parent.</returns>
+    public string GetName(int index) => Parent.NameOf(ParentIndex(index));
 
     /// <summary>Translates subset indices into parent indices.</summary>
     protected int[] MapToParent(ReadOnlySpan<int> indices)
