@@ -202,6 +202,7 @@ internal static class FinetuneRun
         }
 
         PretrainedModel.Save(modelPath, pretrained.Backbone, pretrained.Description.Input, result.Head, provenance);
+        var reportFiles = RunReportFiles.Write(outDir, result, settings, provenance);
         var table = new Table().AddColumns("finetuned", "");
         table.AddRow("steps", result.Steps.ToString(CultureInfo.InvariantCulture));
         table.AddRow("mean loss, last epoch", result.History.Count == 0 ? "—" : result.History[^1].MeanLoss.ToString("F4", CultureInfo.InvariantCulture));
@@ -232,6 +233,7 @@ internal static class FinetuneRun
         console.Profile.Out.Writer.WriteLine($"model:      {ConsoleText.Printable(modelPath)}");
         console.Profile.Out.Writer.WriteLine($"checkpoint: {ConsoleText.Printable(checkpoint)}");
         console.Profile.Out.Writer.WriteLine($"metrics:    {ConsoleText.Printable(Path.Combine(outDir, MetricsFiles.StepsFile))}, {MetricsFiles.MonitorFile}, {FinetuneCommand.LogFile}");
+        console.Profile.Out.Writer.WriteLine($"report:     {ConsoleText.Printable(reportFiles[0])}, {string.Join(", ", reportFiles.Skip(1).Select(Path.GetFileName))}");
         return ExitCodes.Success;
     }
 
