@@ -4,20 +4,18 @@ using UnsupervisedFinetuning.Data;
 namespace UnsupervisedFinetuning.Cli;
 
 /// <summary>
-/// Images named on the command line: any path a source of <see cref="ImageSourceCatalog.BuiltIn"/> opens — a folder
+/// Images named on the command line: any path a source of the catalog (<see cref="ImageSourceCatalog.BuiltIn"/> unless the host gives its own) opens — a folder
 /// (every image under it; for labelled data one sub-folder per class) or a manifest file (.txt, .tsv, .csv: one path
 /// per line, optional label). Indexed, not decoded: a command decodes what it needs when it needs it.
 /// </summary>
 internal static class DataArguments
 {
-    private static readonly Catalog<ImageSourceEntry> Sources = ImageSourceCatalog.BuiltIn;
-
     /// <summary>The images at <paramref name="path"/>, without labels.</summary>
     /// <exception cref="UsageException">No source opens <paramref name="path"/> (nothing there).</exception>
     /// <exception cref="InvalidDataException">No images there; the message begins with <paramref name="optionName"/>.</exception>
-    public static IImageDataset Unlabeled(string path, string optionName, ImageFolderOptions options, ILogger logger)
+    public static IImageDataset Unlabeled(string path, string optionName, ImageFolderOptions options, ILogger logger, Catalog<ImageSourceEntry>? sources = null)
     {
-        var source = Source(path, optionName);
+        var source = Source(path, optionName, sources);
         return Named(() => source.Open(path, options, logger), optionName);
     }
 
@@ -33,11 +31,12 @@ internal static class DataArguments
     /// <param name="logger">Where skipped files are reported.</param>
     /// <param name="minimumClasses">2 for anything scored by accuracy; 1 where classes only balance a draw.</param>
     /// <param name="withoutLabels">What to do instead when the images have no labels (appended to the refusal), if anything.</param>
+    /// <param name="sources">The sources a path may open through (default: the built-in folder and manifest).</param>
     /// <exception cref="UsageException">Nothing at <paramref name="path"/>, images outside the class folders, too few classes.</exception>
-    public static ILabeledImageDataset Labeled(string path, string optionName, ImageFolderOptions options, ILogger logger, int minimumClasses = 2, string? withoutLabels = null)
+    public static ILabeledImageDataset Labeled(string path, string optionName, ImageFolderOptions options, ILogger logger, int minimumClasses = 2, string? withoutLabels = null, Catalog<ImageSourceEntry>? sources = null)
     {
         string hint = withoutLabels is null ? "" : " " + withoutLabels;
-        var source = Source(path, optionName);
+        var source = Source(path, optionName, sources);
         bool folder = ReferenceEquals(source, ImageSourceCatalog.Folder);
         int loose = folder ? LooseImages(path, options) : 0;
         if (loose > 0 && !Directory.EnumerateDirectories(path).Any())
@@ -62,11 +61,11 @@ internal static class DataArguments
     }
 
     /// <summary>The source that opens <paramref name="path"/>; "--target: no folder or manifest file at x." when none does.</summary>
-    private static ImageSourceEntry Source(string path, string optionName)
+    private static ImageSourceEntry Source(string path, string optionName, Catalog<ImageSourceEntry>? sources)
     {
         try
         {
-            return Sources.Resolve(path);
+            return (sources ?? ImageSourceCatalog.BuiltIn).Resolve(path);
         }
         catch (FileNotFoundException e)
         {

@@ -13,9 +13,10 @@ namespace UnsupervisedFinetuning.Cli;
 /// </summary>
 internal static class EmbedCommand
 {
-    public static Command Create(IAnsiConsole console, CancellationToken stop)
+    public static Command Create(IAnsiConsole console, CancellationToken stop, UftCatalogs? catalogs = null)
     {
-        var model = new ModelArguments();
+        catalogs ??= UftCatalogs.BuiltIn;
+        var model = new ModelArguments(architectures: catalogs.Architectures);
         var images = new Option<string?>("--images") { Description = $"Images to embed: a folder (any depth) or a manifest (.txt/.csv) {ModelArguments.Required}" };
         var output = new Option<string?>("--out") { Description = $"features.npy (N × D float32, numpy.load reads it; paths in features.paths.txt) or features.csv (path, f0, …) {ModelArguments.Required}" };
         var batch = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 256 };
@@ -53,7 +54,7 @@ internal static class EmbedCommand
             var options = pretrained.ImageFolderOptions();
             options.SkipUnreadable = parse.GetValue(skip);
             options.DecodeThreads = threadsUsed;
-            var data = DataArguments.Unlabeled(imagesPath, "--images", options, new WarningLogger(parse.InvocationConfiguration.Error));
+            var data = DataArguments.Unlabeled(imagesPath, "--images", options, new WarningLogger(parse.InvocationConfiguration.Error), catalogs.Sources);
             if (options.SkipUnreadable)
             {
                 // Files that fail only when decoded would be replaced by a neighbour in a batch; for embedding, a row

@@ -17,9 +17,10 @@ namespace UnsupervisedFinetuning.Cli;
 /// </summary>
 internal static class EvaluateCommand
 {
-    public static Command Create(IAnsiConsole console, CancellationToken stop)
+    public static Command Create(IAnsiConsole console, CancellationToken stop, UftCatalogs? catalogs = null)
     {
-        var model = new ModelArguments();
+        catalogs ??= UftCatalogs.BuiltIn;
+        var model = new ModelArguments(architectures: catalogs.Architectures);
         var compare = new Option<string?>("--compare") { Description = "A second backbone (*.model.json, or a checkpoint of the same --arch) to show side by side, e.g. the finetuned one" };
         var train = new Option<string?>("--train") { Description = "Labelled target images (folder of class sub-folders, at least 2, or a manifest with labels): the kNN bank and the probe's training set. Without it (give --unlabelled), only the label-free monitors are measured [required unless --unlabelled is given]" };
         var test = new Option<string?>("--test") { Description = "Labelled target images to score on; when absent or equal to --train, --train is split (stratified, seeded)" };
@@ -60,7 +61,7 @@ internal static class EvaluateCommand
                 models.Add((first, model.Load(parse)));
                 if (parse.GetValue(compare) is { } second)
                 {
-                    models.Add((second, ModelArguments.Load(second, parse.GetValue(model.Arch), parse.GetValue(model.InputSize), parse.GetValue(model.InputChannels), "--compare")));
+                    models.Add((second, model.Load(parse, second, "--compare")));
                     if (models[1].Model.Description.Backbone.InputChannels != models[0].Model.Description.Backbone.InputChannels)
                     {
                         throw new UsageException($"--compare {second} takes {models[1].Model.Description.Backbone.InputChannels}-channel images but --backbone {first} takes {models[0].Model.Description.Backbone.InputChannels}.");
@@ -73,7 +74,7 @@ internal static class EvaluateCommand
                 var imageOptions = models[0].Model.ImageFolderOptions();
                 imageOptions.DecodeThreads = threadsUsed;
                 var logger = new WarningLogger(parse.InvocationConfiguration.Error);
-                using var data = EvaluationData.Load(parse.GetValue(train), parse.GetValue(test), parse.GetValue(validation), parse.GetValue(sourceTrain), parse.GetValue(sourceTest), parse.GetValue(unlabelled), imageOptions, seedValue, logger);
+                using var data = EvaluationData.Load(parse.GetValue(train), parse.GetValue(test), parse.GetValue(validation), parse.GetValue(sourceTrain), parse.GetValue(sourceTest), parse.GetValue(unlabelled), imageOptions, seedValue, logger, catalogs.Sources);
                 var results = new List<EvaluationResult>();
                 foreach (var (name, m) in models)
                 {
@@ -114,7 +115,7 @@ internal static class EvaluateCommand
                     }
                     else
                     {
-                        drift = Drift(models[0].Model, models[1].Model, computePrecision, probePath, parse.GetValue(sourceProbe) is null ? "--source-test" : "--source-probe", imageOptions, new WarningLogger(parse.InvocationConfiguration.Error));
+                        drift = Drift(models[0].Model, models[1].Model, computePrecision, probePath, parse.GetValue(sourceProbe) is null ? "--source-test" : "--source-probe", imageOptions, new WarningLogger(parse.InvocationConfiguration.Error), catalogs.Sources);
                         var table = new Table().AddColumn($"drift on {drift.Images} source images (no labels)").AddColumn(new TableColumn("").RightAligned());
                         table.AddRow("linear CKA (1: unchanged)", drift.LinearCka.ToString("F3", CultureInfo.InvariantCulture));
                         table.AddRow($"neighbourhood preservation, k = {drift.Neighbours} (1: unchanged)", drift.NeighbourhoodPreservation.ToString("F3", CultureInfo.InvariantCulture));
@@ -144,10 +145,10 @@ internal static class EvaluateCommand
     }
 
     /// <summary>Linear CKA and neighbourhood preservation of the two backbones' features of the probe images.</summary>
-    private static DriftMeasurement Drift(PretrainedModel start, PretrainedModel finetuned, ComputePrecision precision, string path, string option, ImageFolderOptions options, WarningLogger logger)
+    private static DriftMeasurement Drift(PretrainedModel start, PretrainedModel finetuned, ComputePrecision precision, string path, string option, ImageFolderOptions options, WarningLogger logger, Catalog<ImageSourceEntry> sources)
     {
         // The drift alone: the monitors of CompareWithoutLabels are in the first table already.
-        using var images = DataArguments.Unlabeled(path, option, options, logger).LoadIntoMemory();
+        using var images = DataArguments.Unlabeled(path, option, options, logger, sources).LoadIntoMemory();
         int k = Math.Min(10, images.Count - 1);
         using var before = FeatureExtractor.Extract(start.Backbone, images, start.Preprocess, precision: precision);
         using var after = FeatureExtractor.Extract(finetuned.Backbone, images, finetuned.Preprocess, precision: precision);

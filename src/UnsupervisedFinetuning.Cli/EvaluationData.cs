@@ -33,7 +33,7 @@ internal sealed class EvaluationData : IDisposable
     public ILabeledImageDataset? SourceTest { get; private set; }
 
     public static EvaluationData Load(string? train, string? test, string? validation, string? sourceTrain, string? sourceTest, string? unlabelled,
-        ImageFolderOptions options, long seed, ILogger logger)
+        ImageFolderOptions options, long seed, ILogger logger, Catalog<ImageSourceEntry>? sources = null)
     {
         // EvaluateCommand has refused neither --train nor --unlabelled, before loading a model.
         if (train is null && (test is not null || validation is not null))
@@ -45,7 +45,7 @@ internal sealed class EvaluationData : IDisposable
         try
         {
             InMemoryLabeledImageDataset Labeled(string path, string option, string? hint = null) =>
-                data.Own(DataArguments.Labeled(path, option, options, logger, withoutLabels: hint).LoadIntoMemory());
+                data.Own(DataArguments.Labeled(path, option, options, logger, withoutLabels: hint, sources: sources).LoadIntoMemory());
 
             InMemoryLabeledImageDataset? trainSet = train is null ? null : Labeled(train, "--train", WithoutLabels);
             var target = trainSet is null ? default : Target(trainSet, train!, test, validation, seed, (path, option) => Labeled(path, option));
@@ -70,7 +70,7 @@ internal sealed class EvaluationData : IDisposable
                 throw new UsageException("--source-train needs --source-test (the source images retention is scored on).");
             }
 
-            data.Monitor = unlabelled is null ? trainSet!.WithoutLabels() : data.Own(DataArguments.Unlabeled(unlabelled, "--unlabelled", options, logger).LoadIntoMemory());
+            data.Monitor = unlabelled is null ? trainSet!.WithoutLabels() : data.Own(DataArguments.Unlabeled(unlabelled, "--unlabelled", options, logger, sources).LoadIntoMemory());
             if (data.Monitor.Count < 2)
             {
                 throw new UsageException($"{(unlabelled is null ? "--train" : "--unlabelled")}: {data.Monitor.Count} image; the label-free monitors need at least 2.");

@@ -7,8 +7,9 @@ namespace UnsupervisedFinetuning.Cli;
 /// <c>uft finetune</c>: continues self-supervised training of a pretrained backbone on unlabelled target images,
 /// optionally with sparse replay from a source folder and with data mixing. Writes into <c>--out</c>: the
 /// engine checkpoint (every <c>--checkpoint-every</c> steps and at the end; <c>--resume</c> continues it), the
-/// settings used (<c>options.json</c>, readable by <c>--config</c>), the log (<c>log.txt</c>) and the finetuned
-/// model (<c>finetuned.model.json</c> with its weights). The options are <see cref="SettingOptions"/>, applied over
+/// settings used (<c>options.json</c>, readable by <c>--config</c>), the log (<c>log.txt</c>), the metrics
+/// (<c>metrics.csv</c>, <c>monitor.csv</c>), the report (<c>report.md/.csv/.json</c>, the monitoring chart) and the
+/// finetuned model (<c>finetuned.model.json</c> with its weights). The options are <see cref="SettingOptions"/>, applied over
 /// the settings file; <see cref="FinetuneRun"/> runs what they resolve to.
 /// </summary>
 internal static class FinetuneCommand

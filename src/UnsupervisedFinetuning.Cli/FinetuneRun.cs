@@ -60,7 +60,7 @@ internal static class FinetuneRun
         var mixingUsed = settings.CreateMixing();
         IReplaySampler replay = settings.Source is null ? NoReplay.Instance : new SparseSourceReplay(settings.Replay);
 
-        using var pretrained = ModelArguments.Load(settings.Backbone, settings.Arch, settings.InputSize, settings.InputChannels, origins.Of("--backbone"));
+        using var pretrained = ModelArguments.Load(settings.Backbone, settings.Arch, settings.InputSize, settings.InputChannels, origins.Of("--backbone"), settings.Catalogs.Architectures);
         if (pretrained.ImportReport is { } report)
         {
             console.MarkupLineInterpolated($"[grey]imported {report.Loaded.Count} tensors from {settings.Backbone}; dropped {report.Dropped.Count}, unexpected {report.Unexpected.Count}[/]");
@@ -93,13 +93,13 @@ internal static class FinetuneRun
         });
         var engine = FinetuneEngine.Create(engineOptions, methodUsed, replay, mixingUsed, logger: logger); // validates every option before anything is read
         engine.CheckStepMemory(pretrained.Backbone, pretrained.Backbone.InputChannels, engineOptions.Augmentation.ImageSize ?? imageOptions.Height); // before decoding anything
-        using var target = WithUnreadableHint(() => DataArguments.Unlabeled(settings.Target, origins.Of("--target"), imageOptions, logger).LoadIntoMemory(), settings.SkipUnreadable);
+        using var target = WithUnreadableHint(() => DataArguments.Unlabeled(settings.Target, origins.Of("--target"), imageOptions, logger, sources: settings.Catalogs.Sources).LoadIntoMemory(), settings.SkipUnreadable);
         // Class-balanced selection reads the source's classes (its sub-folders or manifest labels); nothing else does.
         IImageDataset? source = settings.Source is null ? null
-            : OptionValues.NeedsSourceLabels(settings.Replay.Selection) ? DataArguments.Labeled(settings.Source, origins.Of("--source"), imageOptions, logger, minimumClasses: 1)
-            : DataArguments.Unlabeled(settings.Source, origins.Of("--source"), imageOptions, logger);
-        var probe = settings.SourceProbe is null ? null : DataArguments.Unlabeled(settings.SourceProbe, origins.Of("--source-probe"), imageOptions, logger);
-        using var labelled = settings.Validation is null ? null : WithUnreadableHint(() => DataArguments.Labeled(settings.Validation, origins.Of("--validation"), imageOptions, logger).LoadIntoMemory(), settings.SkipUnreadable);
+            : OptionValues.NeedsSourceLabels(settings.Replay.Selection) ? DataArguments.Labeled(settings.Source, origins.Of("--source"), imageOptions, logger, minimumClasses: 1, sources: settings.Catalogs.Sources)
+            : DataArguments.Unlabeled(settings.Source, origins.Of("--source"), imageOptions, logger, sources: settings.Catalogs.Sources);
+        var probe = settings.SourceProbe is null ? null : DataArguments.Unlabeled(settings.SourceProbe, origins.Of("--source-probe"), imageOptions, logger, sources: settings.Catalogs.Sources);
+        using var labelled = settings.Validation is null ? null : WithUnreadableHint(() => DataArguments.Labeled(settings.Validation, origins.Of("--validation"), imageOptions, logger, sources: settings.Catalogs.Sources).LoadIntoMemory(), settings.SkipUnreadable);
         int replayCount = source is null ? 0 : settings.Replay.Count ?? (int)Math.Round(settings.Replay.Ratio * target.Count);
         if (engineOptions.BatchSize > target.Count + Math.Min(replayCount, source?.Count ?? 0))
         {

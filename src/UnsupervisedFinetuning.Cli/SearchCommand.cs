@@ -64,7 +64,7 @@ internal static class SearchCommand
             }
 
             using var threadCount = ThreadsArgument.Apply(parse.GetValue(threads), out int threadsUsed);
-            using var pretrained = ModelArguments.Load(settings.Backbone, settings.Arch, settings.InputSize, settings.InputChannels);
+            using var pretrained = ModelArguments.Load(settings.Backbone, settings.Arch, settings.InputSize, settings.InputChannels, architectures: catalogs.Architectures);
             var options = settings.Engine;
             var views = pretrained.AugmentationOptions();
             options.Augmentation.ImageSize ??= views.ImageSize;
@@ -79,11 +79,11 @@ internal static class SearchCommand
             imageOptions.Height = imageOptions.Width = settings.WorkingSize ?? imageOptions.Height;
             imageOptions.DecodeThreads = threadsUsed;
             var logger = Microsoft.Extensions.Logging.Abstractions.NullLogger<FinetuneEngine>.Instance;
-            using var targetSet = DataArguments.Unlabeled(targetPath, "--target", imageOptions, logger).LoadIntoMemory();
+            using var targetSet = DataArguments.Unlabeled(targetPath, "--target", imageOptions, logger, sources: catalogs.Sources).LoadIntoMemory();
             IImageDataset? sourceSet = settings.Source is not { } sourcePath ? null
-                : OptionValues.NeedsSourceLabels(replayOptions.Selection) ? DataArguments.Labeled(sourcePath, "--source", imageOptions, logger, minimumClasses: 1)
-                : DataArguments.Unlabeled(sourcePath, "--source", imageOptions, logger);
-            using var labelled = settings.Validation is { } v ? DataArguments.Labeled(v, "--validation", imageOptions, logger).LoadIntoMemory() : null;
+                : OptionValues.NeedsSourceLabels(replayOptions.Selection) ? DataArguments.Labeled(sourcePath, "--source", imageOptions, logger, minimumClasses: 1, sources: catalogs.Sources)
+                : DataArguments.Unlabeled(sourcePath, "--source", imageOptions, logger, sources: catalogs.Sources);
+            using var labelled = settings.Validation is { } v ? DataArguments.Labeled(v, "--validation", imageOptions, logger, sources: catalogs.Sources).LoadIntoMemory() : null;
 
             console.MarkupLineInterpolated($"search: {candidates.Count} candidates × {budgetSteps / candidates.Count} steps (budget {budgetSteps}), {targetSet.Count} target images{(sourceSet is null ? "" : $", source {sourceSet.Count:N0} files")}");
             FinetuneSearchResult result;

@@ -17,7 +17,7 @@ internal sealed class SettingOptions
     {
         // search has no settings file: what finetune may take from one, search needs on its command line.
         string required = search ? ModelArguments.Required : ModelArguments.RequiredUnlessSettings;
-        Model = new ModelArguments(required);
+        Model = new ModelArguments(required, catalogs.Architectures);
         var criteria = string.Join(", ", OptionValues.Criteria.Keys);
         All =
         [
@@ -81,7 +81,7 @@ internal sealed class SettingOptions
     public ModelArguments Model { get; }
 
     /// <summary>finetune's output folder, read before the settings file (a resumed run's settings are in it).</summary>
-    public Option<string?> Out { get; } = new("--out") { Description = "Output folder for the checkpoint, options.json, log.txt and finetuned.model.json [required unless --config gives it]" };
+    public Option<string?> Out { get; } = new("--out") { Description = "Output folder for the checkpoint, options.json, log.txt, metrics, the report and finetuned.model.json [required unless --config gives it]" };
 
     /// <summary>Every option, in the order finetune's help lists them.</summary>
     public IReadOnlyList<SettingOption> All { get; }

@@ -23,8 +23,8 @@ internal static class Uft
         var root = new RootCommand("uft — unsupervised finetuning of vision backbones: finetune with sparse source replay and data mixing, evaluate, embed.")
         {
             FinetuneCommand.Create(console, stop, catalogs),
-            EvaluateCommand.Create(console, stop),
-            EmbedCommand.Create(console, stop),
+            EvaluateCommand.Create(console, stop, catalogs),
+            EmbedCommand.Create(console, stop, catalogs),
             SearchCommand.Create(console, stop, catalogs),
         };
         ParseErrors.UseInvariantNumbers(root);

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using UnsupervisedFinetuning.Backbones;
+using UnsupervisedFinetuning.Data;
 using UnsupervisedFinetuning.Engine;
 using UnsupervisedFinetuning.Methods;
 using UnsupervisedFinetuning.Mixing;
@@ -23,8 +25,8 @@ public static class ServiceCollectionExtensions
     /// defaults it composes unless something else is registered: MoCo v2 (<see cref="ISelfSupervisedMethod"/>),
     /// no replay (<see cref="IReplaySampler"/>), no mixing (<see cref="IMixingStrategy"/>). Choose others on
     /// the returned builder, or register your own implementations of those interfaces before or after this call.
-    /// Also adds the catalogs — <see cref="Catalog{TEntry}"/> of <see cref="MethodEntry"/>, <see cref="MixingEntry"/>
-    /// and <see cref="ReplaySelectionEntry"/>: the built-in entries and every entry added with
+    /// Also adds the catalogs — <see cref="Catalog{TEntry}"/> of <see cref="MethodEntry"/>, <see cref="MixingEntry"/>,
+    /// <see cref="ReplaySelectionEntry"/>, <see cref="ArchitectureEntry"/> and <see cref="ImageSourceEntry"/>: the built-in entries and every entry added with
     /// <see cref="UnsupervisedFinetuningBuilderExtensions.AddToCatalog(IUnsupervisedFinetuningBuilder, MethodEntry)"/>
     /// (or registered as a singleton of its entry type).
     /// </summary>
@@ -46,6 +48,8 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton(sp => WithRegistered(MethodCatalog.BuiltIn, sp));
         services.TryAddSingleton(sp => WithRegistered(MixingCatalog.BuiltIn, sp));
         services.TryAddSingleton(sp => WithRegistered(ReplaySelectionCatalog.BuiltIn, sp));
+        services.TryAddSingleton(sp => WithRegistered(ArchitectureCatalog.BuiltIn, sp));
+        services.TryAddSingleton(sp => WithRegistered(ImageSourceCatalog.BuiltIn, sp));
         return new UnsupervisedFinetuningBuilder(services);
     }
 

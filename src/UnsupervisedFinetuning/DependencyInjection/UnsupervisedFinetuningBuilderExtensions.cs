@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using UnsupervisedFinetuning.Backbones;
+using UnsupervisedFinetuning.Data;
 using UnsupervisedFinetuning.Methods;
 using UnsupervisedFinetuning.Mixing;
 using UnsupervisedFinetuning.Replay;
@@ -57,6 +59,12 @@ public static class UnsupervisedFinetuningBuilderExtensions
 
     /// <summary>Adds a mixing strategy to the container's catalog (or replaces the one of its name).</summary>
     public static IUnsupervisedFinetuningBuilder AddToCatalog(this IUnsupervisedFinetuningBuilder builder, MixingEntry entry) => builder.AddEntry(entry);
+
+    /// <summary>Adds a backbone architecture to the container's catalog (or replaces the one of its name): model cards naming it load.</summary>
+    public static IUnsupervisedFinetuningBuilder AddToCatalog(this IUnsupervisedFinetuningBuilder builder, ArchitectureEntry entry) => builder.AddEntry(entry);
+
+    /// <summary>Adds an image source to the container's catalog (or replaces the one of its name): paths it claims open through it.</summary>
+    public static IUnsupervisedFinetuningBuilder AddToCatalog(this IUnsupervisedFinetuningBuilder builder, ImageSourceEntry entry) => builder.AddEntry(entry);
 
     /// <summary>Adds a replay selection rule to the container's catalog (or replaces the one of its name).</summary>
     public static IUnsupervisedFinetuningBuilder AddToCatalog(this IUnsupervisedFinetuningBuilder builder, ReplaySelectionEntry entry) => builder.AddEntry(entry);

@@ -259,7 +259,7 @@ public sealed class ArchitectureCatalogTests
     }
 
     /// <summary>A network of one's own: one 3×3 convolution to F channels, global average pooling.</summary>
-    private sealed class TinyNet : Backbone
+    internal sealed class TinyNet : Backbone
     {
         public static readonly ArchitectureEntry Entry = new(
             "TinyNet",

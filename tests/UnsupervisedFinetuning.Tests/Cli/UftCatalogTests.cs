@@ -89,6 +89,33 @@ public sealed class UftCatalogTests
         Assert.That(outOfRange.Error, Does.Contain("throwaway.temperature is 0; expected a value > 0"));
     }
 
+    [Test]
+    public void Embed_AModelOfARegisteredArchitecture_LoadsThroughTheContainersCatalog()
+    {
+        string card = _dir.File("tiny.model.json");
+        var architectures = ArchitectureCatalog.BuiltIn.With(Backbones.ArchitectureCatalogTests.TinyNet.Entry);
+        TorchSharp.torch.random.manual_seed(3);
+        using (var net = new Backbones.ArchitectureCatalogTests.TinyNet(1, 16))
+        {
+            PretrainedModel.Save(card, net, InputDescription.Centered(20, 1), head: null, provenance: null, architectures);
+        }
+
+        var services = new ServiceCollection();
+        services.AddUnsupervisedFinetuning().AddToCatalog(Backbones.ArchitectureCatalogTests.TinyNet.Entry); // the one registration line
+        using var provider = services.BuildServiceProvider();
+        string features = _dir.File("features.npy");
+
+        var embedded = UftTests.Run(null, 200, UftCatalogs.From(provider), "embed", "--backbone", card, "--images", Path.Combine(Images, "digits"), "--out", features);
+        var refused = UftTests.Run(null, 200, "embed", "--backbone", card, "--images", Path.Combine(Images, "digits"), "--out", _dir.File("other.npy"));
+
+        Assert.That(embedded.ExitCode, Is.EqualTo(ExitCodes.Success), embedded.Error);
+        // A .npy header, then 300 images × 16 float32 features.
+        Assert.That(new FileInfo(features).Length, Is.EqualTo(128 + (300 * 16 * 4)).Or.EqualTo(80 + (300 * 16 * 4)));
+        Assert.That(refused.ExitCode, Is.Not.EqualTo(ExitCodes.Success));
+        Assert.That(refused.Error, Does.Contain("TinyNet"));
+        Assert.That(File.Exists(_dir.File("other.npy")), Is.False);
+    }
+
     /// <summary>The throwaway method's options: what its settings section holds.</summary>
     public sealed class ThrowawayOptions
     {

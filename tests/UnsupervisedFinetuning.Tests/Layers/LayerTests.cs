@@ -34,7 +34,7 @@ public sealed class LayerTests
         ["Monitoring"] = ["", "Data", "Augment", "Backbones", "Evaluation"],
         ["Engine"] = ["", "IO", "Formats", "Data", "Augment", "Mixing", "Replay", "Backbones", "Methods", "Evaluation", "Monitoring"],
         ["Tuning"] = ["", "Augment", "Mixing", "Replay", "Backbones", "Methods", "Evaluation", "Monitoring", "Engine"],
-        ["DependencyInjection"] = ["", "Mixing", "Replay", "Methods", "Engine"],
+        ["DependencyInjection"] = ["", "Data", "Backbones", "Mixing", "Replay", "Methods", "Engine"],
     };
 
     private static readonly Lazy<Dictionary<string, Dictionary<string, string>>> Graph = new(ReadGraph);
