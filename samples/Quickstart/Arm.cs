@@ -80,7 +80,7 @@ internal sealed record Arm(string Name, bool Train, bool Replay, bool Mixing, do
         }
 
         var options = new MixingOptions { Alpha = settings.MixingAlpha };
-        return settings.MixingMode == "cutmix" ? new CutMix(options) : new Mixup(options);
+        return MixingCatalog.BuiltIn.Get(settings.MixingMode).Create(options);
     }
 
     /// <summary>

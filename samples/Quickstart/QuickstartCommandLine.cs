@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using UnsupervisedFinetuning.Engine;
+using UnsupervisedFinetuning.Mixing;
 using UnsupervisedFinetuning.Monitoring;
 
 namespace UnsupervisedFinetuning.Samples.Quickstart;
@@ -39,7 +40,8 @@ internal sealed class QuickstartCommandLine
         var lrOption = new Option<double?>("--lr") { Description = "Peak learning rate (default: chosen on validation per pairing, far 0.02, near 0.06)" };
         var ratioOption = new Option<double>("--replay-ratio") { Description = "Replayed source images per target image", DefaultValueFactory = _ => 0.25 };
         var alphaOption = new Option<double>("--mixing-alpha") { Description = "α of λ ~ Beta(α, α)", DefaultValueFactory = _ => 1.0 };
-        var mixModeOption = new Option<string>("--mixing") { Description = "mixup or cutmix", DefaultValueFactory = _ => "mixup" };
+        var mixers = new Catalog<MixingEntry>(MixingCatalog.BuiltIn.Where(m => m.OptionsType == typeof(MixingOptions))); // the ones with an α
+        var mixModeOption = new Option<string>("--mixing") { Description = mixers.Describe(), DefaultValueFactory = _ => "mixup" };
         var mixComputeOption = new Option<string>("--mixing-compute") { Description = "replace (no extra pass) or add (second query pass; arms without mixing then get twice the steps)", DefaultValueFactory = _ => "replace" };
         var outOption = new Option<DirectoryInfo>("--out") { Description = "Folder for report.md/csv/json and report.png", DefaultValueFactory = _ => new DirectoryInfo("quickstart-output") };
         var dataOption = new Option<DirectoryInfo?>("--data") { Description = "The samples/data folder (found automatically)" };
@@ -78,7 +80,7 @@ internal sealed class QuickstartCommandLine
         lrOption.Validators.Add(r => { double? v = r.GetValueOrDefault<double?>(); if (v is not null && !(v > 0 && double.IsFinite(v.Value))) { r.AddError($"--lr must be a finite value > 0; got {v}."); } });
         ratioOption.Validators.Add(r => { double v = r.GetValueOrDefault<double>(); if (!(v > 0 && v <= 10)) { r.AddError($"--replay-ratio must be in (0, 10]; got {v}."); } });
         alphaOption.Validators.Add(r => { double v = r.GetValueOrDefault<double>(); if (!(v > 0 && double.IsFinite(v))) { r.AddError($"--mixing-alpha must be a finite value > 0; got {v}."); } });
-        mixModeOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? ""; if (v is not ("mixup" or "cutmix")) { r.AddError($"--mixing must be mixup or cutmix; got '{v}'."); } });
+        mixModeOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? ""; if (mixers.Find(v) is null) { r.AddError($"--mixing must be {mixers.Describe()}; got '{v}'."); } });
         mixComputeOption.Validators.Add(r => { string v = r.GetValueOrDefault<string>() ?? ""; if (v is not ("replace" or "add")) { r.AddError($"--mixing-compute must be replace or add; got '{v}'."); } });
 
         var result = root.Parse(args);
