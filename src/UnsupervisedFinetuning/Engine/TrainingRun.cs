@@ -1,11 +1,9 @@
 using TorchSharp;
-using System.Globalization;
 using Microsoft.Extensions.Logging;
 using UnsupervisedFinetuning.Augment;
 using UnsupervisedFinetuning.Data;
 using UnsupervisedFinetuning.Evaluation;
 using UnsupervisedFinetuning.Methods;
-using UnsupervisedFinetuning.IO;
 using UnsupervisedFinetuning.Mixing;
 using UnsupervisedFinetuning.Monitoring;
 using UnsupervisedFinetuning.Replay;
@@ -166,7 +164,7 @@ internal sealed class TrainingRun : IDisposable
                 var monitorTensors = EngineCheckpoint.Load(request.ResumeFrom!, model, optimizer);
                 try
                 {
-                    run.RestoreMonitor(request.ResumeFrom!, header, monitorTensors);
+                    MonitorCheckpointSection.Restore(request.ResumeFrom!, header.MonitorPoints, header.BestStep, header.SinceBest, header.Step, monitorTensors, monitor, run.Best, request.Backbone);
                 }
                 finally
                 {
@@ -242,100 +240,9 @@ internal sealed class TrainingRun : IDisposable
             return;
         }
 
-        var monitorTensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        if (Monitor?.StartSourceFeatures is { } start)
-        {
-            monitorTensors[StartSourceKey] = start;
-        }
-
-        foreach (var (name, tensor) in Best.Weights ?? new Dictionary<string, Tensor>())
-        {
-            monitorTensors[BestPrefix + name] = tensor;
-        }
-
-        EngineCheckpoint.Save(CheckpointPath, EngineCheckpoint.Header.From(State, _fingerprint), Model, Optimizer, monitorTensors);
+        EngineCheckpoint.Save(CheckpointPath, EngineCheckpoint.Header.From(State, _fingerprint), Model, Optimizer, MonitorCheckpointSection.Tensors(Monitor, Best));
         LastCheckpoint = CheckpointPath;
         EngineLog.CheckpointWritten(_logger, CheckpointPath, State.Step);
-    }
-
-    private const string StartSourceKey = "monitor.start-source";
-    private const string BestPrefix = "best.";
-
-    /// <summary>
-    /// Checks a checkpoint's monitor section against this run and puts it in place: the start features of the
-    /// source probe and the best weights move from <paramref name="tensors"/> to the monitor (removed from it);
-    /// anything inconsistent is refused as corrupt before it is used.
-    /// </summary>
-    private void RestoreMonitor(string path, EngineCheckpoint.Header header, Dictionary<string, Tensor> tensors)
-    {
-        InvalidDataException Corrupt(string what) => new($"{path}: the checkpoint's monitor section is corrupt: {what}.");
-        var points = header.MonitorPoints ?? throw Corrupt("no list of monitor points");
-        if (Monitor is null)
-        {
-            if (points.Count > 0 || tensors.Count > 0)
-            {
-                throw Corrupt("it holds monitor points or tensors but was written without monitoring");
-            }
-
-            return;
-        }
-
-        // A run with monitoring measures step 0 before its first step, so its checkpoint always has points.
-        if (points.Count == 0 || points[0].Step != 0 || points.Zip(points.Skip(1)).Any(p => p.Second.Step <= p.First.Step) || points[^1].Step > header.Step)
-        {
-            throw Corrupt("the points do not start at step 0 and rise to at most the checkpoint's step");
-        }
-
-        if (header.BestStep is not { } best || !points.Any(p => p.Step == best) || header.SinceBest < 0 || header.SinceBest >= points.Count)
-        {
-            throw Corrupt($"the best step {header.BestStep?.ToString(CultureInfo.InvariantCulture) ?? "(none)"} or the count since it ({header.SinceBest}) does not fit the points");
-        }
-
-        if (Monitor.SourceImages > 0)
-        {
-            if (!tensors.Remove(StartSourceKey, out var start) || start.dim() != 2 || start.shape[0] != Monitor.SourceImages
-                || start.shape[1] != Request.Backbone.FeatureDimension || start.dtype != ScalarType.Float32)
-            {
-                start?.Dispose();
-                throw Corrupt($"the start features of the source probe are missing or are not float32 [{Monitor.SourceImages}, {Request.Backbone.FeatureDimension}]");
-            }
-
-            Monitor.RestoreStart(start);
-        }
-
-        var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        try
-        {
-            foreach (var (name, tensor) in Request.Backbone.state_dict())
-            {
-                if (!tensors.Remove(BestPrefix + name, out var saved))
-                {
-                    throw Corrupt($"the best backbone's '{name}' is missing");
-                }
-
-                weights[name] = saved;
-                if (!saved.shape.SequenceEqual(tensor.shape) || saved.dtype != tensor.dtype)
-                {
-                    throw Corrupt($"the best backbone's '{name}' is {saved.dtype} [{string.Join(",", saved.shape)}], the backbone's {tensor.dtype} [{string.Join(",", tensor.shape)}]");
-                }
-            }
-
-            if (tensors.Count > 0)
-            {
-                throw Corrupt($"unexpected tensor '{ExceptionText.Printable(tensors.Keys.First())}'");
-            }
-        }
-        catch
-        {
-            foreach (var tensor in weights.Values)
-            {
-                tensor.Dispose();
-            }
-
-            throw;
-        }
-
-        Best.Restore(weights);
     }
 
     public void Dispose()

@@ -31,7 +31,7 @@ public sealed class LayerTests
         ["Backbones"] = ["", "IO", "Formats", "Data", "Augment"],
         ["Methods"] = ["", "IO", "Augment", "Backbones", "Mixing", "Objectives"],
         ["Evaluation"] = ["", "IO", "Data", "Augment", "Backbones"],
-        ["Monitoring"] = ["", "Data", "Augment", "Backbones", "Evaluation"],
+        ["Monitoring"] = ["", "IO", "Data", "Augment", "Backbones", "Evaluation"],
         ["Engine"] = ["", "IO", "Formats", "Data", "Augment", "Mixing", "Replay", "Backbones", "Methods", "Evaluation", "Monitoring"],
         ["Tuning"] = ["", "Augment", "Mixing", "Replay", "Backbones", "Methods", "Evaluation", "Monitoring", "Engine"],
         ["DependencyInjection"] = ["", "Data", "Backbones", "Mixing", "Replay", "Methods", "Engine"],
