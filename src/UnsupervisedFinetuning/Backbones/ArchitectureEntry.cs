@@ -26,7 +26,7 @@ namespace UnsupervisedFinetuning.Backbones;
 ///     check: d => d.FeatureDimension is &lt; 1 or &gt; 1024 ? $"backbone.featureDimension is {d.FeatureDimension}; expected 1 to 1024." : null);
 /// using var model = PretrainedModel.Load("tiny.model.json", ArchitectureCatalog.BuiltIn.With(tiny));
 /// </code></example>
-public sealed class ArchitectureEntry : ICatalogEntry
+public sealed class ArchitectureEntry : CatalogEntry
 {
     private readonly Func<BackboneDescription, Backbone> _build;
     private readonly Func<BackboneDescription, int> _featureDimension;
@@ -34,7 +34,7 @@ public sealed class ArchitectureEntry : ICatalogEntry
     private readonly CheckpointKeyMap _keyMap;
 
     /// <summary>Describes an architecture.</summary>
-    /// <param name="architecture">How descriptions and model cards spell it, e.g. "ResNet50"; <see cref="Name"/> is its lower-case form.</param>
+    /// <param name="architecture">How descriptions and model cards spell it, e.g. "ResNet50"; <see cref="CatalogEntry.Name"/> is its lower-case form.</param>
     /// <param name="description">One sentence for help texts and error messages.</param>
     /// <param name="defaultBackbone">The configuration the bare name stands for (<c>uft --arch</c>), e.g. torchvision's ResNet-50 on RGB images.</param>
     /// <param name="defaultInput">The images <paramref name="defaultBackbone"/> expects: size and normalisation.</param>
@@ -59,16 +59,12 @@ public sealed class ArchitectureEntry : ICatalogEntry
         Func<BackboneDescription, string?>? check = null,
         CheckpointKeyMap? keyMap = null,
         IReadOnlyList<string>? aliases = null)
+        : base(LowerCase(architecture), description, aliases)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(architecture);
-        ArgumentException.ThrowIfNullOrWhiteSpace(description);
         ArgumentNullException.ThrowIfNull(defaultBackbone);
         ArgumentNullException.ThrowIfNull(defaultInput);
         ArgumentNullException.ThrowIfNull(build);
         Architecture = architecture;
-        Name = architecture.ToLowerInvariant();
-        Description = description;
-        Aliases = aliases is null ? [] : [.. aliases];
         _build = build;
         _featureDimension = featureDimension ?? (d => d.FeatureDimension);
         _check = check;
@@ -86,15 +82,6 @@ public sealed class ArchitectureEntry : ICatalogEntry
         DefaultBackbone = defaultBackbone;
         DefaultInput = defaultInput;
     }
-
-    /// <summary>The lower-case name users write (<c>uft --arch resnet50</c>), from <see cref="Architecture"/>.</summary>
-    public string Name { get; }
-
-    /// <inheritdoc />
-    public IReadOnlyList<string> Aliases { get; }
-
-    /// <inheritdoc />
-    public string Description { get; }
 
     /// <summary>
     /// How a <see cref="BackboneDescription.Architecture"/> and a model card's <c>backbone.architecture</c> spell it
@@ -213,9 +200,6 @@ public sealed class ArchitectureEntry : ICatalogEntry
             : InputDescription.Centered(size, channels);
     }
 
-    /// <summary>The name.</summary>
-    public override string ToString() => Name;
-
     // The description's architecture is this entry's: its spelling, name or an alias, ignoring case.
     internal bool IsNamed(string? architecture) =>
         architecture is not null
@@ -227,4 +211,11 @@ public sealed class ArchitectureEntry : ICatalogEntry
         DropPrefixes = [.. map.DropPrefixes],
         KeepClassifier = map.KeepClassifier,
     };
+
+    // The name is the architecture's spelling in lower case ("ResNet50" → "resnet50"); an empty one is refused by name.
+    private static string LowerCase(string architecture)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(architecture);
+        return architecture.ToLowerInvariant();
+    }
 }

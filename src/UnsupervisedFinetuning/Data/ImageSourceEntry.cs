@@ -14,7 +14,7 @@ namespace UnsupervisedFinetuning.Data;
 ///     (path, options, logger) => MyZipDataset.Open(path, options)));
 /// IImageDataset images = sources.Open("photos.zip", new ImageFolderOptions { Height = 112, Width = 112 });
 /// </code></example>
-public sealed class ImageSourceEntry : ICatalogEntry
+public sealed class ImageSourceEntry : CatalogEntry
 {
     private readonly Func<string, bool> _claims;
     private readonly Func<string, ImageFolderOptions, ILogger, IImageDataset> _open;
@@ -22,11 +22,9 @@ public sealed class ImageSourceEntry : ICatalogEntry
 
     private ImageSourceEntry(string name, string description, string expected, IReadOnlyList<string> aliases, Func<string, bool> claims,
         Func<string, ImageFolderOptions, ILogger, IImageDataset> open, Func<string, ImageFolderOptions, ILogger, ILabeledImageDataset>? openLabeled)
+        : base(name, description, aliases)
     {
-        Name = name;
-        Description = description;
         Expected = expected;
-        Aliases = aliases;
         _claims = claims;
         _open = open;
         _openLabeled = openLabeled;
@@ -52,15 +50,6 @@ public sealed class ImageSourceEntry : ICatalogEntry
         ArgumentNullException.ThrowIfNull(open);
         return new ImageSourceEntry(name, description, expected, [.. aliases ?? []], claims, open, openLabeled);
     }
-
-    /// <inheritdoc />
-    public string Name { get; }
-
-    /// <inheritdoc />
-    public IReadOnlyList<string> Aliases { get; }
-
-    /// <inheritdoc />
-    public string Description { get; }
 
     /// <summary>What a path of this source is ("folder", "manifest file"): the catalog's message when nothing claims a path lists these.</summary>
     public string Expected { get; }
@@ -98,7 +87,4 @@ public sealed class ImageSourceEntry : ICatalogEntry
         var open = _openLabeled ?? throw new NotSupportedException($"The image source '{Name}' has no labels; open {path} without them.");
         return open(path, options ?? new ImageFolderOptions(), logger ?? NullLogger.Instance);
     }
-
-    /// <inheritdoc />
-    public override string ToString() => Name;
 }

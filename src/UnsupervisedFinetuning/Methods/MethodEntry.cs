@@ -10,31 +10,18 @@ namespace UnsupervisedFinetuning.Methods;
 /// <example><code>
 /// public static MethodEntry Entry { get; } = MethodEntry.For&lt;MyOptions&gt;("mine", "My method: …", o => new MyMethod(o));
 /// </code></example>
-public sealed class MethodEntry : ICatalogEntry
+public sealed class MethodEntry : CatalogEntry
 {
     private readonly Func<object, ISelfSupervisedMethod> _create;
     private readonly Func<object> _newOptions;
 
     private MethodEntry(string name, string description, IReadOnlyList<string> aliases, Type optionsType, Func<object> newOptions, Func<object, ISelfSupervisedMethod> create)
+        : base(name, description, aliases)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        ArgumentException.ThrowIfNullOrWhiteSpace(description);
-        Name = name;
-        Description = description;
-        Aliases = aliases;
         OptionsType = optionsType;
         _newOptions = newOptions;
         _create = create;
     }
-
-    /// <inheritdoc/>
-    public string Name { get; }
-
-    /// <inheritdoc/>
-    public IReadOnlyList<string> Aliases { get; }
-
-    /// <inheritdoc/>
-    public string Description { get; }
 
     /// <summary>The type of the method's options (e.g. <see cref="MocoV2Options"/>): a class with a parameterless constructor.</summary>
     public Type OptionsType { get; }
@@ -70,7 +57,4 @@ public sealed class MethodEntry : ICatalogEntry
 
         return _create(options) ?? throw new InvalidOperationException($"The method entry '{Name}' created no method.");
     }
-
-    /// <inheritdoc/>
-    public override string ToString() => Name;
 }

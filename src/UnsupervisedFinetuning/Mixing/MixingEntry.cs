@@ -5,31 +5,18 @@ namespace UnsupervisedFinetuning.Mixing;
 /// (none for "none") and how to create it. <c>uft --mixing</c>, the settings file and <c>uft search</c>'s grid find
 /// mixing strategies here.
 /// </summary>
-public sealed class MixingEntry : ICatalogEntry
+public sealed class MixingEntry : CatalogEntry
 {
     private readonly Func<object?, IMixingStrategy> _create;
     private readonly Func<object>? _newOptions;
 
     private MixingEntry(string name, string description, IReadOnlyList<string> aliases, Type? optionsType, Func<object>? newOptions, Func<object?, IMixingStrategy> create)
+        : base(name, description, aliases)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        ArgumentException.ThrowIfNullOrWhiteSpace(description);
-        Name = name;
-        Description = description;
-        Aliases = aliases;
         OptionsType = optionsType;
         _newOptions = newOptions;
         _create = create;
     }
-
-    /// <inheritdoc/>
-    public string Name { get; }
-
-    /// <inheritdoc/>
-    public IReadOnlyList<string> Aliases { get; }
-
-    /// <inheritdoc/>
-    public string Description { get; }
 
     /// <summary>The type of the strategy's options (e.g. <see cref="MixingOptions"/>); null when it has none.</summary>
     public Type? OptionsType { get; }
@@ -79,7 +66,4 @@ public sealed class MixingEntry : ICatalogEntry
 
         return _create(options) ?? throw new InvalidOperationException($"The mixing entry '{Name}' created no strategy.");
     }
-
-    /// <inheritdoc/>
-    public override string ToString() => Name;
 }

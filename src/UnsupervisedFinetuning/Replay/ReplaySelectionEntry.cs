@@ -5,7 +5,7 @@ namespace UnsupervisedFinetuning.Replay;
 /// (<see cref="ReplaySelectionCatalog"/>): its name, whether it reads the source's classes, and how to create its
 /// <see cref="IReplaySelector"/>. <c>uft --replay-selection</c> and <c>uft search</c> find rules here.
 /// </summary>
-public sealed class ReplaySelectionEntry : ICatalogEntry
+public sealed class ReplaySelectionEntry : CatalogEntry
 {
     private readonly Func<SparseReplayOptions, IReplaySelector> _create;
 
@@ -21,27 +21,13 @@ public sealed class ReplaySelectionEntry : ICatalogEntry
     }
 
     private ReplaySelectionEntry(string name, string description, bool needsSourceLabels, ReplaySelection? rule, Func<SparseReplayOptions, IReplaySelector> create, string[] aliases)
+        : base(name, description, aliases ?? throw new ArgumentNullException(nameof(aliases)))
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        ArgumentException.ThrowIfNullOrWhiteSpace(description);
         ArgumentNullException.ThrowIfNull(create);
-        ArgumentNullException.ThrowIfNull(aliases);
-        Name = name;
-        Description = description;
         NeedsSourceLabels = needsSourceLabels;
         Rule = rule;
         _create = create;
-        Aliases = [.. aliases];
     }
-
-    /// <inheritdoc/>
-    public string Name { get; }
-
-    /// <inheritdoc/>
-    public IReadOnlyList<string> Aliases { get; }
-
-    /// <inheritdoc/>
-    public string Description { get; }
 
     /// <summary>The rule reads the source's classes: the source must be an <see cref="Data.ILabeledImageDataset"/>.</summary>
     public bool NeedsSourceLabels { get; }
@@ -73,7 +59,4 @@ public sealed class ReplaySelectionEntry : ICatalogEntry
 
     internal static ReplaySelectionEntry BuiltIn(string name, string description, bool needsSourceLabels, ReplaySelection rule, Func<SparseReplayOptions, IReplaySelector> create) =>
         new(name, description, needsSourceLabels, rule, create, []);
-
-    /// <inheritdoc/>
-    public override string ToString() => Name;
 }
