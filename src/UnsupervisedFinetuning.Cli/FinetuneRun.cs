@@ -216,7 +216,7 @@ internal static class FinetuneRun
         if (result.Selected is { } best)
         {
             string criterionName = OptionValues.Criteria.First(c => c.Value == engineOptions.Monitoring.Criterion).Key;
-            table.AddRow($"best step by {criterionName}", best.Step.ToString(CultureInfo.InvariantCulture) + (result.SelectedRestored ? " (saved)" : " (the last step was saved; --restore-best saves this one)"));
+            table.AddRow($"best step by {criterionName}", best.Step.ToString(CultureInfo.InvariantCulture) + (result.SelectedRestored || best.Step == result.Steps ? " (saved)" : " (the last step was saved; --restore-best saves this one)"));
             table.AddRow("stopped early", result.StoppedEarly ? "yes" : "no");
             if (result.Monitoring.Count >= 2)
             {
