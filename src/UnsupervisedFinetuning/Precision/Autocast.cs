@@ -92,6 +92,12 @@ internal static class Autocast
     /// <summary><paramref name="tensor"/> in float32: where a region's activations leave for the loss, which is always computed in float32.</summary>
     public static Tensor Float32(Tensor tensor) => tensor.dtype == ScalarType.Float32 ? tensor : tensor.to(ScalarType.Float32);
 
+    /// <summary>
+    /// <paramref name="tensor"/> in at least float32: a half-precision activation (bfloat16, float16) widened for a layer that
+    /// torch.autocast runs in float32 (layer norm); float32 and float64 pass unchanged.
+    /// </summary>
+    public static Tensor AtLeastFloat32(Tensor tensor) => tensor.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? tensor.to(ScalarType.Float32) : tensor;
+
     private static Tensor Cast(Tensor tensor, ScalarType type) => tensor.dtype == type ? tensor : tensor.to(type);
 
     /// <summary>Restores the enclosing region's compute dtype when disposed.</summary>
