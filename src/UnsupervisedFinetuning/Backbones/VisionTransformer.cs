@@ -161,6 +161,13 @@ public sealed class VisionTransformer : Backbone
         return cat([classPart, resized.permute(0, 2, 3, 1).reshape(1, rows * columns, d)], dim: 1);      // [1,1+rows·columns,D]
     }
 
+    /// <inheritdoc />
+    protected override void RegisterComponents()
+    {
+        // Every component is registered by its DINOv2 name in the constructor; TorchSharp would register the fields
+        // again under their C# names.
+    }
+
     private void Initialise()
     {
         using var noGrad = no_grad();

@@ -47,6 +47,12 @@ internal sealed class VisionTransformerBlock : nn.Module<Tensor, Tensor>
         _dropPath = dropPath;
     }
 
+    // Every component is registered by name above; TorchSharp would otherwise register the fields again under their C#
+    // names (_qkv, …) when this module joins a parent, doubling the state dict.
+    protected override void RegisterComponents()
+    {
+    }
+
     /// <summary>[B, N, D] → [B, N, D].</summary>
     public override Tensor forward(Tensor x)
     {
@@ -86,6 +92,11 @@ internal sealed class VisionTransformerBlock : nn.Module<Tensor, Tensor>
             register_module("proj", _proj);
         }
 
+        /// <inheritdoc />
+        protected override void RegisterComponents()
+        {
+        }
+
         /// <summary>[B, N, D] → [B, N, D].</summary>
         public override Tensor forward(Tensor x)
         {
@@ -112,6 +123,11 @@ internal sealed class VisionTransformerBlock : nn.Module<Tensor, Tensor>
             register_module("fc2", _fc2);
         }
 
+        /// <inheritdoc />
+        protected override void RegisterComponents()
+        {
+        }
+
         /// <summary>[B, N, D] → [B, N, D].</summary>
         public override Tensor forward(Tensor x) => Autocast.Linear(_fc2, F.gelu(Autocast.Linear(_fc1, x)));
     }
@@ -127,6 +143,11 @@ internal sealed class VisionTransformerBlock : nn.Module<Tensor, Tensor>
         {
             _gamma = nn.Parameter(full(dimension, init));
             register_parameter("gamma", _gamma);
+        }
+
+        /// <inheritdoc />
+        protected override void RegisterComponents()
+        {
         }
 
         /// <summary>[…, D] → […, D].</summary>

@@ -31,6 +31,7 @@ public sealed class VisionTransformerTests
             "blocks.1.ls2.gamma", "norm.weight", "norm.bias",
         }));
         Assert.That(names, Has.Count.EqualTo(6 + (2 * 14) + 2));
+        Assert.That(vit.state_dict().Keys, Is.EquivalentTo(names), "the state dict holds each parameter once, by its DINOv2 name");
         Assert.That(vit.named_parameters().First(p => p.name == "pos_embed").parameter.shape, Is.EqualTo(new long[] { 1, 1 + 16, 8 }));
     }
 

@@ -1,0 +1,63 @@
+using UnsupervisedFinetuning.Backbones;
+using UnsupervisedFinetuning.Formats;
+using static TorchSharp.torch;
+
+namespace UnsupervisedFinetuning.Tests.Backbones;
+
+/// <summary>
+/// Tiny DINOv2-layout ViTs saved by PyTorch (tests/.../Fixtures/vit, made by generate.py and checked there against
+/// facebookresearch/dinov2's own DinoVisionTransformer) load by their names and give PyTorch's class token and mean patch
+/// token — at the stored 4 × 4 grid and at 3 × 3, 5 × 5 and 3 × 5 grids, where the position embedding is resized (the
+/// plain hub models' offset path, and the register models' antialiased size path).
+/// </summary>
+[TestFixture]
+public sealed class VisionTransformerPyTorchTests
+{
+    private static readonly string Fixtures = Path.Combine(RepositoryPaths.Root, "tests", "UnsupervisedFinetuning.Tests", "Fixtures", "vit");
+
+    private static VisionTransformerOptions Options(bool registers) => new()
+    {
+        EmbedDimension = 32, Depth = 2, Heads = 2, PatchSize = 14, ImageSize = 56, LayerScaleInit = 1.0,
+        RegisterTokens = registers ? 1 : 0,
+        InterpolateOffset = registers ? 0.0 : 0.1,       // as DINOv2's hub builds the _reg models and the plain ones
+        InterpolateAntialias = registers,
+        Feature = VisionTransformerFeature.ClassTokenAndMeanPatch,
+    };
+
+    [TestCase("dinov2_tiny", false, "56", 56, 56)]
+    [TestCase("dinov2_tiny", false, "42", 42, 42)]
+    [TestCase("dinov2_tiny", false, "70", 70, 70)]
+    [TestCase("dinov2_tiny", false, "42x70", 42, 70)]
+    [TestCase("dinov2_tiny_reg1", true, "56", 56, 56)]
+    [TestCase("dinov2_tiny_reg1", true, "42", 42, 42)]
+    [TestCase("dinov2_tiny_reg1", true, "70", 70, 70)]
+    [TestCase("dinov2_tiny_reg1", true, "42x70", 42, 70)]
+    public void DinoV2Checkpoint_LoadsWhole_AndGivesPyTorchsTokens(string model, bool registers, string size, int height, int width)
+    {
+        using var vit = new VisionTransformer(Options(registers));
+        var report = Checkpoint.Load(vit, Path.Combine(Fixtures, model + ".pth"));
+        vit.eval();
+        using var noGrad = no_grad();
+        using var images = Read("inputs_" + size, 2, 3, height, width);
+
+        using var features = vit.ForwardFeatures(images);                                  // [2, 64]: class token ⊕ mean patch token
+        using var cls = Read($"{model}_expected_{size}_cls", 2, 32);
+        using var patchMean = Read($"{model}_expected_{size}_patch_mean", 2, 32);
+
+        Assert.That(report.Missing, Is.Empty);
+        Assert.That(report.Unexpected, Is.Empty);
+        Assert.That((features.narrow(1, 0, 32) - cls).abs().max().item<float>(), Is.LessThan(1e-5));
+        Assert.That((features.narrow(1, 32, 32) - patchMean).abs().max().item<float>(), Is.LessThan(1e-5));
+    }
+
+    // A little-endian float32 file of the given shape.
+    private static Tensor Read(string name, params long[] shape)
+    {
+        byte[] bytes = File.ReadAllBytes(Path.Combine(Fixtures, name + ".bin"));
+        Assert.That(bytes.Length, Is.EqualTo(shape.Aggregate(4L, (a, b) => a * b)), name);
+        var values = new float[bytes.Length / 4];
+        Buffer.BlockCopy(bytes, 0, values, 0, bytes.Length);
+        return tensor(values).reshape(shape);
+    }
+}
+
