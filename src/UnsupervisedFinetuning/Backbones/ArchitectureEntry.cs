@@ -205,12 +205,7 @@ public sealed class ArchitectureEntry : CatalogEntry
         architecture is not null
         && (string.Equals(architecture, Name, StringComparison.OrdinalIgnoreCase) || Aliases.Contains(architecture, StringComparer.OrdinalIgnoreCase));
 
-    private static CheckpointKeyMap Copy(CheckpointKeyMap map) => new()
-    {
-        StripPrefixes = [.. map.StripPrefixes],
-        DropPrefixes = [.. map.DropPrefixes],
-        KeepClassifier = map.KeepClassifier,
-    };
+    private static CheckpointKeyMap Copy(CheckpointKeyMap map) => map.Clone();
 
     // The name is the architecture's spelling in lower case ("ResNet50" → "resnet50"); an empty one is refused by name.
     private static string LowerCase(string architecture)

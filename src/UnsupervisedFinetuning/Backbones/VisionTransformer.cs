@@ -1,4 +1,5 @@
 using TorchSharp.Modules;
+using UnsupervisedFinetuning.Formats;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -9,8 +10,9 @@ namespace UnsupervisedFinetuning.Backbones;
 /// optional register tokens, a learned position embedding resized to any input grid, pre-norm blocks with LayerScale
 /// and a final norm; the feature is the class token after the norm (or that and the mean patch token,
 /// <see cref="VisionTransformerOptions.Feature"/>). Parameter names: <c>cls_token</c> [1,1,D], <c>pos_embed</c>
-/// [1,1+G²,D], <c>register_tokens</c> [1,R,D] (with registers), <c>mask_token</c> [1,D] (kept so DINOv2 checkpoints load
-/// whole; unused), <c>patch_embed.proj</c>, <c>blocks.N.*</c> (<see cref="VisionTransformerBlock"/>) and <c>norm</c>.
+/// [1,1+G²,D], <c>register_tokens</c> [1,R,D] (with registers), <c>patch_embed.proj</c>, <c>blocks.N.*</c> and
+/// <c>norm</c>. DINOv2's checkpoints load through <see cref="DinoV2Keys"/> (their <c>mask_token</c>, used only by
+/// iBOT's masked training, is dropped), torchvision's through <see cref="TorchvisionKeys"/>.
 /// </summary>
 public sealed class VisionTransformer : Backbone
 {
@@ -22,8 +24,6 @@ public sealed class VisionTransformer : Backbone
     private readonly Parameter _positionEmbedding;
     [TorchSharp.Utils.ComponentName(Name = "register_tokens")]
     private readonly Parameter? _registerTokens;
-    [TorchSharp.Utils.ComponentName(Name = "mask_token")]
-    private readonly Parameter _maskToken;
     private readonly ModuleList<VisionTransformerBlock> _blocks;
     private readonly LayerNorm _norm;
 
@@ -44,7 +44,6 @@ public sealed class VisionTransformer : Backbone
         _patchEmbed = nn.Conv2d(options.InputChannels, d, kernel_size: options.PatchSize, stride: options.PatchSize, padding: 0L, bias: true);
         _classToken = nn.Parameter(zeros(1, 1, d));
         _positionEmbedding = nn.Parameter(zeros(1, 1 + (grid * grid), d));
-        _maskToken = nn.Parameter(zeros(1, d));
         _blocks = new ModuleList<VisionTransformerBlock>();
         for (int i = 0; i < options.Depth; i++)
         {
@@ -61,13 +60,48 @@ public sealed class VisionTransformer : Backbone
             register_parameter("register_tokens", _registerTokens);
         }
 
-        register_parameter("mask_token", _maskToken);
         var patchEmbed = nn.Sequential(("proj", _patchEmbed));
         register_module("patch_embed", patchEmbed);
         register_module("blocks", _blocks);
         register_module("norm", _norm);
         Initialise();
     }
+
+    /// <summary>
+    /// The key map of DINOv2's checkpoints (the hub's <c>dinov2_vits14_pretrain.pth</c> and the like, timm's ViTs too):
+    /// the names are this network's; <c>mask_token</c> and any <c>head.</c> are dropped.
+    /// </summary>
+    public static CheckpointKeyMap DinoV2Keys => new()
+    {
+        StripPrefixes = ["module.", "backbone.", "teacher.backbone.", "student.backbone."],
+        DropPrefixes = ["mask_token", "head.", "dino_head.", "ibot_head."],
+    };
+
+    /// <summary>
+    /// The key map of torchvision's <c>VisionTransformer</c> (<c>vit_b_16</c> and the like): <c>class_token</c>,
+    /// <c>conv_proj</c>, <c>encoder.pos_embedding</c>, <c>encoder.layers.encoder_layer_N.{ln_1, self_attention.in_proj_*,
+    /// self_attention.out_proj, ln_2, mlp.0 (or linear_1), mlp.3 (or linear_2)}</c> and <c>encoder.ln</c> onto this
+    /// network's names; the classifier <c>heads.</c> is dropped. torchvision's ViTs have no LayerScale: build the network
+    /// with <see cref="VisionTransformerOptions.LayerScaleInit"/> null.
+    /// </summary>
+    public static CheckpointKeyMap TorchvisionKeys => new()
+    {
+        StripPrefixes = ["module.", "encoder."],
+        DropPrefixes = ["heads."],
+        Renames =
+        [
+            new(@"^class_token$", "cls_token"),
+            new(@"^conv_proj\.", "patch_embed.proj."),
+            new(@"^pos_embedding$", "pos_embed"),
+            new(@"^layers\.encoder_layer_(\d+)\.ln_1\.", "blocks.$1.norm1."),
+            new(@"^layers\.encoder_layer_(\d+)\.ln_2\.", "blocks.$1.norm2."),
+            new(@"^layers\.encoder_layer_(\d+)\.self_attention\.in_proj_(weight|bias)$", "blocks.$1.attn.qkv.$2"),
+            new(@"^layers\.encoder_layer_(\d+)\.self_attention\.out_proj\.", "blocks.$1.attn.proj."),
+            new(@"^layers\.encoder_layer_(\d+)\.mlp\.(?:0|linear_1)\.", "blocks.$1.mlp.fc1."),
+            new(@"^layers\.encoder_layer_(\d+)\.mlp\.(?:3|linear_2)\.", "blocks.$1.mlp.fc2."),
+            new(@"^ln\.", "norm."),
+        ],
+    };
 
     /// <summary>The shape of this network.</summary>
     public VisionTransformerOptions Options { get; }

@@ -27,6 +27,22 @@ public sealed class CheckpointKeyMap
     /// <summary>Whether <c>fc.*</c> keys (a classifier, or MoCo's MLP head <c>fc.0</c>/<c>fc.2</c>) are kept. Default: dropped.</summary>
     public bool KeepClassifier { get; init; }
 
+    /// <summary>
+    /// Renames applied in order to a kept key after the prefixes: each a regular expression (anchored by you) and its
+    /// replacement (<c>$1</c> for groups), e.g. <c>("^layers\.encoder_layer_(\d+)\.ln_1\.", "blocks.$1.norm1.")</c> for a
+    /// torchvision ViT. Every matching rename applies. Default: none.
+    /// </summary>
+    public IList<KeyValuePair<string, string>> Renames { get; init; } = [];
+
+    /// <summary>A copy of this map whose lists are its own.</summary>
+    public CheckpointKeyMap Clone() => new()
+    {
+        StripPrefixes = [.. StripPrefixes],
+        DropPrefixes = [.. DropPrefixes],
+        KeepClassifier = KeepClassifier,
+        Renames = [.. Renames],
+    };
+
     /// <summary>The mapped name of <paramref name="key"/>, or <see langword="null"/> when it is dropped.</summary>
     public string? Map(string key)
     {
@@ -55,6 +71,11 @@ public sealed class CheckpointKeyMap
         if (!KeepClassifier && mapped.StartsWith("fc.", StringComparison.Ordinal))
         {
             return null;
+        }
+
+        foreach (var (pattern, replacement) in Renames)
+        {
+            mapped = System.Text.RegularExpressions.Regex.Replace(mapped, pattern, replacement, System.Text.RegularExpressions.RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
         }
 
         return mapped;

@@ -35,7 +35,7 @@ public sealed class VisionTransformerPyTorchTests
     public void DinoV2Checkpoint_LoadsWhole_AndGivesPyTorchsTokens(string model, bool registers, string size, int height, int width)
     {
         using var vit = new VisionTransformer(Options(registers));
-        var report = Checkpoint.Load(vit, Path.Combine(Fixtures, model + ".pth"));
+        var report = Checkpoint.Load(vit, Path.Combine(Fixtures, model + ".pth"), keyMap: VisionTransformer.DinoV2Keys);
         vit.eval();
         using var noGrad = no_grad();
         using var images = Read("inputs_" + size, 2, 3, height, width);
@@ -46,8 +46,28 @@ public sealed class VisionTransformerPyTorchTests
 
         Assert.That(report.Missing, Is.Empty);
         Assert.That(report.Unexpected, Is.Empty);
+        Assert.That(report.Dropped, Is.EqualTo(new[] { "mask_token" }), "iBOT's mask token has no use here");
         Assert.That((features.narrow(1, 0, 32) - cls).abs().max().item<float>(), Is.LessThan(1e-5));
         Assert.That((features.narrow(1, 32, 32) - patchMean).abs().max().item<float>(), Is.LessThan(1e-5));
+    }
+
+    [Test]
+    public void TorchvisionCheckpoint_LoadsThroughItsKeyMap_AndGivesTheClassTokenAfterEncoderLn()
+    {
+        using var vit = new VisionTransformer(Options(registers: false) with { LayerScaleInit = null, Feature = VisionTransformerFeature.ClassToken });
+        var report = Checkpoint.Load(vit, Path.Combine(Fixtures, "torchvision_vit_tiny.pth"), keyMap: VisionTransformer.TorchvisionKeys);
+        vit.eval();
+        using var noGrad = no_grad();
+        using var images = Read("inputs_56", 2, 3, 56, 56);
+
+        using var features = vit.ForwardFeatures(images);
+        using var expected = Read("torchvision_expected_cls", 2, 32);
+
+        Assert.That(report.Missing, Is.Empty);
+        Assert.That(report.Unexpected, Is.Empty);
+        Assert.That(report.Dropped, Is.EquivalentTo(new[] { "heads.head.weight", "heads.head.bias" }));
+        Assert.That(report.Loaded, Has.Count.EqualTo(4 + (2 * 12) + 2));
+        Assert.That((features - expected).abs().max().item<float>(), Is.LessThan(1e-5));
     }
 
     // A little-endian float32 file of the given shape.
