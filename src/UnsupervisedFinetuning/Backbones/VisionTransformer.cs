@@ -29,9 +29,14 @@ public sealed class VisionTransformer : Backbone
 
     /// <summary>Builds a randomly initialised network (timm's ViT initialisation: truncated normal σ 0.02 for linear weights and the position embedding).</summary>
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
-    public VisionTransformer(VisionTransformerOptions options)
+    /// <param name="options">Its shape.</param>
+    /// <param name="architecture">The <see cref="ArchitectureCatalog"/> name whose shape <paramref name="options"/> are
+    /// (e.g. "ViT-S14"), so <see cref="Describe"/> can name it in a model card; null: a shape no entry names, which
+    /// cannot be saved as a model card.</param>
+    public VisionTransformer(VisionTransformerOptions options, string? architecture = null)
         : base(nameof(VisionTransformer))
     {
+        Architecture = architecture;
         ArgumentNullException.ThrowIfNull(options);
         if (options.Problem() is { } problem)
         {
@@ -106,6 +111,9 @@ public sealed class VisionTransformer : Backbone
     /// <summary>The shape of this network.</summary>
     public VisionTransformerOptions Options { get; }
 
+    /// <summary>The architecture catalog's name of this shape, when it has one.</summary>
+    public string? Architecture { get; }
+
     /// <inheritdoc />
     public override int FeatureDimension => Options.FeatureDimension;
 
@@ -164,7 +172,30 @@ public sealed class VisionTransformer : Backbone
     }
 
     /// <inheritdoc />
-    public override Backbone CloneArchitecture() => new VisionTransformer(Options);
+    public override Backbone CloneArchitecture() => new VisionTransformer(Options, Architecture);
+
+    /// <inheritdoc />
+    public override BackboneDescription? Describe() =>
+        Architecture is null ? null : new BackboneDescription(Architecture, InputChannels, FeatureDimension) { Classes = ClassifierClasses };
+
+    /// <summary>
+    /// The key map of every ViT layout this library reads: DINOv2's and timm's names as they are (DINOv2's
+    /// <c>mask_token</c> dropped) and torchvision's renamed (<see cref="TorchvisionKeys"/>); heads are dropped.
+    /// </summary>
+    public static CheckpointKeyMap AnyLayoutKeys
+    {
+        get
+        {
+            var dino = DinoV2Keys;
+            var torchvision = TorchvisionKeys;
+            return new CheckpointKeyMap
+            {
+                StripPrefixes = [.. dino.StripPrefixes, .. torchvision.StripPrefixes.Except(dino.StripPrefixes)],
+                DropPrefixes = [.. dino.DropPrefixes, .. torchvision.DropPrefixes],
+                Renames = [.. torchvision.Renames],
+            };
+        }
+    }
 
     /// <summary>
     /// The position embedding for a grid of <paramref name="rows"/> × <paramref name="columns"/> patches: [1, 1 + rows·columns, D].

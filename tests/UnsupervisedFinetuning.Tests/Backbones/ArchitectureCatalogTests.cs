@@ -23,12 +23,12 @@ public sealed class ArchitectureCatalogTests
     public void TearDown() => _dir.Dispose();
 
     [Test]
-    public void BuiltIn_HasTheFourArchitectures_SpeltAsModelCardsSpellThem()
+    public void BuiltIn_HasTheCnnsAndTheVits_SpeltAsModelCardsSpellThem()
     {
         var catalog = ArchitectureCatalog.BuiltIn;
 
-        Assert.That(catalog.Names, Is.EqualTo(new[] { "smallcnn", "resnet18", "resnet34", "resnet50" }));
-        Assert.That(catalog.Select(e => e.Architecture), Is.EqualTo(new[] { "SmallCnn", "ResNet18", "ResNet34", "ResNet50" }));
+        Assert.That(catalog.Names, Is.EqualTo(new[] { "smallcnn", "resnet18", "resnet34", "resnet50", "vit-s14", "vit-b14", "vit-l14", "vit-s14-reg4", "vit-b14-reg4", "vit-l14-reg4", "vit-t16", "vit-s16", "vit-b16" }));
+        Assert.That(catalog.Select(e => e.Architecture).Take(5), Is.EqualTo(new[] { "SmallCnn", "ResNet18", "ResNet34", "ResNet50", "ViT-S14" }));
         Assert.That(catalog.Get("ResNet50"), Is.SameAs(catalog.Get("resnet50")), "a card's spelling finds the entry");
         Assert.That(catalog.All(e => e.Description.Length > 20), Is.True);
     }
@@ -117,7 +117,7 @@ public sealed class ArchitectureCatalogTests
     {
         var catalog = ArchitectureCatalog.BuiltIn.With(TinyNet.Entry);
 
-        Assert.That(catalog.Names, Is.EqualTo(new[] { "smallcnn", "resnet18", "resnet34", "resnet50", "tinynet" }));
+        Assert.That(catalog.Names, Is.EqualTo(new[] { "smallcnn", "resnet18", "resnet34", "resnet50", "vit-s14", "vit-b14", "vit-l14", "vit-s14-reg4", "vit-b14-reg4", "vit-l14-reg4", "vit-t16", "vit-s16", "vit-b16", "tinynet" }));
         Assert.That(ArchitectureCatalog.BuiltIn.Find("TinyNet"), Is.Null);
         Assert.That(catalog.Get("TinyNet"), Is.SameAs(TinyNet.Entry));
     }
@@ -158,7 +158,7 @@ public sealed class ArchitectureCatalogTests
         var load = Assert.Throws<InvalidDataException>(() => PretrainedModel.Load(path))!;
         var save = Assert.Throws<ArgumentException>(() => PretrainedModel.Save(_dir.File("other.model.json"), net, InputDescription.Centered(20, 1)))!;
 
-        Assert.That(load.Message, Is.EqualTo($"{path}: backbone.architecture is 'TinyNet'; this library builds SmallCnn, ResNet18, ResNet34 and ResNet50."));
+        Assert.That(load.Message, Is.EqualTo($"{path}: backbone.architecture is 'TinyNet'; this library builds SmallCnn, ResNet18, ResNet34, ResNet50, ViT-S14, ViT-B14, ViT-L14, ViT-S14-Reg4, ViT-B14-Reg4, ViT-L14-Reg4, ViT-T16, ViT-S16 and ViT-B16."));
         Assert.That(save.ParamName, Is.EqualTo("backbone"));
         Assert.That(save.Message, Does.Contain("backbone.architecture is 'TinyNet'; this library builds SmallCnn"));
         Assert.That(File.Exists(_dir.File("other.model.json")), Is.False);

@@ -70,6 +70,31 @@ public sealed class VisionTransformerPyTorchTests
         Assert.That((features - expected).abs().max().item<float>(), Is.LessThan(1e-5));
     }
 
+    [Test]
+    public void VitEntries_BuildTheirShape_AndAFinetunedVitSavesAndLoadsAsAModelCard()
+    {
+        var entry = ArchitectureCatalog.BuiltIn.Get("vit-s14");
+        using var built = (VisionTransformer)entry.Build(entry.DefaultBackbone);
+        Assert.That((built.Options.EmbedDimension, built.Options.Depth, built.Options.Heads, built.Options.PatchSize, built.Options.ImageSize), Is.EqualTo((384, 12, 6, 14, 518)));
+        Assert.That(built.named_parameters().First(p => p.name == "pos_embed").parameter.shape, Is.EqualTo(new long[] { 1, 1370, 384 }), "dinov2_vits14's position embedding");
+        Assert.That(entry.Check(entry.DefaultBackbone with { FeatureDimension = 768 }), Does.Contain("backbone.featureDimension is 768 but a ViT-S14 has 384"));
+
+        using var dir = new TempDirectory();
+        var tiny = ArchitectureCatalog.BuiltIn.Get("vit-t16");
+        random.manual_seed(7);
+        using var vit = (VisionTransformer)tiny.Build(tiny.DefaultBackbone);
+        string card = dir.File("vit.model.json");
+        PretrainedModel.Save(card, vit, tiny.DefaultInput);
+        using var loaded = PretrainedModel.Load(card);
+        vit.eval();
+        loaded.Backbone.eval();
+        using var noGrad = no_grad();
+        using var images = randn(1, 3, 32, 48);                                            // a 2 × 3 grid: resized embedding
+
+        Assert.That(loaded.Description.Backbone.Architecture, Is.EqualTo("ViT-T16"));
+        Assert.That(loaded.Backbone.ForwardFeatures(images).equal(vit.ForwardFeatures(images)).all().item<bool>(), Is.True, "the same weights, bit for bit");
+    }
+
     // A little-endian float32 file of the given shape.
     private static Tensor Read(string name, params long[] shape)
     {

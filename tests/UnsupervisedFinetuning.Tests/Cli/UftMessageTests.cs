@@ -166,7 +166,7 @@ public sealed class UftMessageTests
         Assert.That(names.ExitCode, Is.EqualTo(ExitCodes.Failure));
         Assert.That(names.Error, Does.StartWith($"uft: --backbone {weights} does not fit --arch resnet18 with 3 input channel(s), nothing was loaded: 120 missing key(s): conv1.weight")
             .And.Contain("24 unexpected key(s): features.0.bn.bias")
-            .And.Contain("Check --arch (resnet18, resnet34, resnet50, smallcnn). If it is right, the file names its tensors in a layout uft does not map: convert it once to a *.model.json (docs/how-to/import-checkpoints.md shows how) and give that to --backbone."));
+            .And.Contain("Check --arch (resnet18, resnet34, resnet50, smallcnn, vit-b14, vit-b14-reg4, vit-b16, vit-l14, vit-l14-reg4, vit-s14, vit-s14-reg4, vit-s16, vit-t16). If it is right, the file names its tensors in a layout uft does not map: convert it once to a *.model.json (docs/how-to/import-checkpoints.md shows how) and give that to --backbone."));
         Assert.That(shapes.Error.Trim(), Is.EqualTo($"uft: --backbone {weights} does not fit --arch smallcnn with 3 input channel(s), nothing was loaded: shape mismatch 'features.0.conv.weight': checkpoint [32,1,3,3], model [32,3,3,3]. " +
             "The names fit but the shapes do not: check --arch (another depth?) and --in-channels (the file's first convolution says how many)."));
     }
