@@ -56,14 +56,24 @@ public sealed class PublishedWeightsTests
     }
 
     [Test]
-    public void Dinov2_VitS14_IsListedButSaysItsArchitectureIsNotBuiltYet()
+    public void Dinov2_VitS14_ResolvesToTheVitOfItsShape()
     {
         var entry = PublishedWeights.BuiltIn.Get("dinov2-vits14");
 
         Assert.That(entry.Url.ToString(), Is.EqualTo("https://dl.fbaipublicfiles.com/dinov2/dinov2_vits14/dinov2_vits14_pretrain.pth"));
         Assert.That(entry.Integrity.Kind, Is.EqualTo(WeightsIntegrityKind.Unpublished));
-        Assert.That(entry.FindArchitecture(), Is.Null);
-        var e = Assert.Throws<NotSupportedException>(() => entry.GetArchitecture());
+        Assert.That(entry.GetArchitecture().Architecture, Is.EqualTo("ViT-S14"));
+        Assert.That(entry.GetArchitecture().DefaultBackbone.FeatureDimension, Is.EqualTo(384));
+    }
+
+    [Test]
+    public void AnEntryWhoseArchitectureTheCatalogLacks_SaysSoNamingBoth()
+    {
+        var entry = PublishedWeights.BuiltIn.Get("dinov2-vits14");
+        var withoutVits = new Catalog<ArchitectureEntry>(ArchitectureCatalog.BuiltIn.Where(a => !a.Name.StartsWith("vit", StringComparison.Ordinal)));
+
+        Assert.That(entry.FindArchitecture(withoutVits), Is.Null);
+        var e = Assert.Throws<NotSupportedException>(() => entry.GetArchitecture(withoutVits));
         Assert.That(e!.Message, Does.Contain("'dinov2-vits14'").And.Contain("'vit-s14'").And.Contain("resnet50"));
     }
 
