@@ -74,12 +74,16 @@ public sealed class VisionTransformer : Backbone
 
     /// <summary>
     /// The key map of DINOv2's checkpoints (the hub's <c>dinov2_vits14_pretrain.pth</c> and the like, timm's ViTs too):
-    /// the names are this network's; <c>mask_token</c> and any <c>head.</c> are dropped.
+    /// the names are this network's, chunked blocks (<c>blocks.C.N.</c>, training checkpoints) are renamed to
+    /// <c>blocks.N.</c>; <c>mask_token</c> and any <c>head.</c> are dropped.
     /// </summary>
     public static CheckpointKeyMap DinoV2Keys => new()
     {
         StripPrefixes = ["module.", "backbone.", "teacher.backbone.", "student.backbone."],
         DropPrefixes = ["mask_token", "head.", "dino_head.", "ibot_head."],
+        // DINOv2's training checkpoints group the blocks in chunks (block_chunks = 4: blocks.C.N.*, N counting on across
+        // chunks); the hub's backbones do not (blocks.N.*).
+        Renames = [new(@"^blocks\.\d+\.(\d+)\.", "blocks.$1.")],
     };
 
     /// <summary>
@@ -192,7 +196,7 @@ public sealed class VisionTransformer : Backbone
             {
                 StripPrefixes = [.. dino.StripPrefixes, .. torchvision.StripPrefixes.Except(dino.StripPrefixes)],
                 DropPrefixes = [.. dino.DropPrefixes, .. torchvision.DropPrefixes],
-                Renames = [.. torchvision.Renames],
+                Renames = [.. dino.Renames, .. torchvision.Renames],
             };
         }
     }

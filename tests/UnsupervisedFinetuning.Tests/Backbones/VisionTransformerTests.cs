@@ -192,6 +192,23 @@ public sealed class VisionTransformerTests
         Assert.That(images!.Message, Does.Contain("multiples of the patch size 4").And.Contain("[1,3,18,16]"));
     }
 
+    [TestCase("blocks.3.attn.qkv.weight", "blocks.3.attn.qkv.weight")]                  // the hub's backbones
+    [TestCase("blocks.1.5.mlp.fc1.bias", "blocks.5.mlp.fc1.bias")]                        // training checkpoints: chunk 1, block 5
+    [TestCase("teacher.backbone.blocks.0.0.ls1.gamma", "blocks.0.ls1.gamma")]
+    [TestCase("mask_token", null)]
+    [TestCase("dino_head.mlp.0.weight", null)]
+    [TestCase("pos_embed", "pos_embed")]
+    public void DinoV2Keys_MapHubAndTrainingCheckpoints(string key, string? expected) =>
+        Assert.That(VisionTransformer.DinoV2Keys.Map(key), Is.EqualTo(expected));
+
+    [TestCase("encoder.layers.encoder_layer_11.self_attention.in_proj_weight", "blocks.11.attn.qkv.weight")]
+    [TestCase("encoder.layers.encoder_layer_0.mlp.linear_2.bias", "blocks.0.mlp.fc2.bias")]
+    [TestCase("encoder.ln.weight", "norm.weight")]
+    [TestCase("class_token", "cls_token")]
+    [TestCase("blocks.1.5.mlp.fc1.bias", "blocks.5.mlp.fc1.bias")]
+    public void AnyLayoutKeys_ReadTorchvisionAndDinoV2Names(string key, string expected) =>
+        Assert.That(VisionTransformer.AnyLayoutKeys.Map(key), Is.EqualTo(expected));
+
     [Test]
     public void NamedSizes_HaveTheirPublishedShapes()
     {
