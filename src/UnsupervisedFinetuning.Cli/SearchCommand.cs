@@ -45,9 +45,9 @@ internal static class SearchCommand
             long budgetSteps = parse.GetValue(budget) ?? throw new UsageException("--budget-steps is required: the steps all trials share.");
             var replayOptions = settings.Replay;
             var strategy = settingOptions.Mixing.Given(parse) ? catalogs.MixingStrategy(settings.Mixing) : Mixing.Mixup.Entry;
-            if (strategy.OptionsType != typeof(Mixing.MixingOptions))
+            if (catalogs.AlphaMixing.Find(strategy.Name) is null)
             {
-                throw new UsageException($"--mixing is '{settings.Mixing}'; a search over α needs a strategy that mixes with an α: {string.Join(", ", catalogs.Mixing.Where(m => m.OptionsType == typeof(Mixing.MixingOptions)).Select(m => m.Name))}.");
+                throw new UsageException($"--mixing is '{settings.Mixing}'; a search over α needs a strategy that mixes with an α: {catalogs.AlphaMixing.Describe()}.");
             }
 
             var candidates = FinetuneCandidate.Grid(strategy, ParseList(parse.GetValue(ratios)!, "--ratios", allowNone: false).Select(v => v!.Value),

@@ -201,7 +201,7 @@ internal sealed partial class SettingNames
         string[] parts = path.Split('.');
         var naming = FinetuneSettings.Json.PropertyNamingPolicy!;
         string? section = typeof(FinetuneSettings).GetProperties().FirstOrDefault(p => p.PropertyType.Name == parts[0]) is { } property ? naming.ConvertName(property.Name)
-            : RootsOf(catalogs ?? UftCatalogs.BuiltIn).TryGetValue(parts[0], out var root) && root.Canonical == parts[0] && SectionTypes(catalogs ?? UftCatalogs.BuiltIn).Contains(root.Type) ? FinetuneSettings.SectionName(root.Type)
+            : SectionTypes(catalogs ?? UftCatalogs.BuiltIn).FirstOrDefault(t => t.Name == parts[0]) is { } type ? FinetuneSettings.SectionName(type)
             : null;
         if (section is null || parts.Length < 2)
         {

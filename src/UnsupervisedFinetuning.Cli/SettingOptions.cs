@@ -29,7 +29,7 @@ internal sealed class SettingOptions
             Source = SettingOption.Path("--source", search ? "Source images to replay from (needed when a ratio is above 0): folder or manifest, indexed" : "Source images for sparse replay: folder or manifest, indexed (never loaded whole); only the replayed subset is decoded", "source", s => s.Source, (s, v) => s.Source = v),
             SettingOption.Text(Out, (s, v) => s.Out = v),
             Method = SettingOption.Text("--method", $"{catalogs.Methods.Describe()} [default: {new FinetuneSettings(catalogs).Method}]", (s, v) => s.Method = v),
-            Mixing = SettingOption.Text("--mixing", search ? $"The mixing strategy of the candidates that mix: {new Catalog<Mixing.MixingEntry>(catalogs.Mixing.Where(m => m.OptionsType == typeof(Mixing.MixingOptions))).Describe()} [default: mixup]" : $"{catalogs.Mixing.Describe()} [default: none]", (s, v) => s.Mixing = v),
+            Mixing = SettingOption.Text("--mixing", search ? $"The mixing strategy of the candidates that mix: {catalogs.AlphaMixing.Describe()} [default: mixup]" : $"{catalogs.Mixing.Describe()} [default: none]", (s, v) => s.Mixing = v),
             SettingOption.Value<double>("--mixing-alpha", "α of the mixing coefficient λ ~ Beta(α, α) [default: 1]", (s, v) => s.MixingOptions.Alpha = v),
             Ratio = SettingOption.Value<double>("--replay-ratio", "Replayed source images per target image; needs --source [default: 0.25]", (s, v) => s.Replay.Ratio = v),
             Count = SettingOption.Value<int>("--replay-count", "Instead of a ratio: this many replayed source images; needs --source", (s, v) => s.Replay.Count = v),

@@ -26,6 +26,9 @@ internal sealed record UftCatalogs(
         services.GetRequiredService<Catalog<ArchitectureEntry>>(),
         services.GetRequiredService<Catalog<ImageSourceEntry>>());
 
+    /// <summary>The mixing strategies that mix with an α (<see cref="MixingOptions"/>): the ones uft search can grid over.</summary>
+    public Catalog<MixingEntry> AlphaMixing => new(Mixing.Where(m => m.OptionsType == typeof(MixingOptions)));
+
     /// <summary>The method named <paramref name="name"/>, or a usage error that lists the names there are.</summary>
     public MethodEntry Method(string name) =>
         Methods.Find(name) ?? throw new UsageException($"--method is '{name}'; expected {Methods.Describe()}.");
